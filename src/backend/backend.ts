@@ -1,0 +1,103 @@
+/**
+ * The kernel interface: every computation the engine performs goes through one `Backend`.
+ *
+ * Storage belongs to the backend. `alloc` hands out a typed array; for the reference (JS) backend it is a
+ * plain `Float32Array`, for the WASM backend it is a view into the module's shared `WebAssembly.Memory`,
+ * so a chain of kernels runs without copying between JavaScript and WASM. Kernels take typed arrays and
+ * plain numbers only, never Tensors, so this layer knows nothing of autodiff.
+ *
+ * Conventions: every array is contiguous, row-major. `out` arrays are written, never read, unless the
+ * kernel says it accumulates (`accumulate: true` means `out += result`). Shapes are plain number arrays.
+ * A backend may implement a kernel only for float32 and delegate other dtypes to the reference backend.
+ */
+
+export type DType = 'float32' | 'float64' | 'int32';
+export type FloatArray = Float32Array | Float64Array;
+export type DataArray = Float32Array | Float64Array | Int32Array;
+
+/** Elementwise one-input kernels. `step` is 1 where x > 0 else 0 (the ReLU derivative). */
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'step' | 'abs' | 'square';
+/** Elementwise two-input kernels (with broadcasting). Comparisons write 1 or 0. */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'gt' | 'ge' | 'eq';
+export type ReduceOp = 'sum' | 'max';
+
+export interface Backend {
+  readonly name: string;
+
+  /** Zero-filled storage of `n` elements. Freed by the garbage collector (the backend may pool it). */
+  alloc(dtype: DType, n: number): DataArray;
+
+  /** out[i] = op(x[i]). */
+  unary(op: UnaryOp, x: FloatArray, out: FloatArray): void;
+  /** out = op(a, b) with NumPy broadcasting of aShape and bShape to outShape. */
+  binary(op: BinaryOp, a: FloatArray, aShape: readonly number[], b: FloatArray, bShape: readonly number[],
+    out: FloatArray, outShape: readonly number[]): void;
+  /** out[i] = min(max(x[i], lo), hi). */
+  clip(x: FloatArray, lo: number, hi: number, out: FloatArray): void;
+  /** out[i] = cond[i] != 0 ? a[i] : b[i] (all same length). */
+  where(cond: FloatArray, a: FloatArray, b: FloatArray, out: FloatArray): void;
+  /** out = x · s + y · t, elementwise over equal lengths (axpby). Used for gradient accumulation. */
+  axpby(x: FloatArray, s: number, y: FloatArray, t: number, out: FloatArray): void;
+
+  /**
+   * Batched matrix product: for each of `batch` matrices, out[M,N] (+)= op(A) · op(B), where op(A) is
+   * A [M,K] or, with transA, the transpose of A stored [K,M]; likewise B [K,N] or, with transB, B stored [N,K].
+   * Batch strides are M·K, K·N and M·N; a stride of 0 (aBatchStride/bBatchStride) broadcasts one matrix.
+   */
+  matmul(a: FloatArray, b: FloatArray, out: FloatArray, batch: number, M: number, K: number, N: number,
+    transA: boolean, transB: boolean, accumulate: boolean, aBatchStride?: number, bBatchStride?: number): void;
+
+  /** Reduce x of `shape` over `axes` (sorted, unique) into out (shape with those axes removed). */
+  reduce(op: ReduceOp, x: FloatArray, shape: readonly number[], axes: readonly number[], out: FloatArray): void;
+  /** out = x permuted by `perm` (out.shape[i] = shape[perm[i]]). */
+  transpose(x: DataArray, shape: readonly number[], perm: readonly number[], out: DataArray): void;
+  /** Copy a hyper-rectangle: out = x[begin[0]:begin[0]+size[0], ...]. */
+  slice(x: DataArray, shape: readonly number[], begin: readonly number[], size: readonly number[], out: DataArray): void;
+  /** Inverse of slice, accumulating: out[begin...] += x. `out` has `outShape`, x has `size`. */
+  sliceAddInto(x: FloatArray, size: readonly number[], outShape: readonly number[], begin: readonly number[], out: FloatArray): void;
+
+  /** Embedding lookup: out[n, :] = table[idx[n], :], table [V, D], out [N, D]. Bad indices throw. */
+  gatherRows(table: FloatArray, V: number, D: number, idx: Int32Array, out: FloatArray): void;
+  /** Gradient of gatherRows: dTable[idx[n], :] += dOut[n, :]. */
+  scatterAddRows(dOut: FloatArray, D: number, idx: Int32Array, dTable: FloatArray): void;
+
+  /** Row-wise softmax over the last axis: x [R, C] -> out [R, C], max-subtracted for stability. */
+  softmax(x: FloatArray, R: number, C: number, out: FloatArray): void;
+  /** Row-wise log-softmax: out = x - max - log Σ exp(x - max). */
+  logSoftmax(x: FloatArray, R: number, C: number, out: FloatArray): void;
+  /**
+   * Fused softmax cross-entropy with integer targets: loss[r] = -log softmax(x[r])[t[r]];
+   * also writes probs [R, C] (the softmax) which the backward pass needs.
+   */
+  softmaxCrossEntropy(x: FloatArray, R: number, C: number, targets: Int32Array, loss: FloatArray, probs: FloatArray): void;
+  /** Backward of softmaxCrossEntropy: dx[r, c] = dLoss[r] · (probs[r, c] − [c == t[r]]). */
+  softmaxCrossEntropyBackward(probs: FloatArray, R: number, C: number, targets: Int32Array, dLoss: FloatArray, dx: FloatArray): void;
+
+  /**
+   * LSTM cell pointwise part, TensorFlow BasicLSTMCell semantics. B batch, H hidden.
+   * z [B, 4H]: pre-activations in gate order i, j, f, o (z = [x, h] · W + b).
+   *   i = σ(z_i), j = tanh(z_j), f = σ(z_f + forgetBias), o = σ(z_o)
+   *   c = f ⊙ cPrev + i ⊙ j,  h = o ⊙ tanh(c)
+   * Writes c [B, H], h [B, H], acts [B, 4H] (activated i, j, f, o: saved for backward), tanhC [B, H].
+   */
+  lstmCellForward(z: FloatArray, cPrev: FloatArray, B: number, H: number, forgetBias: number,
+    c: FloatArray, h: FloatArray, acts: FloatArray, tanhC: FloatArray): void;
+  /**
+   * Backward of lstmCellForward. dh, dc [B, H] are the gradients flowing into h and c of this step
+   * (dc may be all zeros). Writes dz [B, 4H] and dcPrev [B, H].
+   */
+  lstmCellBackward(dh: FloatArray, dc: FloatArray, cPrev: FloatArray, acts: FloatArray, tanhC: FloatArray,
+    B: number, H: number, dz: FloatArray, dcPrev: FloatArray): void;
+
+  /** Σ x[i]² (accumulated in float64). */
+  sumSquares(x: FloatArray): number;
+  /** x *= s in place. */
+  scaleInPlace(x: FloatArray, s: number): void;
+  /** p -= lr · g. */
+  sgdUpdate(p: FloatArray, g: FloatArray, lr: number): void;
+  /** v = mu·v + g; p -= lr·v (PyTorch/TF momentum, not Nesterov). */
+  momentumUpdate(p: FloatArray, g: FloatArray, v: FloatArray, lr: number, mu: number): void;
+  /** Adam (Kingma & Ba) with bias correction; `t` is the 1-based step count. */
+  adamUpdate(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, lr: number, beta1: number,
+    beta2: number, eps: number, t: number): void;
+}
