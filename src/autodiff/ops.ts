@@ -1,0 +1,509 @@
+/**
+ * The primitives: a closed set of differentiable operations. Each primitive's forward (which calls the
+ * backend's kernels) and its vector-Jacobian product sit side by side, and the rule table at the bottom
+ * of each section is typed `{ [P in Prim]: Rule }` so a primitive without a rule does not compile.
+ *
+ * A rule receives ∂E/∂out (`dy`) and what the forward saved (`s`: its inputs, its output, its params), and
+ * returns ∂E/∂input for each input. Rules may return gradients in a broadcast shape: the backward driver
+ * (tape.ts) sums them down. Rules run under noGrad, written with the same ops as the forward.
+ */
+import { getBackend } from '../backend/index.js';
+import type { BinaryOp, DType, FloatArray, UnaryOp } from '../backend/index.js';
+import { ShapeError } from '../errors.js';
+import { broadcastShapes, fmtShape, normAxes, normAxis, shapeEq, sizeOf, type Shape } from '../tensor/shape.js';
+import { full, Tensor } from '../tensor/tensor.js';
+import { recordNode } from './tape.js';
+
+export type Prim =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum'
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu'
+  | 'matmul' | 'sum' | 'max' | 'broadcastTo' | 'reshape' | 'transpose' | 'slice' | 'concat'
+  | 'gather' | 'where' | 'clip' | 'softmax' | 'logSoftmax' | 'softmaxCrossEntropy' | 'squaredError';
+
+/** What a forward saved for its rule. */
+interface Saved { inputs: readonly Tensor[]; out: Tensor; params: Record<string, unknown> }
+type Rule = (dy: Tensor, s: Saved) => (Tensor | null)[];
+
+export type TensorLike = Tensor | number;
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+const B = () => getBackend();
+
+function alloc(dtype: DType, shape: Shape): Tensor {
+  return new Tensor(B().alloc(dtype, sizeOf(shape)), shape, dtype);
+}
+
+function f(t: Tensor): FloatArray { return t.data as FloatArray; }
+
+function checkFloat(t: Tensor, op: string, which: string): void {
+  if (t.dtype === 'int32') throw new ShapeError(`${op}: ${which} has dtype int32; this op needs float32 or float64`);
+}
+
+/** Lift a number to a scalar tensor of `like`'s dtype. */
+function lift(x: TensorLike, like: Tensor | undefined): Tensor {
+  if (x instanceof Tensor) return x;
+  return full([], x, { dtype: like && like.dtype !== 'int32' ? like.dtype : 'float32' });
+}
+
+function record(op: Prim, out: Tensor, inputs: readonly Tensor[], params: Record<string, unknown> = {}): Tensor {
+  const saved: Saved = { inputs, out, params };
+  return recordNode(out, op, inputs, (dy) => rules[op](dy, saved));
+}
+
+// ---- elementwise binary (broadcasting) ----------------------------------------------------------
+
+function binary(op: Prim & BinaryOp, kernel: BinaryOp, aIn: TensorLike, bIn: TensorLike): Tensor {
+  const a = lift(aIn, bIn instanceof Tensor ? bIn : undefined), b = lift(bIn, a);
+  checkFloat(a, op, 'first operand'); checkFloat(b, op, 'second operand');
+  if (a.dtype !== b.dtype) throw new ShapeError(`${op}: dtypes differ (${a.dtype} vs ${b.dtype})`);
+  const shape = broadcastShapes(a.shape, b.shape, op);
+  const out = alloc(a.dtype, shape);
+  B().binary(kernel, f(a), a.shape, f(b), b.shape, f(out), shape);
+  return record(op, out, [a, b]);
+}
+
+/** a + b, broadcasting. */
+export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', 'add', a, b);
+/** a − b, broadcasting. */
+export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', 'sub', a, b);
+/** a ⊙ b, broadcasting. */
+export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', 'mul', a, b);
+/** a / b, broadcasting. */
+export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', 'div', a, b);
+/** a ^ b, broadcasting. */
+export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', 'pow', a, b);
+/** Elementwise maximum. */
+export function maximum(a: TensorLike, b: TensorLike): Tensor {
+  const A = lift(a, b instanceof Tensor ? b : undefined), Bt = lift(b, A);
+  const shape = broadcastShapes(A.shape, Bt.shape, 'maximum');
+  const out = alloc(A.dtype, shape);
+  B().binary('max', f(A), A.shape, f(Bt), Bt.shape, f(out), shape);
+  return record('maximum', out, [A, Bt]);
+}
+
+/** Non-differentiable comparisons: 1 where true, 0 elsewhere (float). */
+export function compare(op: 'gt' | 'ge' | 'eq', aIn: TensorLike, bIn: TensorLike): Tensor {
+  const a = lift(aIn, bIn instanceof Tensor ? bIn : undefined), b = lift(bIn, a);
+  const shape = broadcastShapes(a.shape, b.shape, op);
+  const out = alloc(a.dtype === 'int32' ? 'float32' : a.dtype, shape);
+  B().binary(op, f(a), a.shape, f(b), b.shape, f(out), shape);
+  return out;
+}
+
+const binaryRules = {
+  // d(a+b) = da + db
+  add: (dy) => [dy, dy],
+  // d(a−b) = da − db
+  sub: (dy) => [dy, neg(dy)],
+  // d(a·b) = b·da + a·db
+  mul: (dy, s) => [mul(dy, s.inputs[1]!), mul(dy, s.inputs[0]!)],
+  // d(a/b) = da/b − a/b²·db
+  div: (dy, s) => {
+    const [a, b] = s.inputs as [Tensor, Tensor];
+    return [div(dy, b), b.requiresGrad ? neg(div(mul(dy, a), mul(b, b))) : null];
+  },
+  // d(a^b) = b·a^(b−1)·da + a^b·ln(a)·db
+  pow: (dy, s) => {
+    const [a, b] = s.inputs as [Tensor, Tensor];
+    return [mul(dy, mul(b, pow(a, sub(b, 1)))), b.requiresGrad ? mul(dy, mul(s.out, log(a))) : null];
+  },
+  // d max(a,b) = [a≥b]·da + [a<b]·db (ties go to a)
+  maximum: (dy, s) => {
+    const [a, b] = s.inputs as [Tensor, Tensor];
+    const m = compare('ge', a, b);
+    return [mul(dy, m), mul(dy, sub(1, m))];
+  },
+} satisfies Record<'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum', Rule>;
+
+// ---- elementwise unary --------------------------------------------------------------------------
+
+function unary(op: Prim & UnaryOp, x: Tensor): Tensor {
+  checkFloat(x, op, 'input');
+  const out = alloc(x.dtype, x.shape);
+  B().unary(op, f(x), f(out));
+  return record(op, out, [x]);
+}
+
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+export const log = (x: Tensor): Tensor => unary('log', x);
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+/** σ(x) = 1/(1+e^−x), computed without overflow for any x. */
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+
+/** A non-differentiable elementwise kernel call (masks, squares for norms). */
+function kernelUnary(op: UnaryOp, x: Tensor): Tensor {
+  const out = alloc(x.dtype, x.shape);
+  B().unary(op, f(x), f(out));
+  return out;
+}
+
+const unaryRules = {
+  // d(−x) = −dx
+  neg: (dy) => [neg(dy)],
+  // d e^x = e^x·dx (saves the output)
+  exp: (dy, s) => [mul(dy, s.out)],
+  // d ln x = dx/x
+  log: (dy, s) => [div(dy, s.inputs[0]!)],
+  // d √x = dx/(2√x) (saves the output)
+  sqrt: (dy, s) => [div(dy, mul(s.out, 2))],
+  // d tanh x = (1 − tanh²x)·dx (saves the output)
+  tanh: (dy, s) => [mul(dy, sub(1, mul(s.out, s.out)))],
+  // d σ(x) = σ(1−σ)·dx (saves the output y: dy·y·(1−y))
+  sigmoid: (dy, s) => [mul(dy, mul(s.out, sub(1, s.out)))],
+  // d relu x = [x > 0]·dx — a mask, so the gradient at exactly 0 is 0, not ½
+  relu: (dy, s) => [mul(dy, kernelUnary('step', s.inputs[0]!))],
+} satisfies Record<'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu', Rule>;
+
+// ---- matmul -------------------------------------------------------------------------------------
+
+export interface MatmulOptions { transA?: boolean; transB?: boolean }
+
+/**
+ * Matrix product op(a)·op(b). Shapes: a [M,K] (or [K,M] with transA), b [K,N] (or [N,K] with transB);
+ * batched: a [P,M,K] with b [P,K,N] (one product per p) or b [K,N] (shared by every p).
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const transA = opts.transA ?? false, transB = opts.transB ?? false;
+  checkFloat(a, 'matmul', 'a'); checkFloat(b, 'matmul', 'b');
+  if (a.dtype !== b.dtype) throw new ShapeError(`matmul: dtypes differ (${a.dtype} vs ${b.dtype})`);
+  const bad = () => new ShapeError(`matmul: cannot multiply a ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} by b ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''}`);
+  if (a.rank < 2 || a.rank > 3 || b.rank < 2 || b.rank > 3 || (a.rank === 2 && b.rank === 3)) throw bad();
+  const P = a.rank === 3 ? a.shape[0]! : 1;
+  if (b.rank === 3 && b.shape[0] !== P) throw bad();
+  if (transA && a.rank === 3 && b.rank === 2) throw new ShapeError('matmul: transA with a batched a and a shared 2-D b is not supported; transpose a first');
+  const [ar, ac] = a.shape.slice(-2) as [number, number];
+  const [br, bc] = b.shape.slice(-2) as [number, number];
+  const M = transA ? ac : ar, K = transA ? ar : ac;
+  const Kb = transB ? bc : br, N = transB ? br : bc;
+  if (K !== Kb) throw bad();
+  const outShape = a.rank === 3 ? [P, M, N] : [M, N];
+  const out = alloc(a.dtype, outShape);
+  B().matmul(f(a), f(b), f(out), P, M, K, N, transA, transB, false, M * K, b.rank === 3 ? K * N : 0);
+  return record('matmul', out, [a, b], { transA, transB });
+}
+
+const matmulRules = {
+  // C = op(A)·op(B): d op(A) = dC·op(B)ᵀ, d op(B) = op(A)ᵀ·dC; then undo op (transpose back).
+  matmul: (dy, s) => {
+    const [a, b] = s.inputs as [Tensor, Tensor];
+    const { transA, transB } = s.params as { transA: boolean; transB: boolean };
+    let dA: Tensor | null = null, dB: Tensor | null = null;
+    if (a.requiresGrad) {
+      dA = transA ? matmul(b, dy, { transA: transB, transB: true }) : matmul(dy, b, { transB: !transB });
+    }
+    if (b.requiresGrad) {
+      if (b.rank === 2 && a.rank === 3) {
+        // b shared across the batch: fold the batch into the rows of a and dy.
+        const P = a.shape[0]!;
+        const a2 = reshape(a, [P * a.shape[1]!, a.shape[2]!]);
+        const dy2 = reshape(dy, [P * dy.shape[1]!, dy.shape[2]!]);
+        dB = transB ? matmul(dy2, a2, { transA: true }) : matmul(a2, dy2, { transA: true });
+      } else {
+        dB = transB ? matmul(dy, a, { transA: true, transB: transA }) : matmul(a, dy, { transA: !transA });
+      }
+    }
+    return [dA, dB];
+  },
+} satisfies Record<'matmul', Rule>;
+
+// ---- reductions and shape ops -------------------------------------------------------------------
+
+/** Sum over `axes` (all by default); `keepDims` keeps reduced axes as size 1. */
+export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  checkFloat(x, 'sum', 'input');
+  const ax = normAxes(axes, x.rank, 'sum');
+  const kept = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  const outShape = keepDims ? kept : x.shape.filter((_, i) => !ax.includes(i));
+  const out = alloc(x.dtype, outShape);
+  B().reduce('sum', f(x), x.shape, ax, f(out));
+  return record('sum', out, [x], { kept });
+}
+
+/** Maximum over `axes`. The gradient is shared equally among tied maxima. */
+export function max(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  checkFloat(x, 'max', 'input');
+  const ax = normAxes(axes, x.rank, 'max');
+  const kept = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  const outShape = keepDims ? kept : x.shape.filter((_, i) => !ax.includes(i));
+  const out = alloc(x.dtype, outShape);
+  B().reduce('max', f(x), x.shape, ax, f(out));
+  return record('max', out, [x], { kept, axes: ax });
+}
+
+/** Mean over `axes` (a composite: sum / count). */
+export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const ax = normAxes(axes, x.rank, 'mean');
+  const n = ax.reduce((p, a) => p * x.shape[a]!, 1);
+  return div(sum(x, ax, keepDims), n);
+}
+
+/** Repeat `x` along broadcast axes to `shape`. */
+export function broadcastTo(x: Tensor, shape: Shape): Tensor {
+  const s = broadcastShapes(x.shape, shape, 'broadcastTo');
+  if (!shapeEq(s, shape)) throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+  if (shapeEq(x.shape, shape)) return x;
+  const out = alloc(x.dtype, shape);
+  const zero = alloc(x.dtype, []);
+  B().binary('add', f(x), x.shape, f(zero), [], f(out), shape);
+  return record('broadcastTo', out, [x]);
+}
+
+/** Same data, new shape (one dimension may be −1). */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  const n = x.size;
+  const known = shape.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
+  const resolved = shape.map((d) => (d === -1 ? n / known : d));
+  if (shape.filter((d) => d === -1).length > 1 || sizeOf(resolved) !== n || resolved.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${n} elements) to ${fmtShape(shape)}`);
+  }
+  const out = new Tensor(x.data, resolved, x.dtype); // shares storage: reshape is free
+  return record('reshape', out, [x]);
+}
+
+/** Permute axes (default: reverse them). */
+export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  const p = perm ?? x.shape.map((_, i) => x.rank - 1 - i);
+  if (p.length !== x.rank || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
+    throw new ShapeError(`transpose: ${fmtShape(p)} is not a permutation of the axes of ${fmtShape(x.shape)}`);
+  }
+  const out = alloc(x.dtype, p.map((i) => x.shape[i]!));
+  B().transpose(x.data, x.shape, p, out.data);
+  return record('transpose', out, [x], { perm: p });
+}
+
+/** x[begin : begin+size] along every axis (size −1 = to the end). */
+export function slice(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
+  if (begin.length !== x.rank || size.length !== x.rank) throw new ShapeError(`slice: begin ${fmtShape(begin)} and size ${fmtShape(size)} must both have rank ${x.rank} for input ${fmtShape(x.shape)}`);
+  const sz = size.map((s, i) => (s === -1 ? x.shape[i]! - begin[i]! : s));
+  for (let i = 0; i < x.rank; i++) {
+    if (begin[i]! < 0 || sz[i]! < 0 || begin[i]! + sz[i]! > x.shape[i]!) throw new ShapeError(`slice: begin ${fmtShape(begin)} size ${fmtShape(size)} is out of bounds for ${fmtShape(x.shape)} (axis ${i})`);
+  }
+  const out = alloc(x.dtype, sz);
+  B().slice(x.data, x.shape, begin, sz, out.data);
+  return record('slice', out, [x], { begin, size: sz });
+}
+
+/** Join tensors along `axis`. */
+export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  if (xs.length === 0) throw new ShapeError('concat: no tensors given');
+  const first = xs[0]!;
+  const ax = normAxis(axis, first.rank, 'concat');
+  for (const t of xs) {
+    if (t.rank !== first.rank || t.dtype !== first.dtype || t.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
+      throw new ShapeError(`concat: ${fmtShape(t.shape)} (${t.dtype}) does not fit ${fmtShape(first.shape)} (${first.dtype}) along axis ${ax}`);
+    }
+  }
+  const outShape = [...first.shape];
+  outShape[ax] = xs.reduce((p, t) => p + t.shape[ax]!, 0);
+  const out = alloc(first.dtype, outShape);
+  let off = 0;
+  for (const t of xs) {
+    const begin = outShape.map((_, i) => (i === ax ? off : 0));
+    B().sliceAddInto(f(t), t.shape, outShape, begin, f(out));
+    off += t.shape[ax]!;
+  }
+  return record('concat', out, xs, { axis: ax });
+}
+
+/** Split along `axis` into pieces of the given sizes (a composite of slices). */
+export function split(x: Tensor, sizes: readonly number[], axis = 0): Tensor[] {
+  const ax = normAxis(axis, x.rank, 'split');
+  if (sizes.reduce((p, s) => p + s, 0) !== x.shape[ax]) throw new ShapeError(`split: sizes ${fmtShape(sizes)} do not add up to ${x.shape[ax]} (axis ${ax} of ${fmtShape(x.shape)})`);
+  let off = 0;
+  return sizes.map((s) => {
+    const begin = x.shape.map((_, i) => (i === ax ? off : 0));
+    const size = x.shape.map((d, i) => (i === ax ? s : d));
+    off += s;
+    return slice(x, begin, size);
+  });
+}
+
+const shapeRules = {
+  // d Σx = broadcast(dy) back over the summed axes
+  sum: (dy, s) => [broadcastTo(reshape(dy, s.params.kept as number[]), s.inputs[0]!.shape)],
+  // d max = dy at the arg-max positions, split equally among ties
+  max: (dy, s) => {
+    const x = s.inputs[0]!, kept = s.params.kept as number[];
+    const mask = compare('eq', x, reshape(s.out, kept));
+    const ties = sum(mask, s.params.axes as number[], true);
+    return [mul(mask, div(reshape(dy, kept), ties))];
+  },
+  // broadcasting is summed back by the driver
+  broadcastTo: (dy) => [dy],
+  reshape: (dy, s) => [reshape(dy, s.inputs[0]!.shape)],
+  // the inverse permutation
+  transpose: (dy, s) => {
+    const p = s.params.perm as number[];
+    const inv = new Array<number>(p.length);
+    p.forEach((v, i) => { inv[v] = i; });
+    return [transpose(dy, inv)];
+  },
+  // scatter dy into zeros of the input's shape
+  slice: (dy, s) => {
+    const x = s.inputs[0]!;
+    const out = alloc(x.dtype, x.shape);
+    B().sliceAddInto(f(dy), dy.shape, x.shape, s.params.begin as number[], f(out));
+    return [out];
+  },
+  // each input gets its slice of dy
+  concat: (dy, s) => {
+    const ax = s.params.axis as number;
+    let off = 0;
+    return s.inputs.map((t) => {
+      const begin = dy.shape.map((_, i) => (i === ax ? off : 0));
+      off += t.shape[ax]!;
+      return t.requiresGrad ? slice(dy, begin, t.shape) : null;
+    });
+  },
+} satisfies Record<'sum' | 'max' | 'broadcastTo' | 'reshape' | 'transpose' | 'slice' | 'concat', Rule>;
+
+// ---- indexing, selection, clipping --------------------------------------------------------------
+
+/** Embedding lookup: rows of `table` [V, D] picked by int32 `indices` (any shape) → [...indices.shape, D]. */
+export function gather(table: Tensor, indices: Tensor): Tensor {
+  if (table.rank !== 2) throw new ShapeError(`gather: table must be [V, D], got ${fmtShape(table.shape)}`);
+  if (indices.dtype !== 'int32') throw new ShapeError(`gather: indices must be int32, got ${indices.dtype}`);
+  const [V, D] = table.shape as [number, number];
+  const out = alloc(table.dtype, [...indices.shape, D]);
+  try {
+    B().gatherRows(f(table), V, D, indices.data as Int32Array, f(out));
+  } catch (e) {
+    throw new ShapeError(`gather: ${(e as Error).message} (table ${fmtShape(table.shape)})`);
+  }
+  return record('gather', out, [table, indices]);
+}
+
+/** cond ? a : b elementwise (cond is 0/1 float, e.g. from `compare`), broadcasting all three. */
+export function where(cond: Tensor, aIn: TensorLike, bIn: TensorLike): Tensor {
+  const a = lift(aIn, bIn instanceof Tensor ? bIn : cond), b = lift(bIn, a);
+  const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, 'where'), b.shape, 'where');
+  const [c2, a2, b2] = [broadcastTo(cond, shape), broadcastTo(a, shape), broadcastTo(b, shape)];
+  const out = alloc(a.dtype, shape);
+  B().where(f(c2), f(a2), f(b2), f(out));
+  return record('where', out, [c2, a2, b2]);
+}
+
+/** Clamp to [lo, hi]. */
+export function clip(x: Tensor, lo: number, hi: number): Tensor {
+  checkFloat(x, 'clip', 'input');
+  if (!(lo <= hi)) throw new ShapeError(`clip: lo ${lo} must be ≤ hi ${hi}`);
+  const out = alloc(x.dtype, x.shape);
+  B().clip(f(x), lo, hi, f(out));
+  return record('clip', out, [x], { lo, hi });
+}
+
+const selectRules = {
+  // d table[idx] = scatter-add of dy into the rows idx (indices get no gradient)
+  gather: (dy, s) => {
+    const [table, idx] = s.inputs as [Tensor, Tensor];
+    const out = alloc(table.dtype, table.shape);
+    B().scatterAddRows(f(dy), table.shape[1]!, idx.data as Int32Array, f(out));
+    return [out, null];
+  },
+  // the gradient follows whichever branch was taken; the condition gets none
+  where: (dy, s) => {
+    const c = s.inputs[0]!;
+    return [null, where(c, dy, 0), where(c, 0, dy)];
+  },
+  // passes where lo ≤ x ≤ hi
+  clip: (dy, s) => {
+    const x = s.inputs[0]!, { lo, hi } = s.params as { lo: number; hi: number };
+    return [mul(dy, mul(compare('ge', x, lo), compare('ge', hi, x)))];
+  },
+} satisfies Record<'gather' | 'where' | 'clip', Rule>;
+
+// ---- fused, numerically stable losses ----------------------------------------------------------
+
+function rows(x: Tensor, op: string): [number, number] {
+  if (x.rank < 1) throw new ShapeError(`${op}: needs at least one axis, got a scalar`);
+  const C = x.shape[x.rank - 1]!;
+  return [x.size / Math.max(C, 1), C];
+}
+
+/** Softmax over the last axis (max-subtracted: softmax(±300) is exact, never NaN). */
+export function softmax(x: Tensor): Tensor {
+  checkFloat(x, 'softmax', 'input');
+  const [R, C] = rows(x, 'softmax');
+  const out = alloc(x.dtype, x.shape);
+  B().softmax(f(x), R, C, f(out));
+  return record('softmax', out, [x]);
+}
+
+/** log-softmax over the last axis: x − max − log Σ exp(x − max). */
+export function logSoftmax(x: Tensor): Tensor {
+  checkFloat(x, 'logSoftmax', 'input');
+  const [R, C] = rows(x, 'logSoftmax');
+  const out = alloc(x.dtype, x.shape);
+  B().logSoftmax(f(x), R, C, f(out));
+  return record('logSoftmax', out, [x]);
+}
+
+/**
+ * Per-row cross-entropy of softmax(logits) against integer targets: logits [..., C], targets int32 [...]
+ * → loss [...] (−log p_target). Fused: never forms log(0).
+ */
+export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
+  checkFloat(logits, 'softmaxCrossEntropy', 'logits');
+  if (targets.dtype !== 'int32') throw new ShapeError(`softmaxCrossEntropy: targets must be int32, got ${targets.dtype}`);
+  const [R, C] = rows(logits, 'softmaxCrossEntropy');
+  if (!shapeEq(targets.shape, logits.shape.slice(0, -1))) {
+    throw new ShapeError(`softmaxCrossEntropy: targets ${fmtShape(targets.shape)} must match logits ${fmtShape(logits.shape)} without its last axis`);
+  }
+  const out = alloc(logits.dtype, targets.shape);
+  const probs = alloc(logits.dtype, logits.shape);
+  try {
+    B().softmaxCrossEntropy(f(logits), R, C, targets.data as Int32Array, f(out), f(probs));
+  } catch (e) {
+    throw new ShapeError(`softmaxCrossEntropy: ${(e as Error).message}`);
+  }
+  return record('softmaxCrossEntropy', out, [logits, targets], { probs });
+}
+
+/** Elementwise squared error ½(y − t)², the tutorial's E for one output. */
+export function squaredError(y: Tensor, t: TensorLike): Tensor {
+  const tt = lift(t, y);
+  checkFloat(y, 'squaredError', 'prediction');
+  const shape = broadcastShapes(y.shape, tt.shape, 'squaredError');
+  const d = alloc(y.dtype, shape);
+  B().binary('sub', f(y), y.shape, f(tt), tt.shape, f(d), shape);
+  const out = alloc(y.dtype, shape);
+  B().unary('square', f(d), f(out));
+  B().scaleInPlace(f(out), 0.5);
+  return record('squaredError', out, [y, tt], { diff: d });
+}
+
+const lossRules = {
+  // d softmax: dx = y ⊙ (dy − Σ dy⊙y)
+  softmax: (dy, s) => [mul(s.out, sub(dy, sum(mul(dy, s.out), -1, true)))],
+  // d logSoftmax: dx = dy − softmax(x)·Σ dy
+  logSoftmax: (dy, s) => [sub(dy, mul(exp(s.out), sum(dy, -1, true)))],
+  // d CE/d logits = dloss · (softmax − onehot(target)); targets get none
+  softmaxCrossEntropy: (dy, s) => {
+    const [logits, targets] = s.inputs as [Tensor, Tensor];
+    const probs = s.params.probs as Tensor;
+    const [R, C] = rows(logits, 'softmaxCrossEntropy');
+    const dx = alloc(logits.dtype, logits.shape);
+    B().softmaxCrossEntropyBackward(f(probs), R, C, targets.data as Int32Array, f(dy), f(dx));
+    return [dx, null];
+  },
+  // d ½(y−t)² = (y − t)·dy for y, −(y − t)·dy for t
+  squaredError: (dy, s) => {
+    const d = s.params.diff as Tensor;
+    const g = mul(dy, d);
+    return [g, s.inputs[1]!.requiresGrad ? neg(g) : null];
+  },
+} satisfies Record<'softmax' | 'logSoftmax' | 'softmaxCrossEntropy' | 'squaredError', Rule>;
+
+// ---- the rule table -----------------------------------------------------------------------------
+
+/** Every primitive's vector-Jacobian product. Typed exhaustively: a missing rule is a compile error. */
+export const rules: { readonly [P in Prim]: Rule } = {
+  ...binaryRules, ...unaryRules, ...matmulRules, ...shapeRules, ...selectRules, ...lossRules,
+};
+
+/** The list of primitives (for tests and documentation). */
+export const primitives = Object.keys(rules) as Prim[];
