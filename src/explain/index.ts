@@ -1,0 +1,3 @@
+export * from './network.js';
+export * from './trace.js';
+export { formatTrace } from './format.js';

@@ -1,0 +1,14 @@
+/**
+ * backprop: tensors, reverse-mode autodiff, layers and optimizers, in TypeScript.
+ * This entry uses no Node-only API: it runs unchanged in a browser.
+ */
+export * from './errors.js';
+export * from './tensor/shape.js';
+export * from './tensor/random.js';
+export * from './tensor/tensor.js';
+export { getBackend, setBackend, referenceBackend } from './backend/index.js';
+export type { Backend, DType, DataArray, FloatArray } from './backend/index.js';
+export * from './autodiff/index.js';
+export * from './nn/index.js';
+export * from './optim/index.js';
+export * from './explain/index.js';

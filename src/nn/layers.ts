@@ -1,0 +1,116 @@
+/**
+ * Feed-forward layers: dense (linear), activations, sequential composition, embedding, dropout.
+ * Every layer is composed from autodiff primitives, so its gradient comes from the rule table.
+ */
+import * as o from '../autodiff/index.js';
+import { ConfigError, ShapeError } from '../errors.js';
+import { globalRng, type Rng } from '../tensor/random.js';
+import { fmtShape } from '../tensor/shape.js';
+import { Tensor, zeros } from '../tensor/tensor.js';
+import type { DType } from '../backend/index.js';
+import { initialize, type Init } from './init.js';
+import { Module, Parameter } from './module.js';
+
+export type ActivationKind = 'sigmoid' | 'tanh' | 'relu' | 'linear' | 'softmax';
+export const activationKinds: readonly ActivationKind[] = ['sigmoid', 'tanh', 'relu', 'linear', 'softmax'];
+
+/** Apply an activation function f to pre-activations x. */
+export function activate(kind: ActivationKind, x: Tensor): Tensor {
+  switch (kind) {
+    case 'sigmoid': return o.sigmoid(x);
+    case 'tanh': return o.tanh(x);
+    case 'relu': return o.relu(x);
+    case 'softmax': return o.softmax(x);
+    case 'linear': return x;
+  }
+}
+
+export interface DenseOptions {
+  activation?: ActivationKind;
+  /** Weight initialiser (default Glorot uniform); biases start at zero unless `biasInit` says otherwise. */
+  init?: Init;
+  biasInit?: Init;
+  bias?: boolean;
+  dtype?: DType;
+  rng?: Rng;
+}
+
+/**
+ * Dense layer: x_j = Σ_i w_ij·y_i + b_j, then y = f(x). Weight [in, out] (row i = input node i), bias [out].
+ * Input [N, in] → output [N, out].
+ */
+export class Dense extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  readonly activation: ActivationKind;
+
+  constructor(readonly inSize: number, readonly outSize: number, opts: DenseOptions = {}) {
+    super();
+    for (const [k, v] of [['inSize', inSize], ['outSize', outSize]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new ConfigError(`Dense: ${k} must be a positive integer, got ${v}`);
+    }
+    this.activation = opts.activation ?? 'linear';
+    this.weight = initialize(new Parameter([inSize, outSize], opts.dtype), opts.init ?? { kind: 'glorotUniform' }, opts.rng) as Parameter;
+    this.bias = opts.bias === false ? null : initialize(new Parameter([outSize], opts.dtype), opts.biasInit ?? { kind: 'zeros' }, opts.rng) as Parameter;
+  }
+
+  /** x = y_in · W + b (before the activation). */
+  preActivation(y: Tensor): Tensor {
+    if (y.rank !== 2 || y.shape[1] !== this.inSize) throw new ShapeError(`Dense(${this.inSize}→${this.outSize}): input must be [N, ${this.inSize}], got ${fmtShape(y.shape)}`);
+    const xw = o.matmul(y, this.weight);
+    return this.bias ? o.add(xw, this.bias) : xw;
+  }
+
+  forward(y: Tensor): Tensor {
+    return activate(this.activation, this.preActivation(y));
+  }
+}
+
+/** An activation as a layer. */
+export class Activation extends Module {
+  constructor(readonly kind: ActivationKind) { super(); }
+  forward(x: Tensor): Tensor { return activate(this.kind, x); }
+}
+
+export interface Layer extends Module { forward(x: Tensor): Tensor }
+
+/** Layers applied in order. */
+export class Sequential extends Module {
+  readonly layers: Layer[];
+  constructor(...layers: Layer[]) { super(); this.layers = layers; }
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const l of this.layers) y = l.forward(y);
+    return y;
+  }
+}
+
+/** Embedding: token ids (int32, any shape) → rows of a [V, D] table. */
+export class Embedding extends Module {
+  readonly weight: Parameter;
+  constructor(readonly vocabSize: number, readonly dim: number, opts: { init?: Init; dtype?: DType; rng?: Rng } = {}) {
+    super();
+    if (!Number.isInteger(vocabSize) || vocabSize <= 0) throw new ConfigError(`Embedding: vocabSize must be a positive integer, got ${vocabSize}`);
+    if (!Number.isInteger(dim) || dim <= 0) throw new ConfigError(`Embedding: dim must be a positive integer, got ${dim}`);
+    this.weight = initialize(new Parameter([vocabSize, dim], opts.dtype), opts.init ?? { kind: 'uniform', scale: 0.1 }, opts.rng) as Parameter;
+  }
+  forward(ids: Tensor): Tensor { return o.gather(this.weight, ids); }
+}
+
+/**
+ * Inverted dropout: in training, zero each element with probability p and scale survivors by 1/(1−p);
+ * identity in evaluation. Masks come from a seeded generator.
+ */
+export class Dropout extends Module {
+  constructor(readonly p: number, readonly rng: Rng = globalRng) {
+    super();
+    if (!(p >= 0 && p < 1)) throw new ConfigError(`Dropout: p must be in [0, 1), got ${p}`);
+  }
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x;
+    const mask = zeros(x.shape, { dtype: x.dtype });
+    const keep = 1 / (1 - this.p);
+    for (let i = 0; i < mask.size; i++) mask.data[i] = this.rng.uniform() < this.p ? 0 : keep;
+    return o.mul(x, mask);
+  }
+}

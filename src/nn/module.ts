@@ -1,0 +1,61 @@
+/**
+ * Modules and parameters. A `Module` owns parameters (trainable tensors) and child modules as plain
+ * fields; `namedParameters()` walks them in declaration order, naming each by its path
+ * (`layers.0.weight`), which is also the name used in checkpoints and exported files.
+ */
+import { ParamArena } from './arena.js';
+import { Tensor, zeros } from '../tensor/tensor.js';
+import type { DType } from '../backend/index.js';
+import type { Shape } from '../tensor/shape.js';
+
+/** A trainable tensor: a leaf that requires grad. */
+export class Parameter extends Tensor {
+  constructor(shape: Shape, dtype: DType = 'float32') {
+    const t = zeros(shape, { dtype });
+    super(t.data, shape, dtype, true);
+  }
+}
+
+export abstract class Module {
+  /** Training mode (dropout active) or evaluation mode. */
+  training = true;
+  private arenaCache: ParamArena | null = null;
+
+  /** Parameters with their dotted path names, in declaration order. */
+  namedParameters(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const visit = (v: unknown, name: string) => {
+      if (v instanceof Parameter) out.push([name, v]);
+      else if (v instanceof Module) out.push(...v.namedParameters(name + '.'));
+      else if (Array.isArray(v)) v.forEach((x, i) => visit(x, `${name}.${i}`));
+    };
+    for (const [k, v] of Object.entries(this)) {
+      if (k === 'arenaCache') continue;
+      visit(v, prefix + k);
+    }
+    return out;
+  }
+
+  parameters(): Tensor[] { return this.namedParameters().map(([, p]) => p); }
+
+  /** The model's parameter arena, packed on first use (parameters become views into one block). */
+  arena(): ParamArena {
+    if (!this.arenaCache) this.arenaCache = ParamArena.pack(this.namedParameters());
+    return this.arenaCache;
+  }
+
+  /** Set training (true) or evaluation (false) mode on this module and every child. */
+  train(flag = true): this {
+    const visit = (v: unknown) => {
+      if (v instanceof Module) { v.training = flag; for (const [k, c] of Object.entries(v)) if (k !== 'arenaCache') visit(c); }
+      else if (Array.isArray(v)) v.forEach(visit);
+    };
+    visit(this);
+    return this;
+  }
+
+  eval(): this { return this.train(false); }
+
+  /** Number of scalar parameters. */
+  numParameters(): number { return this.parameters().reduce((p, t) => p + t.size, 0); }
+}

@@ -1,0 +1,146 @@
+/**
+ * Optimizers over a parameter arena: each step is one pass over the whole parameter block (one kernel
+ * call), never a loop over tensors. Gradient clipping by global norm and learning-rate schedules too.
+ *
+ * @example
+ *   const opt = new SGD(model, { lr: 0.5 });       // w ← w − α·∂E/∂w, the tutorial's rule
+ *   loss = ...; backward(loss); opt.step(); opt.zeroGrad();
+ */
+import { getBackend } from '../backend/index.js';
+import type { FloatArray } from '../backend/index.js';
+import { ConfigError } from '../errors.js';
+import { ParamArena } from '../nn/arena.js';
+import { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export type ParamSource = Module | ParamArena | readonly Tensor[];
+
+function arenaOf(src: ParamSource): ParamArena {
+  if (src instanceof ParamArena) return src;
+  if (src instanceof Module) return src.arena();
+  return ParamArena.pack(src.map((t, i) => [t.name ?? `param${i}`, t]));
+}
+
+function checkLr(lr: number, who: string): void {
+  if (!Number.isFinite(lr) || lr < 0) throw new ConfigError(`${who}: learning rate must be a finite number ≥ 0, got ${lr}`);
+}
+
+/** Optimizer state that checkpoints save and restore. */
+export interface OptimizerState { kind: string; step: number; lr: number; buffers: Record<string, FloatArray> }
+
+export abstract class Optimizer {
+  readonly arena: ParamArena;
+  /** The current learning rate (schedules set it each epoch). */
+  lr: number;
+  /** Number of steps taken. */
+  stepCount = 0;
+
+  constructor(params: ParamSource, lr: number) {
+    this.arena = arenaOf(params);
+    checkLr(lr, this.constructor.name);
+    this.lr = lr;
+  }
+
+  /** Apply one update from the gradients accumulated in the arena. */
+  step(): void {
+    this.arena.ensureGradViews();
+    this.stepCount++;
+    this.update(this.arena.values, this.arena.grads);
+  }
+
+  protected abstract update(p: FloatArray, g: FloatArray): void;
+
+  zeroGrad(): void { this.arena.zeroGrads(); }
+
+  /** Extra state (moment buffers), by name. */
+  buffers(): Record<string, FloatArray> { return {}; }
+
+  state(): OptimizerState { return { kind: this.constructor.name, step: this.stepCount, lr: this.lr, buffers: this.buffers() }; }
+
+  loadState(s: OptimizerState): void {
+    if (s.kind !== this.constructor.name) throw new ConfigError(`optimizer state is for ${s.kind}, this optimizer is ${this.constructor.name}`);
+    this.stepCount = s.step; this.lr = s.lr;
+    const own = this.buffers();
+    for (const [k, v] of Object.entries(own)) {
+      const src = s.buffers[k];
+      if (!src || src.length !== v.length) throw new ConfigError(`optimizer state: buffer ${k} missing or of the wrong size`);
+      v.set(src);
+    }
+  }
+}
+
+/** Plain SGD, exactly the tutorial's rule: w ← w − α·∂E/∂w. */
+export class SGD extends Optimizer {
+  constructor(params: ParamSource, opts: { lr: number }) { super(params, opts.lr); }
+  protected update(p: FloatArray, g: FloatArray): void { getBackend().sgdUpdate(p, g, this.lr); }
+}
+
+/** SGD with momentum: v ← μ·v + g; w ← w − α·v. */
+export class Momentum extends Optimizer {
+  readonly mu: number;
+  private readonly v: FloatArray;
+  constructor(params: ParamSource, opts: { lr: number; momentum?: number }) {
+    super(params, opts.lr);
+    this.mu = opts.momentum ?? 0.9;
+    if (!(this.mu >= 0 && this.mu < 1)) throw new ConfigError(`Momentum: momentum must be in [0, 1), got ${this.mu}`);
+    this.v = getBackend().alloc(this.arena.dtype, this.arena.size) as FloatArray;
+  }
+  protected update(p: FloatArray, g: FloatArray): void { getBackend().momentumUpdate(p, g, this.v, this.lr, this.mu); }
+  override buffers(): Record<string, FloatArray> { return { v: this.v }; }
+}
+
+/** Adam (Kingma & Ba 2015) with bias correction. */
+export class Adam extends Optimizer {
+  readonly beta1: number; readonly beta2: number; readonly eps: number;
+  private readonly m: FloatArray; private readonly v: FloatArray;
+  constructor(params: ParamSource, opts: { lr?: number; beta1?: number; beta2?: number; eps?: number } = {}) {
+    super(params, opts.lr ?? 1e-3);
+    this.beta1 = opts.beta1 ?? 0.9; this.beta2 = opts.beta2 ?? 0.999; this.eps = opts.eps ?? 1e-8;
+    for (const [k, v] of [['beta1', this.beta1], ['beta2', this.beta2]] as const) {
+      if (!(v >= 0 && v < 1)) throw new ConfigError(`Adam: ${k} must be in [0, 1), got ${v}`);
+    }
+    const b = getBackend();
+    this.m = b.alloc(this.arena.dtype, this.arena.size) as FloatArray;
+    this.v = b.alloc(this.arena.dtype, this.arena.size) as FloatArray;
+  }
+  protected update(p: FloatArray, g: FloatArray): void {
+    getBackend().adamUpdate(p, g, this.m, this.v, this.lr, this.beta1, this.beta2, this.eps, this.stepCount);
+  }
+  override buffers(): Record<string, FloatArray> { return { m: this.m, v: this.v }; }
+}
+
+export type OptimizerKind = 'sgd' | 'momentum' | 'adam';
+
+export function createOptimizer(kind: OptimizerKind, params: ParamSource, lr: number): Optimizer {
+  switch (kind) {
+    case 'sgd': return new SGD(params, { lr });
+    case 'momentum': return new Momentum(params, { lr });
+    case 'adam': return new Adam(params, { lr });
+    default: throw new ConfigError(`unknown optimizer "${String(kind)}" (choose sgd, momentum or adam)`);
+  }
+}
+
+/**
+ * Clip gradients by global norm (TensorFlow's clip_by_global_norm): if ‖g‖ > maxNorm, scale every
+ * gradient by maxNorm/‖g‖. Returns the norm before clipping and whether clipping fired.
+ */
+export function clipGradNorm(arena: ParamArena, maxNorm: number): { norm: number; clipped: boolean } {
+  if (!(maxNorm > 0)) throw new ConfigError(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
+  arena.ensureGradViews();
+  const b = getBackend();
+  const norm = Math.sqrt(b.sumSquares(arena.grads));
+  if (norm > maxNorm) { b.scaleInPlace(arena.grads, maxNorm / norm); return { norm, clipped: true }; }
+  return { norm, clipped: false };
+}
+
+/** Global L2 norm of the arena's gradients. */
+export function gradNorm(arena: ParamArena): number {
+  return Math.sqrt(getBackend().sumSquares(arena.grads));
+}
+
+/**
+ * Step decay as in the TensorFlow PTB tutorial: lr · decay^max(epoch + 1 − maxEpoch, 0), epoch from 0.
+ */
+export function stepDecay(lr: number, decay: number, maxEpoch: number): (epoch: number) => number {
+  return (epoch) => lr * Math.pow(decay, Math.max(epoch + 1 - maxEpoch, 0));
+}
