@@ -1,0 +1,107 @@
+/**
+ * Plain reference forwards of the exported models, written for clarity (loops, float64), used to
+ * check that the ONNX graphs compute the same function as our models. They define the math:
+ *
+ *   dense layer:  y = f(x · W + b)
+ *   LSTM cell (TensorFlow BasicLSTMCell), z = [x, h] · kernel + bias, columns i, j, f, o:
+ *     i = σ(z_i)   j = tanh(z_j)   f = σ(z_f + forgetBias)   o = σ(z_o)
+ *     c' = f ⊙ c + i ⊙ j           h' = o ⊙ tanh(c')
+ */
+import type { DenseActivation, DenseNetWeights, LstmLmWeights } from './weights.js';
+import { validateDenseNet, validateLstmLm } from './weights.js';
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+/** Applies `activation` in place to each row of `y` [N, D]. */
+function activate(y: Float64Array, N: number, D: number, activation: DenseActivation): void {
+  for (let n = 0; n < N; n++) {
+    const row = y.subarray(n * D, (n + 1) * D);
+    if (activation === 'softmax') {
+      const max = Math.max(...row); // subtract the max so exp never overflows
+      let sum = 0;
+      for (let d = 0; d < D; d++) sum += row[d] = Math.exp(row[d]! - max);
+      for (let d = 0; d < D; d++) row[d]! /= sum;
+      continue;
+    }
+    for (let d = 0; d < D; d++) {
+      const v = row[d]!;
+      row[d] = activation === 'sigmoid' ? sigmoid(v) : activation === 'tanh' ? Math.tanh(v) : activation === 'relu' ? Math.max(0, v) : v;
+    }
+  }
+}
+
+/** Dense forward. x [N, in] → y [N, out]. */
+export function denseForward(net: DenseNetWeights, x: Float32Array, N: number): Float32Array {
+  validateDenseNet(net);
+  let input = Float64Array.from(x);
+  for (const layer of net.layers) {
+    const { inSize: I, outSize: O } = layer;
+    const y = new Float64Array(N * O);
+    for (let n = 0; n < N; n++) {
+      for (let o = 0; o < O; o++) {
+        let sum = layer.bias[o]!;
+        for (let i = 0; i < I; i++) sum += input[n * I + i]! * layer.weight[i * O + o]!;
+        y[n * O + o] = sum;
+      }
+    }
+    activate(y, N, O, layer.activation);
+    input = y;
+  }
+  return Float32Array.from(input);
+}
+
+export interface LstmLmOutputs {
+  /** [T, B, V] */
+  logits: Float32Array;
+  /** [L, B, H], the state after the last step, to pass as the next call's h0/c0. */
+  hT: Float32Array;
+  cT: Float32Array;
+}
+
+/**
+ * LSTM LM forward over a whole sequence, seq-major.
+ * tokens [T, B] (token ids), h0 and c0 [L, B, H] → logits [T, B, V], hT and cT [L, B, H].
+ */
+export function lstmLmForward(lm: LstmLmWeights, tokens: ArrayLike<number>, T: number, B: number, h0: Float32Array, c0: Float32Array): LstmLmOutputs {
+  validateLstmLm(lm);
+  const { vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L, forgetBias } = lm;
+  const h = Float64Array.from(h0);
+  const c = Float64Array.from(c0);
+  const logits = new Float32Array(T * B * V);
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const token = tokens[t * B + b]!;
+      let x: Float64Array = Float64Array.from(lm.embedding.subarray(token * E, (token + 1) * E));
+      for (let l = 0; l < L; l++) {
+        const { kernel, bias } = lm.layers[l]!;
+        const inSize = x.length;
+        const hPrev = h.subarray((l * B + b) * H, (l * B + b + 1) * H);
+        const cPrev = c.subarray((l * B + b) * H, (l * B + b + 1) * H);
+        const xh = new Float64Array(inSize + H); // [x, h]
+        xh.set(x);
+        xh.set(hPrev, inSize);
+        const z = Float64Array.from(bias); // z = [x, h] · kernel + bias, [4H]
+        for (let r = 0; r < inSize + H; r++) {
+          for (let col = 0; col < 4 * H; col++) z[col]! += xh[r]! * kernel[r * 4 * H + col]!;
+        }
+        const hNew = new Float64Array(H);
+        for (let k = 0; k < H; k++) {
+          const i = sigmoid(z[k]!);
+          const j = Math.tanh(z[H + k]!);
+          const f = sigmoid(z[2 * H + k]! + forgetBias);
+          const o = sigmoid(z[3 * H + k]!);
+          cPrev[k] = f * cPrev[k]! + i * j;
+          hNew[k] = o * Math.tanh(cPrev[k]!);
+        }
+        hPrev.set(hNew);
+        x = hNew;
+      }
+      for (let v = 0; v < V; v++) {
+        let sum = lm.projBias[v]!;
+        for (let k = 0; k < H; k++) sum += x[k]! * lm.projWeight[k * V + v]!;
+        logits[(t * B + b) * V + v] = sum;
+      }
+    }
+  }
+  return { logits, hT: Float32Array.from(h), cT: Float32Array.from(c) };
+}

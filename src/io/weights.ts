@@ -1,0 +1,154 @@
+/**
+ * Plain weight records for the two model families we export (dense networks and the LSTM
+ * language model), and the tensor naming scheme that maps them to and from named tensors in
+ * checkpoints and weight files. docs/formats.md describes the same scheme for other tools.
+ *
+ * Dimension letters: V vocabulary, E embedding width, H hidden width, L LSTM layers.
+ * Every matrix is row-major and multiplies from the right: y = x · W + b, W [in, out].
+ */
+import { FormatError } from '../errors.js';
+import type { TensorRecord } from './safetensors.js';
+
+export type DenseActivation = 'sigmoid' | 'tanh' | 'relu' | 'linear' | 'softmax';
+
+/** One dense layer, y = f(x · weight + bias); `weight` [inSize, outSize], `bias` [outSize]. */
+export interface DenseLayerWeights {
+  weight: Float32Array;
+  bias: Float32Array;
+  inSize: number;
+  outSize: number;
+  activation: DenseActivation;
+}
+
+export interface DenseNetWeights {
+  layers: DenseLayerWeights[];
+}
+
+/**
+ * One LSTM layer in TensorFlow's BasicLSTMCell layout: z = [x, h] · kernel + bias,
+ * `kernel` [inSize + H, 4H], `bias` [4H], gate columns in order i, j, f, o (each H wide).
+ */
+export interface LstmLayerWeights {
+  kernel: Float32Array;
+  bias: Float32Array;
+}
+
+/**
+ * The LSTM language model: embedding → L stacked LSTM layers → projection to logits.
+ * `embedding` [V, E]; layer 0 reads E inputs, later layers H; `projWeight` [H, V], `projBias` [V].
+ * `forgetBias` is added to the forget gate's pre-activation (f = σ(z_f + forgetBias)).
+ */
+export interface LstmLmWeights {
+  vocabSize: number;
+  embedSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  forgetBias: number;
+  embedding: Float32Array;
+  layers: LstmLayerWeights[];
+  projWeight: Float32Array;
+  projBias: Float32Array;
+}
+
+/** Throws `FormatError` naming `what` if `data` does not hold `expected` values. */
+export function checkSize(what: string, data: ArrayLike<number>, expected: number, source: string): void {
+  if (data.length !== expected) {
+    throw new FormatError(`${source}: ${what} has ${data.length} values, expected ${expected}`);
+  }
+}
+
+/** Checks every array in a dense net against its declared sizes. */
+export function validateDenseNet(net: DenseNetWeights, source = 'dense net'): void {
+  if (net.layers.length === 0) throw new FormatError(`${source}: has no layers`);
+  net.layers.forEach((layer, k) => {
+    checkSize(`layers.${k}.weight [${layer.inSize}, ${layer.outSize}]`, layer.weight, layer.inSize * layer.outSize, source);
+    checkSize(`layers.${k}.bias [${layer.outSize}]`, layer.bias, layer.outSize, source);
+    if (k > 0 && layer.inSize !== net.layers[k - 1]!.outSize) {
+      throw new FormatError(`${source}: layers.${k} reads ${layer.inSize} inputs but layers.${k - 1} gives ${net.layers[k - 1]!.outSize}`);
+    }
+  });
+}
+
+/** Checks every array in an LSTM LM against V, E, H, L. */
+export function validateLstmLm(lm: LstmLmWeights, source = 'LSTM LM'): void {
+  const { vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L } = lm;
+  if (lm.layers.length !== L) throw new FormatError(`${source}: numLayers is ${L} but ${lm.layers.length} layers are given`);
+  checkSize(`embedding.weight [${V}, ${E}]`, lm.embedding, V * E, source);
+  lm.layers.forEach((layer, l) => {
+    const inSize = l === 0 ? E : H;
+    checkSize(`lstm.${l}.kernel [${inSize + H}, ${4 * H}]`, layer.kernel, (inSize + H) * 4 * H, source);
+    checkSize(`lstm.${l}.bias [${4 * H}]`, layer.bias, 4 * H, source);
+  });
+  checkSize(`proj.weight [${H}, ${V}]`, lm.projWeight, H * V, source);
+  checkSize(`proj.bias [${V}]`, lm.projBias, V, source);
+}
+
+/** Names an LSTM LM's weights: embedding.weight, lstm.{l}.kernel, lstm.{l}.bias, proj.weight, proj.bias. */
+export function lstmLmToTensors(lm: LstmLmWeights): Record<string, TensorRecord> {
+  validateLstmLm(lm);
+  const { vocabSize: V, embedSize: E, hiddenSize: H } = lm;
+  const tensors: Record<string, TensorRecord> = { 'embedding.weight': { shape: [V, E], data: lm.embedding } };
+  lm.layers.forEach((layer, l) => {
+    tensors[`lstm.${l}.kernel`] = { shape: [(l === 0 ? E : H) + H, 4 * H], data: layer.kernel };
+    tensors[`lstm.${l}.bias`] = { shape: [4 * H], data: layer.bias };
+  });
+  tensors['proj.weight'] = { shape: [H, V], data: lm.projWeight };
+  tensors['proj.bias'] = { shape: [V], data: lm.projBias };
+  return tensors;
+}
+
+/**
+ * Rebuilds an LSTM LM from named tensors (a checkpoint's or an imported file's), reading V, E, H
+ * and L from the shapes. `forgetBias` is not a tensor; it comes from the model's configuration.
+ */
+export function lstmLmFromTensors(tensors: Record<string, TensorRecord>, forgetBias: number, source = '<tensors>'): LstmLmWeights {
+  const get = (name: string, rank: number): { shape: number[]; data: Float32Array } => {
+    const t = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
+    if (t === undefined) throw new FormatError(`${source}: missing tensor "${name}"`);
+    if (t.shape.length !== rank) throw new FormatError(`${source}: tensor "${name}" has shape [${t.shape.join(', ')}], expected rank ${rank}`);
+    return { shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) };
+  };
+  const embedding = get('embedding.weight', 2);
+  const [V, E] = embedding.shape as [number, number];
+  const proj = get('proj.weight', 2);
+  const H = proj.shape[0]!;
+  let L = 0;
+  while (Object.hasOwn(tensors, `lstm.${L}.kernel`)) L++;
+  const layers: LstmLayerWeights[] = [];
+  for (let l = 0; l < L; l++) layers.push({ kernel: get(`lstm.${l}.kernel`, 2).data, bias: get(`lstm.${l}.bias`, 1).data });
+  const lm: LstmLmWeights = {
+    vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L, forgetBias,
+    embedding: embedding.data, layers, projWeight: proj.data, projBias: get('proj.bias', 1).data,
+  };
+  if (L === 0) throw new FormatError(`${source}: missing tensor "lstm.0.kernel"`);
+  validateLstmLm(lm, source);
+  return lm;
+}
+
+/** Names a dense net's weights: layers.{k}.weight [in, out], layers.{k}.bias [out]. */
+export function denseToTensors(net: DenseNetWeights): Record<string, TensorRecord> {
+  validateDenseNet(net);
+  const tensors: Record<string, TensorRecord> = {};
+  net.layers.forEach((layer, k) => {
+    tensors[`layers.${k}.weight`] = { shape: [layer.inSize, layer.outSize], data: layer.weight };
+    tensors[`layers.${k}.bias`] = { shape: [layer.outSize], data: layer.bias };
+  });
+  return tensors;
+}
+
+/** Rebuilds a dense net from named tensors; activations are configuration, one per layer. */
+export function denseFromTensors(tensors: Record<string, TensorRecord>, activations: DenseActivation[], source = '<tensors>'): DenseNetWeights {
+  const layers = activations.map((activation, k): DenseLayerWeights => {
+    const weight = Object.hasOwn(tensors, `layers.${k}.weight`) ? tensors[`layers.${k}.weight`] : undefined;
+    const bias = Object.hasOwn(tensors, `layers.${k}.bias`) ? tensors[`layers.${k}.bias`] : undefined;
+    if (weight === undefined || bias === undefined) throw new FormatError(`${source}: missing tensor "layers.${k}.${weight ? 'bias' : 'weight'}"`);
+    if (weight.shape.length !== 2) throw new FormatError(`${source}: tensor "layers.${k}.weight" has shape [${weight.shape.join(', ')}], expected [in, out]`);
+    return {
+      weight: Float32Array.from(weight.data), bias: Float32Array.from(bias.data),
+      inSize: weight.shape[0]!, outSize: weight.shape[1]!, activation,
+    };
+  });
+  const net = { layers };
+  validateDenseNet(net, source);
+  return net;
+}
