@@ -1,0 +1,221 @@
+/**
+ * Recurrent cells as explicit forward/backward pairs (llm.c style), each registered on the tape as one
+ * fused node, plus the same cells composed from primitives (the reference their tests compare against).
+ *
+ * Dimension letters: B batch, I input size, H hidden size. Every cell first concatenates its input and
+ * previous hidden state, xh = [x, h] of shape [B, I+H], and multiplies by one kernel, as TensorFlow's
+ * cells do, so a cell step costs one GEMM forward and two backward.
+ *
+ *   RNN  (tanh):            h' = tanh(xh·W + b)                          W [I+H, H],  b [H]
+ *   LSTM (BasicLSTMCell):   z = xh·W + b, gates i, j, f, o (in that order, each H wide)
+ *                           c' = σ(f + forget_bias)⊙c + σ(i)⊙tanh(j),  h' = σ(o)⊙tanh(c')
+ *                                                                        W [I+H, 4H], b [4H]
+ *   GRU  (TF GRUCell):      [r, u] = σ(xh·Wg + bg);  c̃ = tanh([x, r⊙h]·Wc + bc);  h' = u⊙h + (1−u)⊙c̃
+ *                                                                        Wg [I+H, 2H], bg [2H], Wc [I+H, H], bc [H]
+ * The LSTM step returns h' and c' packed as one tensor hc [2, B, H] (hc[0] = h', hc[1] = c'), so a single
+ * node carries both outputs; `unpackHC` slices them apart.
+ */
+import * as o from '../autodiff/index.js';
+import { recordNode } from '../autodiff/index.js';
+import { getBackend } from '../backend/index.js';
+import type { DType, FloatArray } from '../backend/index.js';
+import { ShapeError } from '../errors.js';
+import { fmtShape } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+const B_ = () => getBackend();
+
+function alloc(dtype: DType, shape: number[]): Tensor {
+  return new Tensor(B_().alloc(dtype, shape.reduce((p, d) => p * d, 1)), shape, dtype);
+}
+const f = (t: Tensor): FloatArray => t.data as FloatArray;
+
+function checkStep(name: string, x: Tensor, h: Tensor, W: Tensor, cols: number): [number, number, number] {
+  if (x.rank !== 2 || h.rank !== 2 || x.shape[0] !== h.shape[0]) throw new ShapeError(`${name}: x ${fmtShape(x.shape)} and h ${fmtShape(h.shape)} must be [B, I] and [B, H]`);
+  const [B, I] = x.shape as [number, number];
+  const H = h.shape[1]!;
+  if (W.rank !== 2 || W.shape[0] !== I + H || W.shape[1] !== cols * H) throw new ShapeError(`${name}: kernel must be [${I + H}, ${cols * H}] for I=${I}, H=${H}; got ${fmtShape(W.shape)}`);
+  return [B, I, H];
+}
+
+/** xh [B, I+H] = [x, h] row by row. */
+function concatRows(x: FloatArray, h: FloatArray, B: number, I: number, H: number, out: FloatArray): void {
+  for (let b = 0; b < B; b++) {
+    out.set(x.subarray(b * I, b * I + I), b * (I + H));
+    out.set(h.subarray(b * H, b * H + H), b * (I + H) + I);
+  }
+}
+
+/** Split d[xh] [B, I+H] into dx [B, I] and dh [B, H]. */
+function splitRows(d: FloatArray, B: number, I: number, H: number, dx: FloatArray, dh: FloatArray): void {
+  for (let b = 0; b < B; b++) {
+    dx.set(d.subarray(b * (I + H), b * (I + H) + I), b * I);
+    dh.set(d.subarray(b * (I + H) + I, (b + 1) * (I + H)), b * H);
+  }
+}
+
+/** z [B, N] = xh·W + b: bias rows first, then the GEMM accumulates onto them. */
+function affine(xh: FloatArray, W: FloatArray, bias: FloatArray, B: number, K: number, N: number, z: FloatArray): void {
+  for (let r = 0; r < B; r++) z.set(bias, r * N);
+  B_().matmul(xh, W, z, 1, B, K, N, false, false, true);
+}
+
+/** Gradients of z = xh·W + b: dW += xhᵀ·dz, db += Σ_rows dz, dxh = dz·Wᵀ (each only if wanted). */
+function affineBackward(dz: FloatArray, xh: FloatArray, W: FloatArray, B: number, K: number, N: number,
+  dW: FloatArray | null, db: FloatArray | null, dxh: FloatArray | null): void {
+  const be = B_();
+  if (dW) be.matmul(xh, dz, dW, 1, K, B, N, true, false, true);
+  if (db) for (let r = 0; r < B; r++) for (let n = 0; n < N; n++) db[n] += dz[r * N + n]!;
+  if (dxh) be.matmul(dz, W, dxh, 1, B, N, K, false, true, false);
+}
+
+// ---- LSTM ---------------------------------------------------------------------------------------
+
+/**
+ * Fused LSTM step. x [B, I], h [B, H], c [B, H], W [I+H, 4H], b [4H] → hc [2, B, H].
+ * Forward caches xh, the activated gates and tanh(c'), which the backward needs.
+ */
+export function lstmStep(x: Tensor, h: Tensor, c: Tensor, W: Tensor, b: Tensor, forgetBias = 0): Tensor {
+  const [B, I, H] = checkStep('lstmStep', x, h, W, 4);
+  const dt = x.dtype;
+  const xh = alloc(dt, [B, I + H]);
+  concatRows(f(x), f(h), B, I, H, f(xh));
+  const z = alloc(dt, [B, 4 * H]);
+  affine(f(xh), f(W), f(b), B, I + H, 4 * H, f(z));
+  const hc = alloc(dt, [2, B, H]);
+  const acts = alloc(dt, [B, 4 * H]), tanhC = alloc(dt, [B, H]);
+  const hv = f(hc).subarray(0, B * H), cv = f(hc).subarray(B * H);
+  B_().lstmCellForward(f(z), f(c), B, H, forgetBias, cv, hv, f(acts), f(tanhC));
+  return recordNode(hc, 'lstmStep', [x, h, c, W, b], (dhc) => {
+    // Backward, in exact reverse order: pointwise part, then the affine map.
+    const dh = f(dhc).subarray(0, B * H), dc = f(dhc).subarray(B * H);
+    const dz = alloc(dt, [B, 4 * H]), dcPrev = alloc(dt, [B, H]);
+    B_().lstmCellBackward(dh, dc, f(c), f(acts), f(tanhC), B, H, f(dz), f(dcPrev));
+    const dW = W.requiresGrad ? alloc(dt, W.shape as number[]) : null;
+    const db = b.requiresGrad ? alloc(dt, [4 * H]) : null;
+    const needXh = x.requiresGrad || h.requiresGrad;
+    const dxh = needXh ? alloc(dt, [B, I + H]) : null;
+    affineBackward(f(dz), f(xh), f(W), B, I + H, 4 * H, dW && f(dW), db && f(db), dxh && f(dxh));
+    let dx: Tensor | null = null, dhPrev: Tensor | null = null;
+    if (dxh) { dx = alloc(dt, [B, I]); dhPrev = alloc(dt, [B, H]); splitRows(f(dxh), B, I, H, f(dx), f(dhPrev)); }
+    return [dx, dhPrev, dcPrev, dW, db];
+  });
+}
+
+/** The same LSTM step composed from primitives (reference for tests). */
+export function lstmStepComposed(x: Tensor, h: Tensor, c: Tensor, W: Tensor, b: Tensor, forgetBias = 0): Tensor {
+  const H = h.shape[1]!;
+  const z = o.add(o.matmul(o.concat([x, h], 1), W), b);
+  const [zi, zj, zf, zo] = o.split(z, [H, H, H, H], 1) as [Tensor, Tensor, Tensor, Tensor];
+  const c2 = o.add(o.mul(o.sigmoid(o.add(zf, forgetBias)), c), o.mul(o.sigmoid(zi), o.tanh(zj)));
+  const h2 = o.mul(o.sigmoid(zo), o.tanh(c2));
+  return o.concat([o.reshape(h2, [1, ...h2.shape]), o.reshape(c2, [1, ...c2.shape])], 0);
+}
+
+/** Split hc [2, B, H] into h and c [B, H]. */
+export function unpackHC(hc: Tensor): [Tensor, Tensor] {
+  const [, B, H] = hc.shape as [number, number, number];
+  const h = o.reshape(o.slice(hc, [0, 0, 0], [1, B, H]), [B, H]);
+  const c = o.reshape(o.slice(hc, [1, 0, 0], [1, B, H]), [B, H]);
+  return [h, c];
+}
+
+// ---- simple tanh RNN ----------------------------------------------------------------------------
+
+/** Fused tanh RNN step. x [B, I], h [B, H], W [I+H, H], b [H] → h' [B, H]. */
+export function rnnStep(x: Tensor, h: Tensor, W: Tensor, b: Tensor): Tensor {
+  const [B, I, H] = checkStep('rnnStep', x, h, W, 1);
+  const dt = x.dtype;
+  const xh = alloc(dt, [B, I + H]);
+  concatRows(f(x), f(h), B, I, H, f(xh));
+  const out = alloc(dt, [B, H]);
+  affine(f(xh), f(W), f(b), B, I + H, H, f(out));
+  B_().unary('tanh', f(out), f(out));
+  return recordNode(out, 'rnnStep', [x, h, W, b], (dy) => {
+    const dz = alloc(dt, [B, H]);
+    const y = f(out), g = f(dy), d = f(dz);
+    for (let i = 0; i < d.length; i++) d[i] = g[i]! * (1 - y[i]! * y[i]!); // tanh' = 1 − h'²
+    const dW = W.requiresGrad ? alloc(dt, W.shape as number[]) : null;
+    const db = b.requiresGrad ? alloc(dt, [H]) : null;
+    const dxh = x.requiresGrad || h.requiresGrad ? alloc(dt, [B, I + H]) : null;
+    affineBackward(d, f(xh), f(W), B, I + H, H, dW && f(dW), db && f(db), dxh && f(dxh));
+    let dx: Tensor | null = null, dh: Tensor | null = null;
+    if (dxh) { dx = alloc(dt, [B, I]); dh = alloc(dt, [B, H]); splitRows(f(dxh), B, I, H, f(dx), f(dh)); }
+    return [dx, dh, dW, db];
+  });
+}
+
+export function rnnStepComposed(x: Tensor, h: Tensor, W: Tensor, b: Tensor): Tensor {
+  return o.tanh(o.add(o.matmul(o.concat([x, h], 1), W), b));
+}
+
+// ---- GRU ----------------------------------------------------------------------------------------
+
+/** Fused GRU step (TF GRUCell). x [B, I], h [B, H], Wg [I+H, 2H], bg [2H], Wc [I+H, H], bc [H] → h' [B, H]. */
+export function gruStep(x: Tensor, h: Tensor, Wg: Tensor, bg: Tensor, Wc: Tensor, bc: Tensor): Tensor {
+  const [B, I, H] = checkStep('gruStep', x, h, Wg, 2);
+  checkStep('gruStep (candidate)', x, h, Wc, 1);
+  const dt = x.dtype, be = B_();
+  const xh = alloc(dt, [B, I + H]);
+  concatRows(f(x), f(h), B, I, H, f(xh));
+  const g = alloc(dt, [B, 2 * H]);                  // activated gates r, u
+  affine(f(xh), f(Wg), f(bg), B, I + H, 2 * H, f(g));
+  be.unary('sigmoid', f(g), f(g));
+  const G = f(g), hv = f(h);
+  const rh = alloc(dt, [B, H]);
+  for (let r = 0; r < B; r++) for (let k = 0; k < H; k++) f(rh)[r * H + k] = G[r * 2 * H + k]! * hv[r * H + k]!;
+  const xrh = alloc(dt, [B, I + H]);
+  concatRows(f(x), f(rh), B, I, H, f(xrh));
+  const cand = alloc(dt, [B, H]);
+  affine(f(xrh), f(Wc), f(bc), B, I + H, H, f(cand));
+  be.unary('tanh', f(cand), f(cand));
+  const out = alloc(dt, [B, H]);
+  const C = f(cand), O = f(out);
+  for (let r = 0; r < B; r++) for (let k = 0; k < H; k++) {
+    const u = G[r * 2 * H + H + k]!;
+    O[r * H + k] = u * hv[r * H + k]! + (1 - u) * C[r * H + k]!;
+  }
+  return recordNode(out, 'gruStep', [x, h, Wg, bg, Wc, bc], (dy) => {
+    const D = f(dy);
+    const dzc = alloc(dt, [B, H]), dzg = alloc(dt, [B, 2 * H]), dh = alloc(dt, [B, H]);
+    const Dzc = f(dzc), Dzg = f(dzg), Dh = f(dh);
+    for (let r = 0; r < B; r++) for (let k = 0; k < H; k++) {
+      const q = r * H + k, u = G[r * 2 * H + H + k]!, cv = C[q]!;
+      Dzc[q] = D[q]! * (1 - u) * (1 - cv * cv);                // through c̃ = tanh(·)
+      Dzg[r * 2 * H + H + k] = D[q]! * (hv[q]! - cv) * u * (1 - u); // through u = σ(·)
+      Dh[q] = D[q]! * u;                                         // the direct path u⊙h
+    }
+    const needIn = x.requiresGrad || h.requiresGrad;
+    const dWc = Wc.requiresGrad ? alloc(dt, Wc.shape as number[]) : null;
+    const dbc = bc.requiresGrad ? alloc(dt, [H]) : null;
+    const dxrh = alloc(dt, [B, I + H]);
+    affineBackward(Dzc, f(xrh), f(Wc), B, I + H, H, dWc && f(dWc), dbc && f(dbc), f(dxrh));
+    const dx = alloc(dt, [B, I]), drh = alloc(dt, [B, H]);
+    splitRows(f(dxrh), B, I, H, f(dx), f(drh));
+    const Drh = f(drh);
+    for (let r = 0; r < B; r++) for (let k = 0; k < H; k++) {
+      const q = r * H + k, rv = G[r * 2 * H + k]!;
+      Dzg[r * 2 * H + k] = Drh[q]! * hv[q]! * rv * (1 - rv);    // through r = σ(·) in r⊙h
+      Dh[q] += Drh[q]! * rv;                                     // h inside r⊙h
+    }
+    const dWg = Wg.requiresGrad ? alloc(dt, Wg.shape as number[]) : null;
+    const dbg = bg.requiresGrad ? alloc(dt, [2 * H]) : null;
+    const dxh = needIn ? alloc(dt, [B, I + H]) : null;
+    affineBackward(Dzg, f(xh), f(Wg), B, I + H, 2 * H, dWg && f(dWg), dbg && f(dbg), dxh && f(dxh));
+    if (dxh) {
+      const dx2 = alloc(dt, [B, I]), dh2 = alloc(dt, [B, H]);
+      splitRows(f(dxh), B, I, H, f(dx2), f(dh2));
+      be.axpby(f(dx), 1, f(dx2), 1, f(dx));
+      be.axpby(Dh, 1, f(dh2), 1, Dh);
+    }
+    return [needIn ? dx : null, needIn ? dh : null, dWg, dbg, dWc, dbc];
+  });
+}
+
+export function gruStepComposed(x: Tensor, h: Tensor, Wg: Tensor, bg: Tensor, Wc: Tensor, bc: Tensor): Tensor {
+  const H = h.shape[1]!;
+  const g = o.sigmoid(o.add(o.matmul(o.concat([x, h], 1), Wg), bg));
+  const [r, u] = o.split(g, [H, H], 1) as [Tensor, Tensor];
+  const cand = o.tanh(o.add(o.matmul(o.concat([x, o.mul(r, h)], 1), Wc), bc));
+  return o.add(o.mul(u, h), o.mul(o.sub(1, u), cand));
+}

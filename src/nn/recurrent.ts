@@ -1,0 +1,177 @@
+/**
+ * Recurrent layers and stacks. A layer advances one time step at a time (`step`), so backpropagation
+ * through time is a visible loop over t: the forward loop records each step on the tape, and
+ * `backward()` walks it in reverse. An RNN unrolled over T steps is just a T-deep feed-forward graph.
+ *
+ * State: per layer { h [B, H] } (plus c [B, H] for an LSTM). States are ordinary tensors: carrying one into
+ * the next batch with the gradient stopped is `detachState(state)`.
+ */
+import * as o from '../autodiff/index.js';
+import { ConfigError, ShapeError } from '../errors.js';
+import { globalRng, type Rng } from '../tensor/random.js';
+import { fmtShape } from '../tensor/shape.js';
+import { Tensor, zeros } from '../tensor/tensor.js';
+import type { DType } from '../backend/index.js';
+import { gruStep, lstmStep, rnnStep, unpackHC } from './cells.js';
+import { initialize, type Init } from './init.js';
+import { Dropout } from './layers.js';
+import { Module, Parameter } from './module.js';
+
+export type CellKind = 'rnn' | 'lstm' | 'gru';
+export const cellKinds: readonly CellKind[] = ['rnn', 'lstm', 'gru'];
+
+export interface LayerState { h: Tensor; c?: Tensor }
+export type StackState = LayerState[];
+
+export interface RecurrentOptions { init?: Init; forgetBias?: number; dtype?: DType; rng?: Rng }
+
+/** One recurrent layer of the given cell kind; parameter names follow docs/formats.md. */
+export class RecurrentLayer extends Module {
+  readonly kernel: Parameter;
+  readonly bias: Parameter;
+  /** GRU only: the candidate's kernel and bias. */
+  readonly candKernel: Parameter | null = null;
+  readonly candBias: Parameter | null = null;
+  readonly forgetBias: number;
+
+  constructor(readonly cell: CellKind, readonly inputSize: number, readonly hiddenSize: number, opts: RecurrentOptions = {}) {
+    super();
+    if (!cellKinds.includes(cell)) throw new ConfigError(`unknown cell "${cell}" (choose ${cellKinds.join(', ')})`);
+    for (const [k, v] of [['inputSize', inputSize], ['hiddenSize', hiddenSize]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new ConfigError(`${cell}: ${k} must be a positive integer, got ${v}`);
+    }
+    const init = opts.init ?? { kind: 'uniform', scale: 0.1 };
+    const H = hiddenSize, K = inputSize + H, dt = opts.dtype;
+    const gates = cell === 'lstm' ? 4 : cell === 'gru' ? 2 : 1;
+    this.forgetBias = opts.forgetBias ?? 0;
+    this.kernel = initialize(new Parameter([K, gates * H], dt), init, opts.rng) as Parameter;
+    // TF's GRUCell starts its gate bias at 1 (gates open); other biases start at 0.
+    this.bias = initialize(new Parameter([gates * H], dt), cell === 'gru' ? { kind: 'constant', value: 1 } : { kind: 'zeros' }, opts.rng) as Parameter;
+    if (cell === 'gru') {
+      this.candKernel = initialize(new Parameter([K, H], dt), init, opts.rng) as Parameter;
+      this.candBias = new Parameter([H], dt);
+    }
+  }
+
+  initialState(B: number, dtype: DType = this.kernel.dtype): LayerState {
+    const h = zeros([B, this.hiddenSize], { dtype });
+    return this.cell === 'lstm' ? { h, c: zeros([B, this.hiddenSize], { dtype }) } : { h };
+  }
+
+  /** Advance one step: x [B, inputSize] → new state (its h is the output). */
+  step(x: Tensor, s: LayerState): LayerState {
+    if (x.rank !== 2 || x.shape[1] !== this.inputSize || x.shape[0] !== s.h.shape[0]) {
+      throw new ShapeError(`${this.cell} layer: input must be [${s.h.shape[0]}, ${this.inputSize}], got ${fmtShape(x.shape)}`);
+    }
+    switch (this.cell) {
+      case 'lstm': {
+        const [h, c] = unpackHC(lstmStep(x, s.h, s.c!, this.kernel, this.bias, this.forgetBias));
+        return { h, c };
+      }
+      case 'gru': return { h: gruStep(x, s.h, this.kernel, this.bias, this.candKernel!, this.candBias!) };
+      case 'rnn': return { h: rnnStep(x, s.h, this.kernel, this.bias) };
+    }
+  }
+}
+
+export interface StackOptions extends RecurrentOptions {
+  /** Dropout probability on non-recurrent connections (Zaremba et al. 2014): 1 − keep_prob. */
+  dropout?: number;
+}
+
+export interface SequenceOptions {
+  /** [T, B] 0/1 float: 0 marks a padded step; the state is held and the output is 0 there. */
+  mask?: Tensor;
+  /** Keep each step's state tensors with retainGrad() (for ∂E/∂h_t diagnostics). */
+  retainStates?: boolean;
+}
+
+export interface SequenceResult {
+  /** Top layer's output per step, each [B, H]. */
+  outputs: Tensor[];
+  /** The state after each step (states[t] is after step t). */
+  states: StackState[];
+  /** The final state. */
+  state: StackState;
+}
+
+/**
+ * A stack of recurrent layers with dropout between them (on the input of each layer and on the stack's
+ * output, never on the recurrent h → h path).
+ */
+export class RecurrentStack extends Module {
+  readonly layers: RecurrentLayer[];
+  readonly dropouts: Dropout[];
+
+  constructor(readonly cell: CellKind, inputSize: number, readonly hiddenSize: number, readonly numLayers: number, opts: StackOptions = {}) {
+    super();
+    if (!Number.isInteger(numLayers) || numLayers <= 0) throw new ConfigError(`numLayers must be a positive integer, got ${numLayers}`);
+    this.layers = Array.from({ length: numLayers }, (_, l) => new RecurrentLayer(cell, l === 0 ? inputSize : hiddenSize, hiddenSize, opts));
+    const p = opts.dropout ?? 0;
+    this.dropouts = Array.from({ length: numLayers + 1 }, () => new Dropout(p, opts.rng ?? globalRng));
+  }
+
+  initialState(B: number): StackState { return this.layers.map((l) => l.initialState(B)); }
+
+  /** One time step through every layer: x [B, I] → (top output [B, H], new state). */
+  step(x: Tensor, state: StackState): { out: Tensor; state: StackState } {
+    let inp = x;
+    const next: StackState = [];
+    this.layers.forEach((layer, l) => {
+      const s = layer.step(this.dropouts[l]!.forward(inp), state[l]!);
+      next.push(s);
+      inp = s.h;
+    });
+    return { out: this.dropouts[this.numLayers]!.forward(inp), state: next };
+  }
+
+  /**
+   * Run over a sequence: xs is T tensors [B, I] (or one [T, B, I] tensor). Full backpropagation through
+   * time is `backward()` on a loss of the outputs: the graph spans every step.
+   */
+  forward(xs: Tensor[] | Tensor, state: StackState, opts: SequenceOptions = {}): SequenceResult {
+    const steps = Array.isArray(xs) ? xs : splitTime(xs);
+    const outputs: Tensor[] = [], states: StackState[] = [];
+    let s = state;
+    steps.forEach((x, t) => {
+      let { out, state: ns } = this.step(x, s);
+      if (opts.mask) {
+        const m = o.reshape(o.slice(opts.mask, [t, 0], [1, x.shape[0]!]), [x.shape[0]!, 1]);
+        ns = ns.map((ls, l) => ({ h: o.where(m, ls.h, s[l]!.h), ...(ls.c ? { c: o.where(m, ls.c, s[l]!.c!) } : {}) }));
+        out = o.mul(out, m);
+      }
+      if (opts.retainStates) ns.forEach((ls) => ls.h.retainGrad());
+      outputs.push(out); states.push(ns);
+      s = ns;
+    });
+    return { outputs, states, state: s };
+  }
+}
+
+/** [T, B, I] → T tensors [B, I]. */
+export function splitTime(x: Tensor): Tensor[] {
+  if (x.rank !== 3) throw new ShapeError(`expected a [T, B, I] sequence, got ${fmtShape(x.shape)}`);
+  const [T, B, I] = x.shape as [number, number, number];
+  return Array.from({ length: T }, (_, t) => o.reshape(o.slice(x, [t, 0, 0], [1, B, I]), [B, I]));
+}
+
+/** The same state with the gradient stopped (values kept): the boundary between two windows. */
+export function detachState(s: StackState): StackState {
+  return s.map((l) => ({ h: l.h.detach(), ...(l.c ? { c: l.c.detach() } : {}) }));
+}
+
+/** Zero the state of selected streams (rows), e.g. at a document boundary. */
+export function resetStreams(s: StackState, rows: readonly number[]): StackState {
+  return s.map((l) => {
+    const fix = (t: Tensor) => {
+      const c = t.clone();
+      const H = t.shape[1]!;
+      for (const r of rows) {
+        if (r < 0 || r >= t.shape[0]!) throw new ShapeError(`resetStreams: stream ${r} is out of range [0, ${t.shape[0]})`);
+        c.data.fill(0, r * H, (r + 1) * H);
+      }
+      return c;
+    };
+    return { h: fix(l.h), ...(l.c ? { c: fix(l.c) } : {}) };
+  });
+}

@@ -1,0 +1,244 @@
+/**
+ * Truncated backpropagation through time, TBPTT(k1, k2), as Sutskever (2013, §2.8.6) defines it:
+ * step through the stream one time step at a time; every k1 steps, run backpropagation over the last
+ * k2 steps, with the gradient stopped where the window begins and every state value kept.
+ *
+ * Exactly what an update at step t optimises (the "truncated objective"):
+ *   J_t(θ) = Σ_{s = t−m+1 … t} mean_b loss_s(θ),   m = min(k1, k2),
+ * where the states run from h_{t−k2} — held constant, the value the stream reached — through the k2
+ * steps t−k2+1 … t under the current parameters θ. The update is θ ← opt(θ, clip(∇J_t)).
+ *
+ *   stream:  ──┬───┬───┬───┬───┬───┬───┬───┬──▶ t
+ *   k1 = 2, k2 = 4:     update at t: window [t−3, t], loss of steps t−1 and t;
+ *                       next update at t+2: window [t−1, t+2], starting from the kept state h_{t−2}.
+ *
+ * - k1 = k2 = T (the TensorFlow PTB scheme) is the cheap special case of the same loop: each window is
+ *   exactly the T new steps, run once forward and once backward, the state carried to the next window.
+ * - k1 < k2: windows overlap; a window of k2 steps is re-run under the current θ every k1 steps
+ *   (cost ∝ k2/k1). The state entering each window is the one computed by the previous run.
+ * - k1 > k2: the first k1 − k2 new steps are run forward only (no graph) and their losses are reported
+ *   but not backpropagated; only the last k2 steps' losses are in J_t.
+ * The PyTorch-forum recipe that keeps one graph and calls backward every k1 steps backpropagates each
+ * loss through a different number of steps; here every loss in J_t sees the same k2-step window.
+ */
+import * as o from '../autodiff/index.js';
+import { ConfigError, DivergenceError, ShapeError } from '../errors.js';
+import type { LanguageModel } from '../nn/language-model.js';
+import { detachState, resetStreams, type StackState } from '../nn/recurrent.js';
+import { clipGradNorm } from '../optim/optimizers.js';
+import type { Optimizer } from '../optim/optimizers.js';
+import { Tensor } from '../tensor/tensor.js';
+
+export interface TBPTTOptions {
+  /** Update every k1 steps. */
+  k1: number;
+  /** Backpropagate through the last k2 steps. */
+  k2: number;
+  /** Number of parallel streams B. */
+  batchSize: number;
+  /** Clip the global gradient norm to this (TF's max_grad_norm); undefined = no clipping. */
+  maxGradNorm?: number;
+  /** Record ‖∂E/∂h_t‖ for every step t of each window and every layer. */
+  diagnostics?: boolean;
+  /** On a NaN/Inf loss or gradient: 'stop' (throw DivergenceError) or 'skip' the update and scale lr by `skipLrFactor`. */
+  onDivergence?: 'stop' | 'skip';
+  skipLrFactor?: number;
+}
+
+export interface UpdateInfo {
+  /** Global step index (1-based) at which the update happened. */
+  step: number;
+  /** First and last global step of the backpropagated window. */
+  window: [number, number];
+  /** Σ over the loss steps of the batch-mean cross-entropy (J_t). */
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  clipped: boolean;
+  skipped: boolean;
+  /** [layer][i]: ‖∂E/∂h‖ at window step i (oldest first), if diagnostics are on. */
+  hGradNorms?: number[][];
+}
+
+export interface FeedResult {
+  /** Batch-mean cross-entropy of each step whose loss was computed in this call, in stream order. */
+  costs: number[];
+  updates: UpdateInfo[];
+}
+
+interface Step { x: Int32Array; y: Int32Array; stateBefore: StackState | null; costReported: boolean }
+
+export class TruncatedBPTT {
+  readonly k1: number;
+  readonly k2: number;
+  readonly B: number;
+  /** The state after the last step run forward: what the next window starts from. */
+  state: StackState;
+  /** Totals since construction. */
+  readonly totals = { steps: 0, updates: 0, clipped: 0, skipped: 0 };
+  private hist: Step[] = [];
+  private pending = 0;
+
+  constructor(readonly model: LanguageModel, readonly optimizer: Optimizer, readonly opts: TBPTTOptions) {
+    for (const k of ['k1', 'k2', 'batchSize'] as const) {
+      if (!Number.isInteger(opts[k]) || opts[k] <= 0) throw new ConfigError(`TBPTT: ${k} must be a positive integer, got ${opts[k]}`);
+    }
+    if (opts.maxGradNorm !== undefined && !(opts.maxGradNorm > 0)) throw new ConfigError(`TBPTT: maxGradNorm must be > 0, got ${opts.maxGradNorm}`);
+    this.k1 = opts.k1; this.k2 = opts.k2; this.B = opts.batchSize;
+    this.state = model.initialState(this.B);
+  }
+
+  /** Zero the state of every stream (the tutorial's initial state), forgetting the window history. */
+  resetState(): void {
+    this.state = this.model.initialState(this.B);
+    this.hist = [];
+    this.pending = 0;
+  }
+
+  /** Zero the state of some streams only (the others keep theirs). */
+  resetStreams(rows: readonly number[]): void {
+    this.state = resetStreams(this.state, rows);
+    for (const s of this.hist) if (s.stateBefore) s.stateBefore = resetStreams(s.stateBefore, rows);
+  }
+
+  /** Replace the carried state (e.g. from a checkpoint). */
+  setState(s: StackState): void { this.state = detachState(s); this.hist = []; this.pending = 0; }
+
+  /**
+   * Feed T more steps of the B streams. x, y: [B·T] batch-major (row b·T + t), as the PTB batcher gives.
+   * Updates happen inside, every k1 steps of the stream (steps left over wait for the next call).
+   */
+  feed(x: Int32Array, y: Int32Array, T: number): FeedResult {
+    const B = this.B;
+    if (x.length !== B * T || y.length !== B * T) throw new ShapeError(`TBPTT.feed: x and y must have batch·T = ${B}·${T} = ${B * T} ids, got ${x.length} and ${y.length}`);
+    const res: FeedResult = { costs: [], updates: [] };
+    for (let t = 0; t < T; t++) {
+      const xs = new Int32Array(B), ys = new Int32Array(B);
+      for (let b = 0; b < B; b++) { xs[b] = x[b * T + t]!; ys[b] = y[b * T + t]!; }
+      this.hist.push({ x: xs, y: ys, stateBefore: null, costReported: false });
+      this.totals.steps++;
+      this.pending++;
+      if (this.pending === this.k1) res.updates.push(this.update(res.costs));
+    }
+    // Keep only what a future window can reach (and the steps not yet run).
+    const keep = Math.max(this.k2, this.pending);
+    if (this.hist.length > keep) this.hist.splice(0, this.hist.length - keep);
+    return res;
+  }
+
+  private update(costs: number[]): UpdateInfo {
+    const B = this.B, n = this.hist.length, k1 = this.k1;
+    const w = Math.min(this.k2, n);
+    const m = Math.min(k1, w);
+    // 1. Steps before the window that were never run (only when k1 > k2): forward only, no graph.
+    let firstNew = n - this.pending;
+    for (let i = firstNew; i < n - w; i++) {
+      const s = this.hist[i]!;
+      s.stateBefore = this.state;
+      const r = o.noGrad(() => this.model.run(s.x, B, 1, this.state));
+      costs.push(o.noGrad(() => o.mean(o.softmaxCrossEntropy(r.logits, new Tensor(s.y, [B], 'int32'))).item()));
+      s.costReported = true;
+      this.state = detachState(r.state);
+      firstNew = i + 1;
+    }
+    // 2. The window: from the kept state entering it, under the current parameters, with a graph.
+    const win = this.hist.slice(n - w);
+    if (win[0]!.stateBefore === null) win[0]!.stateBefore = this.state;
+    const start = win[0]!.stateBefore;
+    const ids = new Int32Array(w * B), tg = new Int32Array(w * B);
+    win.forEach((s, i) => { ids.set(s.x, i * B); tg.set(s.y, i * B); });
+    const r = this.model.run(ids, B, w, start, { retainStates: this.opts.diagnostics ?? false });
+    const perRow = o.softmaxCrossEntropy(r.logits, new Tensor(tg, [w * B], 'int32'));   // [w·B]
+    // J = Σ over the last m steps of the batch mean (the TF tutorial's cost: sum over steps / batch size).
+    const lossRows = m === w ? perRow : o.slice(perRow, [(w - m) * B], [m * B]);
+    const J = o.div(o.sum(lossRows), B);
+    const rowLoss = perRow.data;
+    win.forEach((s, i) => {
+      if (s.costReported) return;
+      let c = 0;
+      for (let b = 0; b < B; b++) c += rowLoss[i * B + b]!;
+      costs.push(c / B);
+      s.costReported = true;
+    });
+    // 3. Backward through the window, clip, update.
+    const arena = this.optimizer.arena;
+    this.optimizer.zeroGrad();
+    const loss = J.item();
+    let skipped = false;
+    let gradNorm = NaN, clipped = false;
+    if (Number.isFinite(loss)) {
+      o.backward(J);
+      ({ norm: gradNorm, clipped } = this.opts.maxGradNorm ? clipGradNorm(arena, this.opts.maxGradNorm) : { norm: Math.sqrt(sumSq(arena.grads)), clipped: false });
+    }
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      const what = !Number.isFinite(loss) ? `the loss is ${loss}` : `the gradient of ${firstNonFinite(arena)} is not finite`;
+      if ((this.opts.onDivergence ?? 'stop') === 'stop') {
+        throw new DivergenceError(`training diverged at step ${this.totals.steps} (update ${this.totals.updates + 1}): ${what}`);
+      }
+      skipped = true;
+      this.totals.skipped++;
+      this.optimizer.lr *= this.opts.skipLrFactor ?? 0.5;
+      this.optimizer.zeroGrad();
+    } else {
+      this.optimizer.step();
+    }
+    if (clipped) this.totals.clipped++;
+    this.totals.updates++;
+    // 4. Keep the state values (detached) for the windows to come.
+    win.forEach((s, i) => { if (i + 1 < w) win[i + 1]!.stateBefore = detachState(r.states[i]!); });
+    this.state = detachState(r.state);
+    this.pending = 0;
+    const info: UpdateInfo = {
+      step: this.totals.steps, window: [this.totals.steps - w + 1, this.totals.steps], loss, gradNorm, clipped, skipped,
+    };
+    if (this.opts.diagnostics) {
+      info.hGradNorms = this.model.rnn.layers.map((_, l) => r.states.map((st) => {
+        const g = st[l]!.h.grad;
+        return g ? Math.sqrt(sumSq(g.data as Float32Array)) : 0;
+      }));
+    }
+    return info;
+  }
+}
+
+function sumSq(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
+  return s;
+}
+
+function firstNonFinite(arena: Optimizer['arena']): string {
+  for (const e of arena.entries) {
+    const g = arena.grads.subarray(e.offset, e.offset + e.size);
+    for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i]!)) return `${e.name} (element ${i}: ${g[i]})`;
+  }
+  return 'some parameter';
+}
+
+export interface EvalResult { /** Σ over steps of the batch-mean cost. */ cost: number; steps: number; perplexity: number; state: StackState }
+
+/**
+ * Perplexity exactly as the TF tutorial computes it: exp(total_cost / total_steps), costs averaged over
+ * the batch and summed over steps, with the state carried from window to window. x, y batch-major [B·T].
+ */
+export function evaluateWindows(model: LanguageModel, windows: Iterable<{ x: Int32Array; y: Int32Array }>, B: number, T: number, state?: StackState): EvalResult {
+  let s = state ?? model.initialState(B);
+  let cost = 0, steps = 0;
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    o.noGrad(() => {
+      for (const win of windows) {
+        const ids = new Int32Array(B * T), tg = new Int32Array(B * T);
+        for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) { ids[t * B + b] = win.x[b * T + t]!; tg[t * B + b] = win.y[b * T + t]!; }
+        const r = model.run(ids, B, T, s);
+        cost += o.sum(o.softmaxCrossEntropy(r.logits, new Tensor(tg, [T * B], 'int32'))).item() / B;
+        steps += T;
+        s = r.state;
+      }
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+  return { cost, steps, perplexity: Math.exp(cost / Math.max(steps, 1)), state: s };
+}
