@@ -1,0 +1,82 @@
+// Reliability: the network JSON reader under fuzzing, divergence detection, and flat memory over a long run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BackpropError, DivergenceError, LanguageModel, parseNetworkSpec, defaultNetwork, Rng, SGD, TruncatedBPTT } from '../src/index.js';
+
+test('fuzz: the network JSON reader throws only BackpropError on random and mutated input', () => {
+  const rng = new Rng(99);
+  const valid = JSON.stringify(defaultNetwork);
+  const pick = <T>(xs: T[]): T => xs[rng.int(xs.length)]!;
+  let accepted = 0;
+  for (let k = 0; k < 600; k++) {
+    let text: string;
+    if (k % 3 === 0) {
+      text = Array.from({ length: rng.int(60) }, () => String.fromCharCode(rng.int(128))).join('');
+    } else {
+      const chars = valid.split('');
+      for (let m = 0; m < 1 + rng.int(4); m++) {
+        const i = rng.int(chars.length);
+        const op = rng.int(3);
+        if (op === 0) chars.splice(i, 1);
+        else if (op === 1) chars.splice(i, 0, pick(['1', '-', ',', '[', ']', '{', '}', '"', 'e', '9', 'null', 'true']));
+        else chars[i] = pick(['0', '2', '"', ':', ']', 'x']);
+      }
+      text = chars.join('');
+    }
+    let value: unknown;
+    try { value = JSON.parse(text); } catch { continue; }
+    try {
+      parseNetworkSpec(value, 'fuzz.json');
+      accepted++;
+    } catch (e) {
+      assert.ok(e instanceof BackpropError, `non-library error on ${text}: ${(e as Error).stack}`);
+      assert.match((e as Error).message, /fuzz\.json/);
+    }
+  }
+  assert.ok(accepted > 0, 'some mutations stay valid');
+});
+
+const tinyLM = () => new LanguageModel({ vocabSize: 20, embedSize: 8, hiddenSize: 16, numLayers: 1, cell: 'lstm', keepProb: 0.9, forgetBias: 0, initScale: 0.1 }, new Rng(1));
+function batch(rng: Rng, B: number, T: number): { x: Int32Array; y: Int32Array } {
+  const x = Int32Array.from({ length: B * T }, () => rng.int(20));
+  return { x, y: Int32Array.from(x, (v) => (v + 1) % 20) };
+}
+
+test('divergence: a NaN loss stops training with the step named; "skip" lowers the learning rate instead', () => {
+  const model = tinyLM();
+  const opt = new SGD(model, { lr: 1 });
+  const tr = new TruncatedBPTT(model, opt, { k1: 5, k2: 5, batchSize: 2 });
+  const rng = new Rng(2);
+  tr.feed(batch(rng, 2, 5).x, batch(rng, 2, 5).y, 5);
+  model.proj.weight.data[3] = NaN;
+  const before = Float32Array.from(model.arena().values);
+  assert.throws(() => { const b = batch(rng, 2, 5); tr.feed(b.x, b.y, 5); }, (e: Error) => e instanceof DivergenceError && /step 10/.test(e.message));
+  // parameters untouched by the failed update (NaN included)
+  assert.deepEqual(Array.from(model.arena().values, String), Array.from(before, String));
+
+  const m2 = tinyLM();
+  const o2 = new SGD(m2, { lr: 1 });
+  const t2 = new TruncatedBPTT(m2, o2, { k1: 5, k2: 5, batchSize: 2, onDivergence: 'skip', skipLrFactor: 0.5 });
+  m2.proj.bias!.data[0] = Infinity;
+  const b = batch(rng, 2, 5);
+  const r = t2.feed(b.x, b.y, 5);
+  assert.equal(r.updates[0]!.skipped, true);
+  assert.equal(o2.lr, 0.5);
+});
+
+test('memory stays flat over a long training run (no dispose() anywhere)', () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  assert.ok(gc, 'run with --expose-gc');
+  const model = tinyLM();
+  const tr = new TruncatedBPTT(model, new SGD(model, { lr: 0.5 }), { k1: 10, k2: 10, batchSize: 8, maxGradNorm: 5 });
+  const rng = new Rng(3);
+  const measure = () => { gc(); gc(); const m = process.memoryUsage(); return m.heapUsed + m.external + m.arrayBuffers; };
+  const run = (n: number) => { for (let i = 0; i < n; i++) { const b = batch(rng, 8, 10); tr.feed(b.x, b.y, 10); } };
+  run(200);
+  const start = measure();
+  run(1500);
+  const end = measure();
+  const growthMiB = (end - start) / 2 ** 20;
+  console.log(`# memory after 200 updates ${(start / 2 ** 20).toFixed(1)} MiB, after 1,700: ${(end / 2 ** 20).toFixed(1)} MiB (growth ${growthMiB.toFixed(2)} MiB)`);
+  assert.ok(growthMiB < 8, `memory grew by ${growthMiB} MiB`);
+});
