@@ -6,13 +6,14 @@
 import { Command, CommanderError } from 'commander';
 import { BackpropError } from '../errors.js';
 import { registerExplain } from './commands/explain.js';
+import { registerExplorer } from './commands/explorer.js';
 
 export const program = new Command('backprop')
   .description('Train neural networks by backpropagation, and show the work.')
   .version('0.1.0')
   .showHelpAfterError();
 
-const registrations: ((p: Command) => void)[] = [registerExplain];
+const registrations: ((p: Command) => void)[] = [registerExplain, registerExplorer];
 
 export async function main(argv: string[]): Promise<void> {
   for (const r of registrations) r(program);

@@ -1,0 +1,100 @@
+/**
+ * `backprop explorer`: build the explorer page if its bundle is missing or stale (web/build.mjs, with
+ * the installed esbuild), then serve web/dist on 127.0.0.1 with plain node:http and print the URL.
+ * Responses carry cross-origin-isolation headers (COOP/COEP), so the page may use SharedArrayBuffer.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Command } from 'commander';
+import { ConfigError } from '../../errors.js';
+import { parseInteger } from '../util.js';
+
+const contentTypes: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png',
+  '.woff2': 'font/woff2', '.woff': 'font/woff', '.ttf': 'font/ttf',
+};
+
+/** The package root: the nearest folder above this file that holds web/build.mjs (works from src/ and dist/src/). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'web', 'build.mjs'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new ConfigError('explorer: cannot find web/build.mjs above the installed package');
+    dir = up;
+  }
+}
+
+interface WebBuild { isStale(): boolean; buildExplorer(o?: { minify?: boolean }): Promise<string>; distDir: string }
+
+/** Build web/dist unless it is up to date (or `force`); returns the folder to serve. */
+export async function ensureExplorerBuilt(force = false): Promise<string> {
+  const build = (await import(pathToFileURL(join(packageRoot(), 'web', 'build.mjs')).href)) as WebBuild;
+  if (force || build.isStale()) {
+    console.log('Building the explorer page …');
+    await build.buildExplorer();
+  }
+  return build.distDir;
+}
+
+/** Serve `dir` on 127.0.0.1:`port` (0: any free port). Resolves once listening. */
+export function serveStatic(dir: string, port: number): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const file = normalize(join(dir, path.endsWith('/') ? `${path}index.html` : path));
+    const headers = {
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Cross-Origin-Resource-Policy': 'same-origin',
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'no-cache',
+    };
+    // Only files inside dir: a normalized path that escapes it is refused.
+    if ((file !== dir && !file.startsWith(dir + sep)) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('not found');
+      return;
+    }
+    res.writeHead(200, { ...headers, 'Content-Type': contentTypes[extname(file)] ?? 'application/octet-stream' });
+    res.end(req.method === 'HEAD' ? undefined : readFileSync(file));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? new ConfigError(`explorer: port ${port} is in use; pick another with --port, or omit it for a free one`) : e));
+    server.listen(port, '127.0.0.1', () => {
+      const addr = server.address();
+      const p = typeof addr === 'object' && addr ? addr.port : port;
+      resolve({ server, url: `http://127.0.0.1:${p}/` });
+    });
+  });
+}
+
+/** Open `url` in the desktop's browser, if there is one; failures are ignored (the URL is printed). */
+function openBrowser(url: string): void {
+  const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'cmd' : 'xdg-open';
+  const args = process.platform === 'win32' ? ['/c', 'start', '', url] : [url];
+  try {
+    const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
+    child.on('error', () => {});
+    child.unref();
+  } catch { /* no browser: the URL is printed */ }
+}
+
+export function registerExplorer(program: Command): void {
+  program.command('explorer')
+    .description('serve the interactive backprop explorer (the tutorial network step by step, and BPTT) on 127.0.0.1')
+    .option('--port <n>', 'port to listen on (default: a free port)', parseInteger('--port', 0), 0)
+    .option('--no-open', 'do not open a browser')
+    .option('--rebuild', 'rebuild the page even if the bundle is up to date')
+    .action(async (opts: { port: number; open: boolean; rebuild?: boolean }) => {
+      if (opts.port > 65535) throw new ConfigError(`--port must be at most 65535, got ${opts.port}`);
+      const dir = await ensureExplorerBuilt(opts.rebuild ?? false);
+      const { url } = await serveStatic(dir, opts.port);
+      console.log(`backprop explorer: ${url}`);
+      console.log('Press Ctrl+C to stop.');
+      if (opts.open) openBrowser(url);
+    });
+}

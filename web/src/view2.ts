@@ -1,0 +1,186 @@
+/**
+ * View 2: backpropagation through time. The RNN of rnn.ts unrolled over T steps: its forward states,
+ * the norm of ∂E/∂h_t per step (vanishing or exploding as the recurrent scale changes), and the windows
+ * truncated BPTT(k1, k2) backpropagates.
+ *
+ * Test hooks: `data-t="3" data-field="gradNorm"` (bar labels), `data-update="8"` rows with
+ * `data-window="5-8"`, `data-role="dropped"` with `data-steps` (losses never backpropagated).
+ */
+import { h, s, svgRoot } from './dom.js';
+import { onLangChange, t, type Key } from './i18n.js';
+import { H, T, tbptt, unroll, xs, type Unrolled } from './rnn.js';
+
+/** Blue for positive, red for negative, paler toward 0 (|v| ≥ 1 is full colour). */
+function diverging(v: number): string {
+  const a = Math.min(1, Math.abs(v));
+  const [r, g, b] = v >= 0 ? [37, 99, 235] : [220, 38, 38];
+  const mix = (c: number) => Math.round(255 + (c - 255) * a);
+  return `rgb(${mix(r)},${mix(g)},${mix(b)})`;
+}
+
+const sci = (v: number) => (v === 0 ? '0' : v.toExponential(1));
+
+export function mountBpttView(root: HTMLElement): void {
+  const st = { scale: 1, lossMode: 'final' as 'final' | 'all', k1: 4, k2: 4 };
+
+  const intro = h('p', { class: 'intro' });
+  const scaleEl = h('input', { type: 'range', min: 0.2, max: 2.5, step: 0.05, value: st.scale, 'data-edit': 'scale' });
+  const scaleOut = h('output', { 'data-role': 'scale' });
+  const lossEl = h('select', { 'data-edit': 'lossMode' }, h('option', { value: 'final' }), h('option', { value: 'all' }));
+  const k1El = h('input', { type: 'number', min: 1, max: T, step: 1, value: st.k1, 'data-edit': 'k1' });
+  const k2El = h('input', { type: 'number', min: 1, max: T, step: 1, value: st.k2, 'data-edit': 'k2' });
+  const labels: [HTMLElement, Key][] = [];
+  const label = (key: Key | null, control: HTMLElement, extra?: HTMLElement) => {
+    const span = h('span', {}, key ? '' : control.dataset.edit!);
+    if (key) labels.push([span, key]);
+    return h('label', {}, span, control, ...(extra ? [extra] : []));
+  };
+  const statesTitle = h('h3'), gradsTitle = h('h3'), tbTitle = h('h3');
+  const states = h('div', { class: 'diagram', 'data-role': 'states' });
+  const grads = h('div', { class: 'diagram', 'data-role': 'grads' });
+  const ratio = h('p', { class: 'ratio', 'data-role': 'ratio' });
+  const tbDesc = h('p', { class: 'muted' });
+  const tbChart = h('div', { class: 'diagram', 'data-role': 'tbptt' });
+  const legend = h('div', { class: 'legend' });
+  const dropped = h('p', { class: 'dropped', 'data-role': 'dropped' });
+  root.append(
+    intro,
+    h('div', { class: 'panel' },
+      h('div', { class: 'fields' }, label('scale', scaleEl, scaleOut), label('lossMode', lossEl)),
+      statesTitle, states, gradsTitle, grads, ratio),
+    h('div', { class: 'panel' },
+      tbTitle, tbDesc,
+      h('div', { class: 'fields' }, label(null, k1El), label(null, k2El)),
+      tbChart, legend, dropped),
+  );
+
+  /** Columns for T steps inside `width`, leaving `left` for row labels. */
+  const columns = (width: number, left: number) => {
+    const col = (width - left - 8) / T;
+    return { col, cx: (t: number) => left + (t - 0.5) * col };
+  };
+
+  function renderStates(full: Unrolled): void {
+    const width = Math.max(300, Math.min(states.clientWidth || 800, 1000));
+    const left = 44;
+    const { col, cx } = columns(width, left);
+    const cell = Math.min(16, col - 8), r = Math.min(9, col / 2 - 3);
+    // Forward: t, x_t, h_t (colours scaled to the largest |h| so small states stay visible).
+    const yT = 14, yX = 38, yH = 62, hH = H * (cell + 2);
+    const svg = svgRoot(width, yH + hH + 8, { class: 'rnn' });
+    const defs = s('defs', {}, svg);
+    const marker = s('marker', { id: 'arrow', viewBox: '0 0 6 6', refX: 5, refY: 3, markerWidth: 6, markerHeight: 6, orient: 'auto' }, defs);
+    s('path', { d: 'M0,0 L6,3 L0,6 z', class: 'arrowhead' }, marker);
+    s('text', { x: 4, y: yX + 4, class: 'lbl rowname' }, svg, 'xₜ');
+    s('text', { x: 4, y: yH + hH / 2 + 4, class: 'lbl rowname' }, svg, 'hₜ');
+    const hMax = Math.max(1e-12, ...full.h.flat().map(Math.abs));
+    const xMax = Math.max(1e-12, ...xs.slice(1).map(Math.abs));
+    for (let t = 1; t <= T; t++) {
+      const x = cx(t);
+      s('text', { x, y: yT, 'text-anchor': 'middle', class: 'lbl tick' }, svg, String(t));
+      s('circle', { cx: x, cy: yX, r, fill: diverging(xs[t]! / xMax), class: 'cellbox' }, svg);
+      full.h[t - 1]!.forEach((v, u) => s('rect', { x: x - cell / 2, y: yH + u * (cell + 2), width: cell, height: cell, fill: diverging(v / hMax), class: 'cellbox' }, svg));
+      if (t < T) s('line', { x1: x + cell / 2 + 1, y1: yH + hH / 2, x2: cx(t + 1) - cell / 2 - 3, y2: yH + hH / 2, class: 'flow', 'marker-end': 'url(#arrow)' }, svg);
+    }
+    states.replaceChildren(svg);
+
+    // Backward: ‖∂E/∂h_t‖ on a log scale, the value written above each bar.
+    const labelBand = 58, barH = 110, yBars = labelBand + 4;
+    const gsvg = svgRoot(width, yBars + barH + 22, { class: 'rnn' });
+    const logs = full.norms.map((n) => Math.log10(Math.max(n, 1e-30)));
+    const lo = Math.floor(Math.min(...logs)), hi = Math.max(lo + 1, Math.ceil(Math.max(...logs)));
+    const barY = (lg: number) => yBars + barH - ((lg - lo) / (hi - lo)) * barH;
+    s('line', { x1: left - 4, y1: yBars + barH, x2: width - 8, y2: yBars + barH, class: 'axis' }, gsvg);
+    s('text', { x: left - 6, y: yBars + 8, 'text-anchor': 'end', class: 'lbl tick' }, gsvg, `1e${hi}`);
+    s('text', { x: left - 6, y: yBars + barH, 'text-anchor': 'end', class: 'lbl tick' }, gsvg, `1e${lo}`);
+    for (let t = 1; t <= T; t++) {
+      const x = cx(t);
+      const n = full.norms[t - 1]!;
+      const top = barY(logs[t - 1]!);
+      s('rect', { x: x - r, y: top, width: 2 * r, height: Math.max(1, yBars + barH - top), class: 'bar', 'data-bar': t }, gsvg);
+      s('text', { x, y: labelBand - 2, transform: `rotate(-90 ${x} ${labelBand - 2})`, class: 'lbl tick', 'dominant-baseline': 'middle', 'data-t': t, 'data-field': 'gradNorm', 'data-value': n }, gsvg, sci(n));
+      s('text', { x, y: yBars + barH + 16, 'text-anchor': 'middle', class: 'lbl tick' }, gsvg, `h${t}`);
+    }
+    grads.replaceChildren(gsvg);
+
+    const ratioValue = full.norms[0]! / Math.max(full.norms[T - 1]!, 1e-300);
+    const kind: Key = ratioValue < 1e-2 ? 'vanishing' : ratioValue > 10 ? 'exploding' : 'stable';
+    ratio.textContent = `${t('ratio', { r: sci(ratioValue) })} (${t(kind)})`;
+    ratio.dataset.kind = kind;
+    ratio.dataset.ratio = String(ratioValue);
+  }
+
+  function renderTbptt(full: Unrolled): void {
+    const { updates, tail } = tbptt(st.scale, st.k1, st.k2, full);
+    const width = Math.max(300, Math.min(tbChart.clientWidth || 800, 1000));
+    const left = 44;
+    const { col, cx } = columns(width, left);
+    const rowH = 30, top = 20;
+    const height = top + Math.max(1, updates.length) * rowH + 8;
+    const svg = svgRoot(width, height, { class: 'tb' });
+    for (let t = 1; t <= T; t++) s('text', { x: cx(t), y: 12, 'text-anchor': 'middle', class: 'lbl tick' }, svg, String(t));
+    const allLogs = updates.flatMap((u) => u.grads.norms.filter((n) => n > 0).map((n) => Math.log10(n)));
+    const lo = Math.min(...allLogs, 0), hi = Math.max(...allLogs, lo + 1);
+    updates.forEach((u, k) => {
+      const y = top + k * rowH;
+      const g = s('g', { 'data-update': u.t, 'data-window': `${u.start}-${u.t}`, 'data-used': u.used.join(','), 'data-dropped-steps': u.dropped.join(',') }, svg);
+      s('text', { x: 4, y: y + rowH / 2 + 4, class: 'lbl rowname' }, g, `t=${u.t}`);
+      for (let t = 1; t <= T; t++) {
+        const x = cx(t) - col / 2 + 1;
+        const inWin = t >= u.start && t <= u.t;
+        const n = inWin ? u.grads.norms[t - u.start]! : 0;
+        const shade = inWin ? (n > 0 ? 0.25 + 0.75 * (Math.log10(n) - lo) / (hi - lo) : 0.12) : 0;
+        s('rect', { x, y: y + 2, width: col - 2, height: rowH - 6, rx: 3, class: inWin ? 'win' : 'nowin', 'fill-opacity': inWin ? shade.toFixed(3) : undefined }, g);
+        if (u.used.includes(t)) s('circle', { cx: cx(t), cy: y + rowH - 9, r: 3.5, class: 'loss-used' }, g);
+        if (u.dropped.includes(t)) s('text', { x: cx(t), y: y + rowH / 2 + 4, 'text-anchor': 'middle', class: 'loss-dropped' }, g, '×');
+      }
+    });
+    tbChart.replaceChildren(svg);
+
+    legend.replaceChildren(
+      h('span', {}, h('i', { class: 'sw win' }), t('legendWindow')),
+      h('span', {}, h('i', { class: 'sw used' }), t('legendLoss')),
+      h('span', {}, h('i', { class: 'sw dropped' }, '×'), t('legendDropped')),
+    );
+    const drop = updates.flatMap((u) => u.dropped);
+    dropped.dataset.steps = drop.join(',');
+    const parts = [drop.length ? t('droppedSome', { steps: drop.join(', ') }) : t('droppedNone')];
+    if (tail.length) parts.push(t('droppedTail', { steps: tail.join(', ') }));
+    dropped.textContent = parts.join(' ');
+    dropped.classList.toggle('warn', drop.length > 0);
+  }
+
+  function render(): void {
+    intro.textContent = t('bpttIntro', { H, T });
+    for (const [el, key] of labels) el.textContent = t(key);
+    (lossEl.options[0]!).textContent = t('lossFinal');
+    (lossEl.options[1]!).textContent = t('lossAll');
+    statesTitle.textContent = t('statesTitle');
+    gradsTitle.textContent = t('gradsTitle');
+    tbTitle.textContent = t('tbpttTitle');
+    tbDesc.textContent = t('tbpttDesc');
+    scaleOut.textContent = st.scale.toFixed(2);
+    const zeros = new Array<number>(H).fill(0);
+    const full = unroll(st.scale, 1, T, zeros, (u) => st.lossMode === 'all' || u === T);
+    renderStates(full);
+    // The truncated windows start from this forward run's states (they do not depend on the loss).
+    renderTbptt(full);
+  }
+
+  const clampInt = (el: HTMLInputElement, fallback: number) => {
+    const v = Math.round(Number(el.value));
+    return Number.isFinite(v) && v >= 1 && v <= T ? v : fallback;
+  };
+  scaleEl.addEventListener('input', () => { st.scale = Number(scaleEl.value); render(); });
+  lossEl.addEventListener('change', () => { st.lossMode = lossEl.value as 'final' | 'all'; render(); });
+  k1El.addEventListener('input', () => { st.k1 = clampInt(k1El, st.k1); render(); });
+  k2El.addEventListener('input', () => { st.k2 = clampInt(k2El, st.k2); render(); });
+
+  onLangChange(render);
+  let lastWidth = 0;
+  new ResizeObserver(() => {
+    const w = states.clientWidth;
+    if (w !== lastWidth) { lastWidth = w; render(); }
+  }).observe(states);
+  render();
+}
