@@ -16,3 +16,4 @@ export * from './nn/cells.js';
 export * from './nn/recurrent.js';
 export * from './nn/language-model.js';
 export * from './train/tbptt.js';
+export * from './train/fused-dense.js';
