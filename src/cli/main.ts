@@ -7,13 +7,18 @@ import { Command, CommanderError } from 'commander';
 import { BackpropError } from '../errors.js';
 import { registerExplain } from './commands/explain.js';
 import { registerExplorer } from './commands/explorer.js';
+import { registerTrain } from './commands/train.js';
+import { registerEval } from './commands/eval.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerPlot } from './commands/plot.js';
+import { registerExport } from './commands/export.js';
 
 export const program = new Command('backprop')
   .description('Train neural networks by backpropagation, and show the work.')
   .version('0.1.0')
   .showHelpAfterError();
 
-const registrations: ((p: Command) => void)[] = [registerExplain, registerExplorer];
+const registrations: ((p: Command) => void)[] = [registerExplain, registerExplorer, registerTrain, registerEval, registerGenerate, registerPlot, registerExport];
 
 export async function main(argv: string[]): Promise<void> {
   for (const r of registrations) r(program);

@@ -1,0 +1,90 @@
+// backprop (this repository) as a benchmark participant: the same workloads as the peers, through the
+// public library API. `--backend wasm` (default) or `--backend js` (the reference backend).
+// Usage: node --expose-gc dist/bench/ours.js --workload W3 [--windows 5] [--quick] [--backend js|wasm] [--threads N]
+import {
+  Adam, backward, Dense, FusedDenseTrainer, getBackend, LanguageModel, mean, Rng, SGD, Sequential, setBackend,
+  softmaxCrossEntropy, squaredError, sum, tensor, Tensor, TruncatedBPTT, type FloatArray,
+} from '../src/index.js';
+import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { fromMeasured, measure, randInts, randUniform, runParticipant, type PartialResult, type WorkloadContext } from './harness.js';
+import { gemmCaseName, lstmTokensPerStep, SPEC, type LstmSpec } from './workloads.js';
+
+const arg = (name: string): string | undefined => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
+const backendName = arg('--backend') ?? 'wasm';
+const threads = arg('--threads') ? Number(arg('--threads')) : undefined;
+
+async function w1(ctx: WorkloadContext): Promise<PartialResult[]> {
+  const s = ctx.spec.W1;
+  const make = () => new Sequential(...s.sizes.slice(1).map((n, l) => new Dense(s.sizes[l]!, n, { activation: 'sigmoid', rng: new Rng(10 + l), init: { kind: 'uniform', scale: 1 } })));
+  const xs = randUniform(s.nData, -1, 1, 1), ts = randUniform(s.nData, 0, 1, 2);
+  // The fused small-network path (plain loops over the parameter arena).
+  const fused = new FusedDenseTrainer(make(), s.lr);
+  let i = 0;
+  const x1 = [0], t1 = [0];
+  const mf = await measure(() => { x1[0] = xs[i]!; t1[0] = ts[i]!; i = (i + 1) % s.nData; fused.step(x1, t1); }, 1, ctx.timing);
+  // The general autodiff path (tensors + tape + SGD over the arena), for comparison.
+  const net = make();
+  const opt = new SGD(net, { lr: s.lr });
+  const xT = Array.from(xs, (v) => tensor([[v]])), tT = Array.from(ts, (v) => tensor([[v]]));
+  let j = 0;
+  const ma = await measure(() => {
+    opt.zeroGrad();
+    backward(sum(squaredError(net.forward(xT[j]!), tT[j]!)));
+    opt.step();
+    j = (j + 1) % s.nData;
+  }, 1, ctx.timing);
+  return [fromMeasured(mf, 'fused dense path'), fromMeasured(ma, 'general autodiff path', 'autodiff')];
+}
+
+async function w2(ctx: WorkloadContext): Promise<PartialResult> {
+  const s = ctx.spec.W2;
+  const net = new Sequential(new Dense(784, 512, { activation: 'relu', rng: new Rng(1) }), new Dense(512, 512, { activation: 'relu', rng: new Rng(2) }), new Dense(512, 10, { rng: new Rng(3) }));
+  const opt = new SGD(net, { lr: s.lr });
+  const xb = Array.from({ length: s.nBatches }, (_, b) => tensor(randUniform(s.batch * 784, 0, 1, 200 + b), [s.batch, 784]));
+  const yb = Array.from({ length: s.nBatches }, (_, b) => new Tensor(randInts(s.batch, 10, 300 + b), [s.batch], 'int32'));
+  let i = 0;
+  const m = await measure(() => {
+    opt.zeroGrad();
+    backward(mean(softmaxCrossEntropy(net.forward(xb[i]!), yb[i]!)));
+    opt.step();
+    i = (i + 1) % s.nBatches;
+  }, s.batch, ctx.timing);
+  return fromMeasured(m);
+}
+
+async function lstm(ctx: WorkloadContext, s: LstmSpec): Promise<PartialResult> {
+  const model = new LanguageModel({ vocabSize: s.vocab, embedSize: s.embed, hiddenSize: s.hidden, numLayers: s.layers, cell: 'lstm', keepProb: 1, forgetBias: 0, initScale: s.initScale }, new Rng(1));
+  const opt = s.optimizer === 'adam' ? new Adam(model, { lr: s.lr }) : new SGD(model, { lr: s.lr });
+  const tr = new TruncatedBPTT(model, opt, { k1: s.steps, k2: s.steps, batchSize: s.batch, maxGradNorm: s.clipNorm });
+  const nb = 4;
+  const data = Array.from({ length: nb }, (_, b) => ({ x: randInts(s.batch * s.steps, s.vocab, 50 + b), y: randInts(s.batch * s.steps, s.vocab, 80 + b) }));
+  let i = 0;
+  const m = await measure(() => { const d = data[i]!; i = (i + 1) % nb; tr.feed(d.x, d.y, s.steps); }, lstmTokensPerStep(s), ctx.timing);
+  return fromMeasured(m, 'TBPTT(k1 = k2 = steps), state carried');
+}
+
+async function w5(ctx: WorkloadContext): Promise<PartialResult[]> {
+  const b = getBackend();
+  const out: PartialResult[] = [];
+  for (const [M, K, N] of ctx.spec.W5.shapes) {
+    const A = b.alloc('float32', M * K) as FloatArray, B = b.alloc('float32', K * N) as FloatArray, C = b.alloc('float32', M * N) as FloatArray;
+    A.set(randUniform(M * K, -1, 1, 1)); B.set(randUniform(K * N, -1, 1, 2));
+    for (const form of ctx.spec.W5.forms) {
+      const m = await measure(() => b.matmul(A, B, C, 1, M, K, N, form === 'AtB', form === 'ABt', false), (2 * M * K * N) / 1e9, ctx.timing);
+      out.push(fromMeasured(m, '', gemmCaseName(M, K, N, form)));
+    }
+  }
+  return out;
+}
+
+await runParticipant('ours', {
+  W1: w1, W2: w2, W3: (ctx) => lstm(ctx, SPEC.W3), W4: (ctx) => lstm(ctx, SPEC.W4), W5: w5,
+}, async () => {
+  if (backendName === 'wasm') {
+    const be = await createWasmBackend(threads ? { threads } : {});
+    setBackend(be);
+  } else if (backendName !== 'js') {
+    throw new Error(`--backend must be wasm or js, got ${backendName}`);
+  }
+  return `backprop 0.1.0, backend ${getBackend().name}${threads ? `, ${threads} threads` : ''}`;
+});

@@ -1,0 +1,260 @@
+// GEMM: C[M,N] (+)= op(A) · op(B), Goto/BLIS-style.
+//
+// Loops, outermost first: jc over N in NC-column blocks; pc over K in KC-deep slices (pack B[kc, nc]
+// into NR-wide column panels); ic over M in MC-row blocks (pack A[mc, kc] into MR-tall row panels);
+// then jr over the B panels and ir over the A panels, each pair running the MR×NR micro-kernel with
+// kc rank-1 updates held in registers. Packing absorbs the transposes: op(A) and op(B) are read
+// through strides while packing, so A·B, A·Bᵀ and Aᵀ·B all run the same micro-kernel on the same
+// layout. Edge tiles are computed into a scratch tile (padded panels are zero) and copied out.
+// Exception: a row-major B with few rows of C (M ≤ 32, e.g. an LSTM step) is read in place.
+//
+// MR×NR = 4×8 with f32x4: 8 accumulators + 2 B vectors + 1 broadcast A + 1 product = 12 of the 16
+// XMM registers V8 allocates on x64, so nothing spills (6×8 or 4×16 would). Unrolling the k loop
+// by two measured slower, so it is not unrolled.
+// Each call computes one [m0, m1) × [n0, n1) block of C (a chunk of a threaded job), packing into
+// its thread's own buffers.
+
+// @ts-ignore
+@inline export const MR = 4; // @ts-ignore
+@inline export const NR = 8; // @ts-ignore
+@inline export const KC = 256; // @ts-ignore
+@inline export const MC = 128; // @ts-ignore
+@inline export const NC = 2048; // @ts-ignore
+@inline const DIRECT_B_MAX_M = 32;
+
+/** Bytes of scratch one thread needs: packed A (MC×KC), packed B (KC×NC) and one MR×NR tile. */
+export function gemm_scratch_bytes(): i32 { return (MC * KC + KC * NC + MR * NR) * 4; }
+
+// This thread's packing buffers. A wasm global is per instance, and each thread has its own instance
+// of the module, so every thread packs into its own block of the shared memory.
+let scratch: usize = 0;
+/** Sets this thread's GEMM scratch block (gemm_scratch_bytes() long, 64-byte aligned). */
+export function set_gemm_scratch(ptr: usize): void { scratch = ptr; }
+
+// Stores the 4×4 transpose of rows r0..r3 as four vectors at d, d + stride, d + 2·stride, d + 3·stride.
+// @ts-ignore
+@inline function storeTransposed4(r0: v128, r1: v128, r2: v128, r3: v128, d: usize, stride: usize): void {
+  const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(d, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+  v128.store(d + stride, i32x4.shuffle(t0, t1, 2, 3, 6, 7));
+  v128.store(d + 2 * stride, i32x4.shuffle(t2, t3, 0, 1, 4, 5));
+  v128.store(d + 3 * stride, i32x4.shuffle(t2, t3, 2, 3, 6, 7));
+}
+
+// Pack op(B)[pc:pc+kc, jc:jc+nc] into panels of NR columns: panel j holds kc rows of NR floats.
+function packB(b: usize, transB: bool, K: i32, N: i32, pc: i32, kc: i32, jc: i32, nc: i32, dst: usize): void {
+  for (let j = 0; j < nc; j += NR) {
+    const nr = min(NR, nc - j);
+    const panel = dst + (<usize>j * <usize>kc << 2);
+    if (!transB) {
+      // B [K, N]: each k contributes a contiguous run of nr floats.
+      for (let k = 0; k < kc; k++) {
+        const src = b + ((<usize>(pc + k) * <usize>N + <usize>(jc + j)) << 2);
+        const d = panel + (<usize>k * NR << 2);
+        if (ASC_FEATURE_SIMD && nr == NR) {
+          v128.store(d, v128.load(src));
+          v128.store(d, v128.load(src, 16), 16);
+        } else {
+          for (let c = 0; c < NR; c++) store<f32>(d + (<usize>c << 2), c < nr ? load<f32>(src + (<usize>c << 2)) : 0);
+        }
+      }
+    } else {
+      // B stored [N, K]: column c of the panel is a contiguous run of B's row jc+j+c. Full panels
+      // move 4×4 blocks through registers (a transpose), the rest element by element.
+      let k0 = 0;
+      if (ASC_FEATURE_SIMD && nr == NR) {
+        const ldb = <usize>K << 2;
+        for (; k0 + 4 <= kc; k0 += 4) {
+          for (let g = 0; g < NR; g += 4) {
+            const src = b + ((<usize>(jc + j + g) * <usize>K + <usize>(pc + k0)) << 2);
+            storeTransposed4(v128.load(src), v128.load(src + ldb), v128.load(src + 2 * ldb), v128.load(src + 3 * ldb),
+              panel + ((<usize>k0 * NR + <usize>g) << 2), NR * 4);
+          }
+        }
+      }
+      for (let c = 0; c < NR; c++) {
+        const d = panel + (<usize>c << 2);
+        if (c < nr) {
+          const src = b + ((<usize>(jc + j + c) * <usize>K + <usize>pc) << 2);
+          for (let k = k0; k < kc; k++) store<f32>(d + (<usize>k * NR << 2), load<f32>(src + (<usize>k << 2)));
+        } else {
+          for (let k = k0; k < kc; k++) store<f32>(d + (<usize>k * NR << 2), 0);
+        }
+      }
+    }
+  }
+}
+
+// Pack op(A)[ic:ic+mc, pc:pc+kc] into panels of MR rows: panel i holds kc columns of MR floats.
+function packA(a: usize, transA: bool, M: i32, K: i32, ic: i32, mc: i32, pc: i32, kc: i32, dst: usize): void {
+  for (let i = 0; i < mc; i += MR) {
+    const mr = min(MR, mc - i);
+    const panel = dst + (<usize>i * <usize>kc << 2);
+    if (transA) {
+      // A stored [K, M]: each k contributes a contiguous run of mr floats.
+      for (let k = 0; k < kc; k++) {
+        const src = a + ((<usize>(pc + k) * <usize>M + <usize>(ic + i)) << 2);
+        const d = panel + (<usize>k * MR << 2);
+        if (ASC_FEATURE_SIMD && mr == MR) v128.store(d, v128.load(src));
+        else for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), r < mr ? load<f32>(src + (<usize>r << 2)) : 0);
+      }
+    } else {
+      // A [M, K]: row r of the panel is a contiguous run of A's row ic+i+r (4×4 transposes when full).
+      let k0 = 0;
+      if (ASC_FEATURE_SIMD && mr == MR) {
+        const lda = <usize>K << 2;
+        for (; k0 + 4 <= kc; k0 += 4) {
+          const src = a + ((<usize>(ic + i) * <usize>K + <usize>(pc + k0)) << 2);
+          storeTransposed4(v128.load(src), v128.load(src + lda), v128.load(src + 2 * lda), v128.load(src + 3 * lda),
+            panel + (<usize>k0 * MR << 2), MR * 4);
+        }
+      }
+      for (let r = 0; r < MR; r++) {
+        const d = panel + (<usize>r << 2);
+        if (r < mr) {
+          const src = a + ((<usize>(ic + i + r) * <usize>K + <usize>pc) << 2);
+          for (let k = k0; k < kc; k++) store<f32>(d + (<usize>k * MR << 2), load<f32>(src + (<usize>k << 2)));
+        } else {
+          for (let k = k0; k < kc; k++) store<f32>(d + (<usize>k * MR << 2), 0);
+        }
+      }
+    }
+  }
+}
+
+// The MR×NR micro-kernel: C[4, 8] (+)= Apanel[kc, 4]ᵀ · Bpanel[kc, 8]. ldb (the step between B's k
+// rows: NR·4 when packed, N·4 when read in place) and ldc are in bytes.
+function kernel(kc: i32, pa: usize, pb: usize, ldb: usize, c: usize, ldc: usize, addC: bool): void {
+  if (ASC_FEATURE_SIMD) {
+    let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+    let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+    for (let k = 0; k < kc; k++) {
+      const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+      let a = v128.load32_splat(pa);
+      c00 = f32x4.add(c00, f32x4.mul(a, b0)); c01 = f32x4.add(c01, f32x4.mul(a, b1));
+      a = v128.load32_splat(pa, 4);
+      c10 = f32x4.add(c10, f32x4.mul(a, b0)); c11 = f32x4.add(c11, f32x4.mul(a, b1));
+      a = v128.load32_splat(pa, 8);
+      c20 = f32x4.add(c20, f32x4.mul(a, b0)); c21 = f32x4.add(c21, f32x4.mul(a, b1));
+      a = v128.load32_splat(pa, 12);
+      c30 = f32x4.add(c30, f32x4.mul(a, b0)); c31 = f32x4.add(c31, f32x4.mul(a, b1));
+      pa += MR * 4; pb += ldb;
+    }
+    if (addC) {
+      c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
+      c10 = f32x4.add(c10, v128.load(c + ldc)); c11 = f32x4.add(c11, v128.load(c + ldc, 16));
+      c20 = f32x4.add(c20, v128.load(c + 2 * ldc)); c21 = f32x4.add(c21, v128.load(c + 2 * ldc, 16));
+      c30 = f32x4.add(c30, v128.load(c + 3 * ldc)); c31 = f32x4.add(c31, v128.load(c + 3 * ldc, 16));
+    }
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
+    v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
+    v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
+  } else {
+    // Scalar build: one row of 8 accumulators at a time.
+    for (let r = 0; r < MR; r++) {
+      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0, s4: f32 = 0, s5: f32 = 0, s6: f32 = 0, s7: f32 = 0;
+      let a = pa + (<usize>r << 2), b = pb;
+      for (let k = 0; k < kc; k++) {
+        const av = load<f32>(a);
+        s0 += av * load<f32>(b); s1 += av * load<f32>(b, 4); s2 += av * load<f32>(b, 8); s3 += av * load<f32>(b, 12);
+        s4 += av * load<f32>(b, 16); s5 += av * load<f32>(b, 20); s6 += av * load<f32>(b, 24); s7 += av * load<f32>(b, 28);
+        a += MR * 4; b += ldb;
+      }
+      const cr = c + <usize>r * ldc;
+      if (addC) {
+        s0 += load<f32>(cr); s1 += load<f32>(cr, 4); s2 += load<f32>(cr, 8); s3 += load<f32>(cr, 12);
+        s4 += load<f32>(cr, 16); s5 += load<f32>(cr, 20); s6 += load<f32>(cr, 24); s7 += load<f32>(cr, 28);
+      }
+      store<f32>(cr, s0); store<f32>(cr, s1, 4); store<f32>(cr, s2, 8); store<f32>(cr, s3, 12);
+      store<f32>(cr, s4, 16); store<f32>(cr, s5, 20); store<f32>(cr, s6, 24); store<f32>(cr, s7, 28);
+    }
+  }
+}
+
+function gemm1(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, transA: bool, transB: bool, accumulate: bool,
+  m0: i32, m1: i32, n0: i32, n1: i32): void {
+  const pA = scratch, pB = scratch + (<usize>(MC * KC) << 2), tile = pB + (<usize>(KC * NC) << 2);
+  const ldc = <usize>N << 2;
+  // With few rows each packed B element would be used only M times, so packing B costs about as
+  // much as the product: read a row-major B in place instead (only a ragged last panel is packed).
+  const direct = !transB && m1 - m0 <= DIRECT_B_MAX_M;
+  for (let jc = n0; jc < n1; jc += NC) {
+    const nc = min(NC, n1 - jc);
+    const ncFull = nc & ~(NR - 1);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      if (!direct) packB(b, transB, K, N, pc, kc, jc, nc, pB);
+      else if (ncFull < nc) packB(b, transB, K, N, pc, kc, jc + ncFull, nc - ncFull, pB);
+      const addC = accumulate || pc > 0;
+      for (let ic = m0; ic < m1; ic += MC) {
+        const mc = min(MC, m1 - ic);
+        packA(a, transA, M, K, ic, mc, pc, kc, pA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          let pbp: usize = pB + (<usize>jr * <usize>kc << 2), ldb: usize = NR * 4;
+          if (direct) {
+            if (jr < ncFull) { pbp = b + ((<usize>pc * <usize>N + <usize>(jc + jr)) << 2); ldb = <usize>N << 2; }
+            else pbp = pB;
+          }
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            const pap = pA + (<usize>ir * <usize>kc << 2);
+            const cp = c + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 2);
+            if (mr == MR && nr == NR) {
+              kernel(kc, pap, pbp, ldb, cp, ldc, addC);
+            } else {
+              kernel(kc, pap, pbp, ldb, tile, NR * 4, false);
+              for (let r = 0; r < mr; r++) {
+                for (let q = 0; q < nr; q++) {
+                  const d = cp + <usize>r * ldc + (<usize>q << 2);
+                  const v = load<f32>(tile + (<usize>(r * NR + q) << 2));
+                  store<f32>(d, addC ? load<f32>(d) + v : v);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Batched GEMM over matrices p in [p0, p1), restricted to the C block [m0, m1) × [n0, n1).
+ * A [M,K] (or stored [K,M] with transA), B [K,N] (or stored [N,K] with transB), C [M,N]; sA, sB are
+ * the batch strides of A and B in elements (0 broadcasts one matrix); C's stride is M·N.
+ * K must be > 0 (the caller zero-fills C when K = 0). Packs into this thread's set_gemm_scratch block.
+ */
+export function gemm(a: usize, b: usize, c: usize, p0: i32, p1: i32, sA: i32, sB: i32, M: i32, K: i32, N: i32,
+  transA: bool, transB: bool, accumulate: bool, m0: i32, m1: i32, n0: i32, n1: i32): void {
+  for (let p = p0; p < p1; p++) {
+    gemm1(a + (<usize>p * <usize>sA << 2), b + (<usize>p * <usize>sB << 2), c + (<usize>p * <usize>M * <usize>N << 2),
+      M, K, N, transA, transB, accumulate, m0, m1, n0, n1);
+  }
+}
+
+/** The same contract as gemm for whole matrices, as a plain i-k-j loop: faster for tiny products. */
+export function gemm_small(a: usize, b: usize, c: usize, p0: i32, p1: i32, sA: i32, sB: i32, M: i32, K: i32, N: i32,
+  transA: bool, transB: bool, accumulate: bool): void {
+  // Element strides of op(A)[m, k] and op(B)[k, n].
+  const am: usize = transA ? 1 : <usize>K, ak: usize = transA ? <usize>M : 1;
+  const bk: usize = transB ? 1 : <usize>N, bn: usize = transB ? <usize>K : 1;
+  for (let p = p0; p < p1; p++) {
+    const ap = a + (<usize>p * <usize>sA << 2), bp = b + (<usize>p * <usize>sB << 2);
+    const cp = c + (<usize>p * <usize>M * <usize>N << 2);
+    for (let m = 0; m < M; m++) {
+      const crow = cp + (<usize>m * <usize>N << 2);
+      if (!accumulate) memory.fill(crow, 0, <usize>N << 2);
+      for (let k = 0; k < K; k++) {
+        const av = load<f32>(ap + ((<usize>m * am + <usize>k * ak) << 2));
+        const brow = bp + (<usize>k * bk << 2);
+        for (let n = 0; n < N; n++) {
+          const d = crow + (<usize>n << 2);
+          store<f32>(d, load<f32>(d) + av * load<f32>(brow + (<usize>n * bn << 2)));
+        }
+      }
+    }
+  }
+}

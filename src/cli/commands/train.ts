@@ -1,0 +1,163 @@
+/**
+ * `backprop train`: train a recurrent language model (the TensorFlow PTB tutorial's loop) from a preset,
+ * any field overridden by a flag; checkpoint every epoch and on SIGINT/SIGTERM; `--resume` continues.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import type { Command } from 'commander';
+import { ConfigError } from '../../errors.js';
+import { setBackend } from '../../backend/index.js';
+import { CHECKPOINT_FILE, LMTrainer } from '../../train/lm-trainer.js';
+import { presetNames, resolveConfig, type TrainConfig } from '../../train/presets.js';
+import { consoleReporter } from '../../train/progress.js';
+import { generate } from '../../train/generate.js';
+import { parseInteger, parseNumber } from '../util.js';
+
+/**
+ * Select the kernel backend: 'wasm' (SIMD kernels, `threads` workers; falls back to 'js' with a note
+ * when WebAssembly is unavailable) or 'js' (the plain reference). Returns a function that releases it.
+ */
+export async function useBackend(kind: string, threads?: number): Promise<() => Promise<void>> {
+  if (kind === 'js') return async () => {};
+  if (kind !== 'wasm') throw new ConfigError(`unknown backend "${kind}" (choose wasm or js)`);
+  try {
+    const { createWasmBackend } = await import('../../backend/wasm/index.js');
+    const b = await createWasmBackend(threads ? { threads } : {});
+    setBackend(b);
+    return async () => { await (b as { close?: () => Promise<void> }).close?.(); };
+  } catch (e) {
+    process.stderr.write(`backprop: WASM backend unavailable (${(e as Error).message}); using the JS reference backend\n`);
+    return async () => {};
+  }
+}
+
+/**
+ * A forced full garbage collection, for the WASM backend: its storage returns to the pool only when
+ * the JavaScript views are collected, and V8 does not count WebAssembly memory as heap pressure, so
+ * without this a long run exhausts the 4 GiB memory. Costs a few ms per window.
+ */
+export function forcedGc(): (() => void) | undefined {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as (() => void) | undefined;
+    return typeof gc === 'function' ? gc : undefined;
+  } catch { return undefined; }
+}
+
+const oneOf = (flag: string, allowed: readonly string[]) => (v: string): string => {
+  if (!allowed.includes(v)) throw new ConfigError(`${flag} must be one of ${allowed.join(', ')}, got "${v}"`);
+  return v;
+};
+const anyNumber = (flag: string) => parseNumber(flag);
+const int = (flag: string, min = 0) => parseInteger(flag, min);
+
+interface TrainFlags {
+  preset: string; name?: string; data?: string; text?: string; ptbDir?: string; level?: string;
+  epochs?: number; batchSize?: number; numSteps?: number; k1?: number; k2?: number; hidden?: number; embed?: number;
+  layers?: number; cell?: string; optimizer?: string; lr?: number; lrDecay?: number; maxEpoch?: number;
+  maxGradNorm?: number; keepProb?: number; forgetBias?: number; initScale?: number; seed?: number;
+  maxStepsPerEpoch?: number; validTokens?: number; testBatchSize?: number; testNumSteps?: number; testTokens?: number;
+  diagnostics?: boolean; onDivergence?: string; out?: string; resume?: boolean; backend: string; threads?: number;
+  sample: number; progressEvery: number;
+}
+
+export function registerTrain(program: Command): void {
+  program.command('train')
+    .description('train a recurrent language model (TensorFlow PTB tutorial presets: tiny, small, medium, large)')
+    .option('--preset <name>', `configuration to start from (${presetNames.join(', ')})`, 'tiny')
+    .option('--name <name>', 'run name (default: the preset name)')
+    .option('--data <source>', 'brown-bengio | brown-ptb | text | ptb')
+    .option('--text <file>', 'text file for --data text (split 90/10 train/valid)')
+    .option('--ptb-dir <dir>', 'folder with ptb.train.txt, ptb.valid.txt, ptb.test.txt for --data ptb')
+    .option('--level <level>', 'word | char (for text and ptb)', oneOf('--level', ['word', 'char']))
+    .option('--epochs <n>', 'epochs (TF max_max_epoch)', int('--epochs'))
+    .option('--batch-size <n>', 'parallel streams B', int('--batch-size'))
+    .option('--num-steps <n>', 'steps per window T (sets k1 = k2 unless given)', int('--num-steps'))
+    .option('--k1 <n>', 'TBPTT: update every k1 steps', int('--k1'))
+    .option('--k2 <n>', 'TBPTT: backpropagate through k2 steps', int('--k2'))
+    .option('--hidden <n>', 'hidden size H (sets --embed unless given)', int('--hidden'))
+    .option('--embed <n>', 'embedding size E', int('--embed'))
+    .option('--layers <n>', 'recurrent layers', int('--layers'))
+    .option('--cell <kind>', 'lstm | gru | rnn')
+    .option('--optimizer <kind>', 'sgd | momentum | adam')
+    .option('--lr <rate>', 'learning rate', anyNumber('--lr'))
+    .option('--lr-decay <f>', 'lr decay per epoch after --max-epoch', anyNumber('--lr-decay'))
+    .option('--max-epoch <n>', 'epochs at the initial learning rate', int('--max-epoch'))
+    .option('--max-grad-norm <x>', 'clip the global gradient norm (0 = off)', anyNumber('--max-grad-norm'))
+    .option('--keep-prob <p>', 'dropout keep probability', anyNumber('--keep-prob'))
+    .option('--forget-bias <b>', 'LSTM forget-gate bias', anyNumber('--forget-bias'))
+    .option('--init-scale <s>', 'uniform init scale', anyNumber('--init-scale'))
+    .option('--seed <n>', 'random seed', int('--seed'))
+    .option('--max-steps-per-epoch <n>', 'training windows per epoch (0 = all)', int('--max-steps-per-epoch'))
+    .option('--valid-tokens <n>', 'validate on the first N tokens (0 = all)', int('--valid-tokens'))
+    .option('--test-batch-size <n>', 'test batch size (tutorial: 1)', int('--test-batch-size'))
+    .option('--test-num-steps <n>', 'test steps per window (tutorial: 1)', int('--test-num-steps'))
+    .option('--test-tokens <n>', 'test on the first N tokens (0 = all, -1 = no test)', int('--test-tokens', -1))
+    .option('--diagnostics', 'report per-step ‖∂E/∂h_t‖ and clip rate each epoch')
+    .option('--on-divergence <what>', 'stop | skip', oneOf('--on-divergence', ['stop', 'skip']))
+    .option('--out <dir>', 'output folder (default runs/<name>)')
+    .option('--resume', 'continue from <out>/checkpoint.ckpt (its configuration; --epochs may extend it)')
+    .option('--backend <kind>', 'kernels: wasm (SIMD, threaded) or js (reference)', oneOf('--backend', ['wasm', 'js']), 'wasm')
+    .option('--threads <n>', 'threads for the wasm backend (default: all cores)', int('--threads', 1))
+    .option('--sample <n>', 'tokens to generate at the end (0 = none)', int('--sample'), 60)
+    .option('--progress-every <s>', 'seconds between progress lines when stderr is not a TTY', anyNumber('--progress-every'), 10)
+    .action(async (f: TrainFlags) => {
+      const overrides: Partial<TrainConfig> = {
+        name: f.name, data: f.data as TrainConfig['data'], text: f.text, ptbDir: f.ptbDir, level: f.level as TrainConfig['level'],
+        epochs: f.epochs, batchSize: f.batchSize, numSteps: f.numSteps, k1: f.k1, k2: f.k2, hidden: f.hidden, embed: f.embed,
+        layers: f.layers, cell: f.cell as TrainConfig['cell'], optimizer: f.optimizer as TrainConfig['optimizer'], lr: f.lr,
+        lrDecay: f.lrDecay, maxEpoch: f.maxEpoch, maxGradNorm: f.maxGradNorm, keepProb: f.keepProb, forgetBias: f.forgetBias,
+        initScale: f.initScale, seed: f.seed, maxStepsPerEpoch: f.maxStepsPerEpoch, validTokens: f.validTokens,
+        testBatchSize: f.testBatchSize, testNumSteps: f.testNumSteps, testTokens: f.testTokens,
+        diagnostics: f.diagnostics, onDivergence: f.onDivergence as TrainConfig['onDivergence'],
+      };
+      const cfg = f.resume ? null : resolveConfig(f.preset, overrides);
+      const out = f.out ?? path.join('runs', cfg?.name ?? overrides.name ?? f.preset);
+      const release = await useBackend(f.backend, f.threads);
+      const events = consoleReporter({ every: f.progressEvery });
+      let trainer: LMTrainer;
+      if (f.resume) {
+        const file = path.join(out, CHECKPOINT_FILE);
+        if (!fs.existsSync(file)) throw new ConfigError(`--resume: no checkpoint at ${file}`);
+        const ignored = Object.entries(overrides).filter(([k, v]) => v !== undefined && k !== 'epochs').map(([k]) => k);
+        if (ignored.length) process.stderr.write(`--resume uses the checkpoint's configuration; ignoring ${ignored.join(', ')}\n`);
+        trainer = LMTrainer.resume(file, { outDir: out, events, epochs: f.epochs });
+        const s = trainer.st;
+        process.stderr.write(`resuming ${file}: epoch ${s.epoch + 1}, window ${s.window} (${s.windowsDone} windows done)\n`);
+      } else {
+        trainer = LMTrainer.create(cfg!, { outDir: out, events });
+      }
+      const c = trainer.cfg, corpus = trainer.corpus;
+      process.stderr.write(`${c.name}: ${corpus.name} (|V| ${corpus.vocab.size}, train ${corpus.train.length} tokens), ` +
+        `${c.layers}×${c.cell.toUpperCase()} ${c.hidden} (${trainer.model.numParameters()} parameters), B ${c.batchSize} T ${c.numSteps} ` +
+        `TBPTT(${c.k1}, ${c.k2}), ${c.optimizer} lr ${c.lr}, ${c.epochs} epochs of ${trainer.windowsPerEpoch} windows → ${out}\n`);
+      let stopSignal: string | null = null;
+      const onSignal = (sig: string) => () => {
+        if (stopSignal) { process.stderr.write('\nsecond signal: exiting without a checkpoint\n'); process.exit(130); }
+        stopSignal = sig;
+        process.stderr.write(`\n${sig}: stopping after this window and saving a checkpoint…\n`);
+      };
+      const onInt = onSignal('SIGINT'), onTerm = onSignal('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
+      const t0 = performance.now();
+      try {
+        const r = await trainer.run({ shouldStop: () => stopSignal !== null, afterWindow: f.backend === 'wasm' ? forcedGc() : undefined });
+        if (r.status === 'interrupted') {
+          process.stdout.write(`interrupted by ${stopSignal}; checkpoint ${r.checkpoint}. Continue with: backprop train --resume --out ${out}\n`);
+          return;
+        }
+        process.stdout.write(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s; checkpoint ${r.checkpoint}, log ${path.join(out, 'train.jsonl')}\n`);
+        if (f.sample > 0) {
+          const g = generate(trainer.model, corpus.vocab, corpus.level, { length: f.sample, temperature: 0.9, topK: 40, seed: c.seed });
+          process.stdout.write(`sample (temperature 0.9, top-k 40, seed ${c.seed}):\n${g.text}\n`);
+        }
+      } finally {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        await release();
+      }
+    });
+}

@@ -1,0 +1,456 @@
+/**
+ * The language-model training loop, the TensorFlow PTB tutorial's `main`: for each epoch set the
+ * learning rate (lr·decay^max(epoch+1−max_epoch, 0)), run the training windows through TBPTT with the
+ * state carried from window to window (zeroed at each epoch's start), then measure validation
+ * perplexity with the state carried; at the end, test perplexity (the tutorial: batch 1, 1 step).
+ *
+ * Perplexity is the tutorial's: exp(total_cost / total_steps), each step's cost the batch-mean
+ * cross-entropy in nats.
+ *
+ * Everything needed to continue a run lives in one checkpoint (written atomically by src/io): the
+ * parameters, the optimizer's state, the vocabulary, the configuration, the random generator's
+ * state (dropout draws from it), and the data position: epoch, next window and the carried state.
+ * Resuming from it reproduces, number for number, the run that was not interrupted (with
+ * k1 = k2 = num_steps, the tutorial's scheme; see `resume` for k1 ≠ k2).
+ *
+ * @example
+ *   const t = LMTrainer.create(resolveConfig('tiny'), { outDir: 'runs/tiny' });
+ *   const r = await t.run();            // r.history[e].validPerplexity, r.test?.perplexity
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, DataError, FormatError } from '../errors.js';
+import { loadBrownCorpus, loadPtbFiles, loadTextCorpus, StreamBatcher, Vocab, type Corpus } from '../data/index.js';
+import { saveCheckpoint, loadCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
+import type { TensorRecord } from '../io/safetensors.js';
+import { LanguageModel } from '../nn/language-model.js';
+import type { StackState } from '../nn/recurrent.js';
+import { createOptimizer, stepDecay, type Optimizer } from '../optim/optimizers.js';
+import { Rng, type RngState } from '../tensor/random.js';
+import { Tensor } from '../tensor/tensor.js';
+import { evaluateWindows, TruncatedBPTT, type EvalResult } from './tbptt.js';
+import { validateConfig, type TrainConfig } from './presets.js';
+
+export const CHECKPOINT_FILE = 'checkpoint.ckpt';
+export const LOG_FILE = 'train.jsonl';
+
+// ---------------------------------------------------------------------------------------------
+// Data and model from a configuration
+
+/** Loads the corpus a configuration names (DataError / ConfigError on a bad source). */
+export function loadCorpusFor(cfg: TrainConfig): Corpus {
+  switch (cfg.data) {
+    case 'brown-bengio': return loadBrownCorpus('bengio');
+    case 'brown-ptb': return loadBrownCorpus('ptb');
+    case 'text': return loadTextCorpus(cfg.text!, { level: cfg.level });
+    case 'ptb': return loadPtbFiles(cfg.ptbDir!, { level: cfg.level });
+  }
+}
+
+export function buildModel(cfg: TrainConfig, vocabSize: number, rng: Rng): LanguageModel {
+  return new LanguageModel({
+    vocabSize, embedSize: cfg.embed, hiddenSize: cfg.hidden, numLayers: cfg.layers, cell: cfg.cell,
+    keepProb: cfg.keepProb, forgetBias: cfg.forgetBias, initScale: cfg.initScale,
+  }, rng);
+}
+
+/**
+ * Our module's parameter names → the file naming scheme of docs/formats.md:
+ * `rnn.layers.{l}.kernel` → `{cell}.{l}.kernel` (so an LSTM's are `lstm.{l}.kernel`, as lstmLmToTensors
+ * names them); `embedding.weight`, `proj.weight`, `proj.bias` stay.
+ */
+export function fileParamName(name: string, cell: string): string {
+  return name.startsWith('rnn.layers.') ? `${cell}.${name.slice('rnn.layers.'.length)}` : name;
+}
+
+/** The model's parameters as named float32 tensors (copies), in the file naming scheme. */
+export function modelTensors(model: LanguageModel): Record<string, TensorRecord> {
+  const out: Record<string, TensorRecord> = {};
+  for (const [name, p] of model.namedParameters()) {
+    out[fileParamName(name, model.config.cell)] = { shape: [...p.shape], data: new Float32Array(p.data as Float32Array) };
+  }
+  return out;
+}
+
+/** Copies parameters from file-named tensors into the model (ShapeError naming a missing or misshaped one). */
+export function loadModelTensors(model: LanguageModel, tensors: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>, source: string): void {
+  const byModuleName: Record<string, { shape: readonly number[]; data: ArrayLike<number> }> = {};
+  for (const [name] of model.namedParameters()) {
+    const t = tensors[fileParamName(name, model.config.cell)];
+    if (t) byModuleName[name] = t;
+  }
+  model.arena().load(byModuleName, source);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records
+
+export interface GradStats { mean: number; min: number; max: number }
+
+/** One line of train.jsonl. */
+export interface EpochRecord {
+  epoch: number;          // 1-based, as the tutorial prints it
+  lr: number;
+  trainPerplexity: number;
+  validPerplexity: number;
+  /** Σ step costs / steps (nats per token) for train and validation. */
+  trainNats: number;
+  validNats: number;
+  windows: number;
+  tokens: number;
+  seconds: number;
+  tokensPerSecond: number;
+  updates: number;
+  clipped: number;
+  clipRate: number;
+  skipped: number;
+  gradNorm: GradStats;
+  /** diagnostics: mean ‖∂E/∂h_t‖ over the epoch's updates, [layer][step of the window, oldest first]. */
+  hGradNorms?: number[][];
+}
+
+export interface TestRecord { test: true; perplexity: number; nats: number; tokens: number; batchSize: number; numSteps: number; seconds: number }
+
+/** Sums over the windows of the epoch in progress (saved in the checkpoint, so a resumed epoch reports the same numbers). */
+interface EpochAcc {
+  cost: number; steps: number; windows: number; seconds: number;
+  updates: number; clipped: number; skipped: number;
+  gnSum: number; gnMin: number; gnMax: number;
+  hSum: number[][] | null; hCount: number;
+}
+
+const freshAcc = (): EpochAcc => ({
+  cost: 0, steps: 0, windows: 0, seconds: 0, updates: 0, clipped: 0, skipped: 0,
+  gnSum: 0, gnMin: Infinity, gnMax: 0, hSum: null, hCount: 0,
+});
+
+/** The trainer's position, stored as the checkpoint's `trainer_state`. */
+export interface TrainerState {
+  /** 0-based epoch in progress (= cfg.epochs when training is finished). */
+  epoch: number;
+  /** Next window of that epoch (0 = the epoch has not started: lr is set and the state zeroed then). */
+  window: number;
+  rng: RngState;
+  acc: EpochAcc;
+  history: EpochRecord[];
+  test: TestRecord | null;
+  /** Total windows trained, all epochs. */
+  windowsDone: number;
+}
+
+export interface WindowEvent { epoch: number; window: number; windows: number; tokens: number; seconds: number; perplexity: number }
+
+export interface TrainerEvents {
+  epochStart?(e: { epoch: number; windows: number; lr: number; resumedAt: number }): void;
+  window?(e: WindowEvent): void;
+  epochEnd?(r: EpochRecord): void;
+  testStart?(e: { tokens: number; batchSize: number; numSteps: number }): void;
+  test?(r: TestRecord): void;
+  checkpoint?(file: string, reason: 'epoch' | 'interrupt' | 'final'): void;
+}
+
+export interface RunOptions {
+  /** Stop (checkpointing) after this many training windows in this call: the programmatic interrupt. */
+  stopAfterWindows?: number;
+  /** Polled after every window; true stops the run with a checkpoint (SIGINT/SIGTERM). */
+  shouldStop?: () => boolean;
+  /** Yield to the event loop after each window so signal handlers can run (default true). */
+  yieldEveryWindow?: boolean;
+  /**
+   * Called after every window (training and evaluation) before the yield. The CLI passes a forced
+   * garbage collection: the WASM backend's storage is freed only when its views are collected, and
+   * V8 does not see the pressure on WebAssembly memory.
+   */
+  afterWindow?: () => void;
+}
+
+export interface RunResult { status: 'done' | 'interrupted'; history: EpochRecord[]; test: TestRecord | null; checkpoint: string | null }
+
+export interface TrainerOptions {
+  /** Output folder for checkpoint.ckpt and train.jsonl; null = write nothing (tests). */
+  outDir: string | null;
+  events?: TrainerEvents;
+  /** An already loaded corpus (tests, or to avoid loading twice). */
+  corpus?: Corpus;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export class LMTrainer {
+  readonly model: LanguageModel;
+  readonly optimizer: Optimizer;
+  readonly tbptt: TruncatedBPTT;
+  readonly train: StreamBatcher;
+  readonly rng: Rng;
+  readonly schedule: (epoch: number) => number;
+  st: TrainerState;
+
+  private constructor(readonly cfg: TrainConfig, readonly corpus: Corpus, readonly opts: TrainerOptions) {
+    validateConfig(cfg);
+    // Every data-dependent check first, so an impossible configuration writes nothing.
+    this.train = new StreamBatcher(corpus.train, cfg.batchSize, cfg.numSteps);
+    validBatcher(cfg, corpus);
+    if (cfg.testTokens >= 0) testBatcher(cfg, corpus);
+    this.rng = new Rng(cfg.seed);
+    this.model = buildModel(cfg, corpus.vocab.size, this.rng);
+    this.optimizer = createOptimizer(cfg.optimizer, this.model, cfg.lr);
+    this.tbptt = new TruncatedBPTT(this.model, this.optimizer, {
+      k1: cfg.k1, k2: cfg.k2, batchSize: cfg.batchSize, maxGradNorm: cfg.maxGradNorm > 0 ? cfg.maxGradNorm : undefined,
+      diagnostics: cfg.diagnostics, onDivergence: cfg.onDivergence,
+    });
+    this.schedule = stepDecay(cfg.lr, cfg.lrDecay, cfg.maxEpoch);
+    this.st = { epoch: 0, window: 0, rng: this.rng.getState(), acc: freshAcc(), history: [], test: null, windowsDone: 0 };
+  }
+
+  /** A fresh run. Loads the corpus unless given; throws ConfigError/DataError before writing anything. */
+  static create(cfg: TrainConfig, opts: TrainerOptions): LMTrainer {
+    const t = new LMTrainer(cfg, opts.corpus ?? loadCorpusFor(cfg), opts);
+    if (opts.outDir) {
+      fs.mkdirSync(opts.outDir, { recursive: true });
+      fs.writeFileSync(path.join(opts.outDir, LOG_FILE), '');
+      fs.writeFileSync(path.join(opts.outDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+    }
+    return t;
+  }
+
+  /**
+   * Continue from a checkpoint written by `run`. `epochs` may extend a finished run. The corpus is
+   * reloaded from the configuration and must give the checkpoint's vocabulary.
+   * With k1 ≠ k2 the TBPTT window history (the last k2 steps) is not in the checkpoint: the resumed
+   * run starts its first window from the saved state, so it matches an uninterrupted run only
+   * when interrupted at an update boundary with k2 ≤ k1.
+   */
+  static resume(file: string, opts: TrainerOptions & { epochs?: number }): LMTrainer {
+    const ck = loadCheckpoint(file);
+    const cfg = { ...(ck.meta.config as TrainConfig) };
+    if (opts.epochs !== undefined) cfg.epochs = opts.epochs;
+    const corpus = opts.corpus ?? loadCorpusFor(cfg);
+    const vocab = Vocab.fromJSON(ck.meta.vocab as never);
+    if (vocab.size !== corpus.vocab.size || vocab.itos.some((w, i) => corpus.vocab.itos[i] !== w)) {
+      throw new DataError(`${file}: the corpus ${corpus.name} no longer gives the checkpoint's vocabulary (${corpus.vocab.size} vs ${vocab.size} tokens)`);
+    }
+    const t = new LMTrainer(cfg, corpus, opts);
+    t.restore(ck, file);
+    if (t.st.epoch < cfg.epochs) t.st.test = null;   // extended: test again at the new end
+    return t;
+  }
+
+  private restore(ck: LoadedCheckpoint, file: string): void {
+    loadModelTensors(this.model, ck.tensors, file);
+    const os = ck.meta.optimizer as { kind: string; step: number; lr: number; buffers: string[] } | undefined;
+    if (!os) throw new FormatError(`${file}: no optimizer state (not a training checkpoint?)`);
+    const buffers: Record<string, Float32Array> = {};
+    for (const b of os.buffers) {
+      const t = ck.tensors[`optim.${b}`];
+      if (!t) throw new FormatError(`${file}: missing tensor optim.${b}`);
+      buffers[b] = t.data as Float32Array;
+    }
+    this.optimizer.loadState({ kind: os.kind, step: os.step, lr: os.lr, buffers });
+    this.st = ck.meta.trainer_state as TrainerState;
+    if (this.st.acc.gnMin === null) this.st.acc.gnMin = Infinity;   // JSON has no Infinity
+    this.rng.setState(this.st.rng);
+    if (this.st.window > 0) this.tbptt.setState(stateFromTensors(ck.tensors, this.cfg, file));
+  }
+
+  /** Where the checkpoint goes (null when the trainer writes nothing). */
+  get checkpointFile(): string | null { return this.opts.outDir ? path.join(this.opts.outDir, CHECKPOINT_FILE) : null; }
+
+  /** The checkpoint's contents (also used by tests to compare runs without files). */
+  snapshot(): { tensors: Record<string, TensorRecord>; meta: Record<string, unknown> } {
+    const tensors = modelTensors(this.model);
+    const os = this.optimizer.state();
+    for (const [k, v] of Object.entries(os.buffers)) tensors[`optim.${k}`] = { shape: [v.length], data: new Float32Array(v) };
+    if (this.st.window > 0) {
+      this.tbptt.state.forEach((l, i) => {
+        tensors[`state.${i}.h`] = { shape: [...l.h.shape], data: new Float32Array(l.h.data as Float32Array) };
+        if (l.c) tensors[`state.${i}.c`] = { shape: [...l.c.shape], data: new Float32Array(l.c.data as Float32Array) };
+      });
+    }
+    this.st.rng = this.rng.getState();
+    return {
+      tensors,
+      meta: {
+        config: this.cfg,
+        vocab: this.corpus.vocab.toJSON(),
+        optimizer: { kind: os.kind, step: os.step, lr: os.lr, buffers: Object.keys(os.buffers) },
+        trainer_state: this.st,
+      },
+    };
+  }
+
+  private save(reason: 'epoch' | 'interrupt' | 'final'): string | null {
+    const file = this.checkpointFile;
+    if (!file) return null;
+    saveCheckpoint(file, this.snapshot());
+    this.opts.events?.checkpoint?.(file, reason);
+    return file;
+  }
+
+  private log(rec: EpochRecord | TestRecord): void {
+    if (this.opts.outDir) fs.appendFileSync(path.join(this.opts.outDir, LOG_FILE), JSON.stringify(rec) + '\n');
+  }
+
+  /** Windows in one training epoch (the whole epoch, or maxStepsPerEpoch). */
+  get windowsPerEpoch(): number {
+    const n = this.train.epochSize;
+    return this.cfg.maxStepsPerEpoch > 0 ? Math.min(n, this.cfg.maxStepsPerEpoch) : n;
+  }
+
+  /**
+   * The batcher window for window w of epoch e. A whole epoch is windows 0 … epochSize−1, as in the
+   * tutorial. With maxStepsPerEpoch, successive short epochs take successive slices of the stream
+   * (wrapping around), so a quick run sees new text every epoch instead of the same opening again.
+   */
+  windowIndex(epoch: number, w: number): number {
+    const n = this.train.epochSize, per = this.windowsPerEpoch;
+    return per === n ? w : (epoch * per + w) % n;
+  }
+
+  /** Trains until the configured epochs are done (then tests) or until stopped (then checkpoints). */
+  async run(ro: RunOptions = {}): Promise<RunResult> {
+    const cfg = this.cfg, ev = this.opts.events, st = this.st;
+    const B = cfg.batchSize, T = cfg.numSteps;
+    const windows = this.windowsPerEpoch;
+    let ranThisCall = 0;
+    while (st.epoch < cfg.epochs) {
+      if (st.window === 0) {
+        this.optimizer.lr = this.schedule(st.epoch);
+        this.tbptt.resetState();
+        st.acc = freshAcc();
+      }
+      ev?.epochStart?.({ epoch: st.epoch + 1, windows, lr: this.optimizer.lr, resumedAt: st.window });
+      this.model.train();
+      for (; st.window < windows;) {
+        const t0 = performance.now();
+        const w = this.train.window(this.windowIndex(st.epoch, st.window));
+        const r = this.tbptt.feed(w.x, w.y, T);
+        const acc = st.acc;
+        for (const c of r.costs) acc.cost += c;
+        acc.steps += r.costs.length;
+        for (const u of r.updates) {
+          acc.updates++;
+          if (u.clipped) acc.clipped++;
+          if (u.skipped) { acc.skipped++; continue; }
+          acc.gnSum += u.gradNorm; acc.gnMin = Math.min(acc.gnMin, u.gradNorm); acc.gnMax = Math.max(acc.gnMax, u.gradNorm);
+          if (u.hGradNorms) addHGrad(acc, u.hGradNorms, cfg.k2);
+        }
+        acc.windows++;
+        acc.seconds += (performance.now() - t0) / 1000;
+        st.window++; st.windowsDone++; ranThisCall++;
+        ev?.window?.({ epoch: st.epoch + 1, window: st.window, windows, tokens: acc.windows * B * T, seconds: acc.seconds, perplexity: Math.exp(acc.cost / Math.max(acc.steps, 1)) });
+        ro.afterWindow?.();
+        if (ro.yieldEveryWindow ?? true) await new Promise((res) => setImmediate(res));
+        const stop = (ro.stopAfterWindows !== undefined && ranThisCall >= ro.stopAfterWindows) || (ro.shouldStop?.() ?? false);
+        if (stop) {
+          if (st.window === windows) break;   // finish the epoch's validation first, then stop below
+          return { status: 'interrupted', history: st.history, test: st.test, checkpoint: this.save('interrupt') };
+        }
+      }
+      const acc = st.acc;
+      const t0 = performance.now();
+      const valid = await this.evaluate('valid', ro);
+      const rec: EpochRecord = {
+        epoch: st.epoch + 1, lr: this.optimizer.lr,
+        trainPerplexity: Math.exp(acc.cost / acc.steps), validPerplexity: valid.perplexity,
+        trainNats: acc.cost / acc.steps, validNats: valid.cost / valid.steps,
+        windows: acc.windows, tokens: acc.windows * B * T, seconds: round(acc.seconds + (performance.now() - t0) / 1000, 3),
+        tokensPerSecond: Math.round(acc.windows * B * T / acc.seconds),
+        updates: acc.updates, clipped: acc.clipped, clipRate: acc.updates ? acc.clipped / acc.updates : 0, skipped: acc.skipped,
+        gradNorm: { mean: acc.gnSum / Math.max(acc.updates - acc.skipped, 1), min: Number.isFinite(acc.gnMin) ? acc.gnMin : 0, max: acc.gnMax },
+      };
+      if (acc.hSum) rec.hGradNorms = acc.hSum.map((row) => row.map((v) => v / acc.hCount));
+      st.history.push(rec);
+      this.log(rec);
+      st.epoch++; st.window = 0; st.acc = freshAcc();
+      ev?.epochEnd?.(rec);
+      const stopNow = (ro.stopAfterWindows !== undefined && ranThisCall >= ro.stopAfterWindows) || (ro.shouldStop?.() ?? false);
+      if (stopNow && st.epoch < cfg.epochs) return { status: 'interrupted', history: st.history, test: st.test, checkpoint: this.save('interrupt') };
+      this.save('epoch');
+    }
+    if (!st.test && cfg.testTokens >= 0) {
+      const data = limit(this.corpus.test, cfg.testTokens);
+      ev?.testStart?.({ tokens: data.length, batchSize: cfg.testBatchSize, numSteps: cfg.testNumSteps });
+      const t0 = performance.now();
+      const r = await this.evaluate('test', ro);
+      st.test = { test: true, perplexity: r.perplexity, nats: r.cost / r.steps, tokens: r.steps * cfg.testBatchSize, batchSize: cfg.testBatchSize, numSteps: cfg.testNumSteps, seconds: round((performance.now() - t0) / 1000, 3) };
+      this.log(st.test);
+      ev?.test?.(st.test);
+    }
+    return { status: 'done', history: st.history, test: st.test, checkpoint: this.save('final') };
+  }
+
+  /**
+   * Validation (the training B and T, capped at validTokens) or test (testBatchSize, testNumSteps,
+   * testTokens) perplexity, the state carried from zero: `evaluateWindows` one window at a time, so
+   * the loop can yield between windows; the sums, hence exp(cost/steps), are the same.
+   */
+  async evaluate(split: 'valid' | 'test', ro: RunOptions = {}): Promise<EvalResult> {
+    const b = split === 'valid' ? validBatcher(this.cfg, this.corpus) : testBatcher(this.cfg, this.corpus);
+    return evaluateAsync(this.model, b, ro);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** `evaluateWindows` over a batcher, one window per call with the state carried, yielding in between. */
+export async function evaluateAsync(model: LanguageModel, b: StreamBatcher, ro: RunOptions = {}): Promise<EvalResult> {
+  let state = model.initialState(b.batchSize), cost = 0, steps = 0;
+  for (const w of b) {
+    const r = evaluateWindows(model, [w], b.batchSize, b.numSteps, state);
+    cost += r.cost; steps += r.steps; state = r.state;
+    ro.afterWindow?.();
+    if (ro.yieldEveryWindow ?? true) await new Promise((res) => setImmediate(res));
+  }
+  return { cost, steps, perplexity: Math.exp(cost / Math.max(steps, 1)), state };
+}
+
+function limit(data: Int32Array, tokens: number): Int32Array { return tokens > 0 ? data.subarray(0, tokens) : data; }
+
+function validBatcher(cfg: TrainConfig, corpus: Corpus): StreamBatcher {
+  return batcherFor('validation', limit(corpus.valid, cfg.validTokens), cfg.batchSize, cfg.numSteps);
+}
+function testBatcher(cfg: TrainConfig, corpus: Corpus): StreamBatcher {
+  return batcherFor('test', limit(corpus.test, cfg.testTokens), cfg.testBatchSize, cfg.testNumSteps);
+}
+function batcherFor(split: string, data: Int32Array, B: number, T: number): StreamBatcher {
+  try { return new StreamBatcher(data, B, T); } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${split} split: ${e.message}`);
+    throw e;
+  }
+}
+
+function addHGrad(acc: EpochAcc, h: number[][], k2: number): void {
+  acc.hSum ??= h.map(() => new Array<number>(k2).fill(0));
+  h.forEach((row, l) => { const off = k2 - row.length; row.forEach((v, i) => { acc.hSum![l]![off + i]! += v; }); });
+  acc.hCount++;
+}
+
+function stateFromTensors(tensors: LoadedCheckpoint['tensors'], cfg: TrainConfig, file: string): StackState {
+  const out: StackState = [];
+  for (let l = 0; l < cfg.layers; l++) {
+    const get = (k: 'h' | 'c') => {
+      const t = tensors[`state.${l}.${k}`];
+      if (!t) throw new FormatError(`${file}: missing tensor state.${l}.${k} (the carried state of a mid-epoch checkpoint)`);
+      return new Tensor(new Float32Array(t.data), t.shape, 'float32');
+    };
+    out.push(cfg.cell === 'lstm' ? { h: get('h'), c: get('c') } : { h: get('h') });
+  }
+  return out;
+}
+
+function round(x: number, d: number): number { const f = 10 ** d; return Math.round(x * f) / f; }
+
+/** A trained model read back from a checkpoint, for eval / generate / export. */
+export interface LoadedModel { model: LanguageModel; config: TrainConfig; vocab: Vocab; checkpoint: LoadedCheckpoint }
+
+export function loadModel(file: string): LoadedModel {
+  const ck = loadCheckpoint(file);
+  const config = ck.meta.config as TrainConfig | undefined;
+  if (!config || typeof config !== 'object') throw new FormatError(`${file}: no "config" metadata (not a training checkpoint)`);
+  const vocab = Vocab.fromJSON(ck.meta.vocab as never);
+  const model = buildModel(config, vocab.size, new Rng(config.seed));
+  loadModelTensors(model, ck.tensors, file);
+  model.eval();
+  return { model, config, vocab, checkpoint: ck };
+}

@@ -1,0 +1,143 @@
+/**
+ * Training configurations: the TensorFlow PTB tutorial's small / medium / large (same numbers, same
+ * names in comments), plus `tiny`, sized to finish in a few minutes on a 2-core machine.
+ * A configuration is plain JSON: it goes into every checkpoint, so a run can be resumed or evaluated
+ * from the checkpoint alone.
+ *
+ * @example
+ *   const cfg = resolveConfig('small', { epochs: 2, maxStepsPerEpoch: 100 });   // throws ConfigError if impossible
+ */
+import { ConfigError } from '../errors.js';
+import { cellKinds, type CellKind } from '../nn/recurrent.js';
+import type { OptimizerKind } from '../optim/optimizers.js';
+
+export type DataSource = 'brown-bengio' | 'brown-ptb' | 'text' | 'ptb';
+export const dataSources: readonly DataSource[] = ['brown-bengio', 'brown-ptb', 'text', 'ptb'];
+
+export interface TrainConfig {
+  /** Run name (default output folder runs/<name>). */
+  name: string;
+  data: DataSource;
+  /** data = 'text': the file; data = 'ptb': the folder with ptb.{train,valid,test}.txt. */
+  text?: string;
+  ptbDir?: string;
+  /** Token level for 'text' and 'ptb' (Brown is always word level). */
+  level: 'word' | 'char';
+  /** Number of epochs (TF max_max_epoch). */
+  epochs: number;
+  /** B, parallel streams (TF batch_size). */
+  batchSize: number;
+  /** T, steps per window (TF num_steps). */
+  numSteps: number;
+  /** TBPTT(k1, k2): update every k1 steps through the last k2 (TF: k1 = k2 = num_steps). */
+  k1: number;
+  k2: number;
+  hidden: number;
+  /** Embedding width (TF: = hidden). */
+  embed: number;
+  layers: number;
+  cell: CellKind;
+  optimizer: OptimizerKind;
+  /** TF learning_rate. */
+  lr: number;
+  /** TF lr_decay, applied as lr·decay^max(epoch+1−maxEpoch, 0). */
+  lrDecay: number;
+  /** TF max_epoch: epochs at the initial learning rate. */
+  maxEpoch: number;
+  /** TF max_grad_norm; 0 = no clipping. */
+  maxGradNorm: number;
+  keepProb: number;
+  forgetBias: number;
+  initScale: number;
+  seed: number;
+  /** Stop each training epoch after this many windows (0 = the whole epoch). For quick runs; successive
+   *  short epochs take successive slices of the stream (see LMTrainer.windowIndex). */
+  maxStepsPerEpoch: number;
+  /** Evaluate validation on at most this many tokens (0 = the whole split). */
+  validTokens: number;
+  /** Final test evaluation: batch size, steps, token limit (0 = all), or skip it (testTokens < 0). */
+  testBatchSize: number;
+  testNumSteps: number;
+  testTokens: number;
+  /** Record ‖∂E/∂h_t‖ per step and report it each epoch. */
+  diagnostics: boolean;
+  onDivergence: 'stop' | 'skip';
+}
+
+/** The TF tutorial's fields shared by every preset that does not set them. */
+const base: Omit<TrainConfig, 'name'> = {
+  data: 'brown-ptb', level: 'word',
+  epochs: 13, batchSize: 20, numSteps: 20, k1: 20, k2: 20, hidden: 200, embed: 200, layers: 2,
+  cell: 'lstm', optimizer: 'sgd', lr: 1.0, lrDecay: 0.5, maxEpoch: 4, maxGradNorm: 5, keepProb: 1.0,
+  forgetBias: 0, initScale: 0.1, seed: 1, maxStepsPerEpoch: 0, validTokens: 0,
+  testBatchSize: 1, testNumSteps: 1, testTokens: 0, diagnostics: false, onDivergence: 'stop',
+};
+
+export const presets: Record<string, TrainConfig> = {
+  // TF SmallConfig: init_scale 0.1, learning_rate 1.0, max_grad_norm 5, num_layers 2, num_steps 20,
+  // hidden_size 200, max_epoch 4, max_max_epoch 13, keep_prob 1.0, lr_decay 0.5, batch_size 20.
+  small: { ...base, name: 'small' },
+  // TF MediumConfig.
+  medium: {
+    ...base, name: 'medium', initScale: 0.05, lr: 1.0, maxGradNorm: 5, layers: 2, numSteps: 35, k1: 35, k2: 35,
+    hidden: 650, embed: 650, maxEpoch: 6, epochs: 39, keepProb: 0.5, lrDecay: 0.8, batchSize: 20,
+  },
+  // TF LargeConfig.
+  large: {
+    ...base, name: 'large', initScale: 0.04, lr: 1.0, maxGradNorm: 10, layers: 2, numSteps: 35, k1: 35, k2: 35,
+    hidden: 1500, embed: 1500, maxEpoch: 14, epochs: 55, keepProb: 0.35, lrDecay: 1 / 1.15, batchSize: 20,
+  },
+  // A few minutes on 2 cores: Brown (PTB preparation, |V| = 10,000), a one-layer 64-unit LSTM,
+  // 4 short epochs of 150 windows (48,000 tokens each) and 20,000 validation tokens. Adam, because
+  // plain SGD needs many more updates than 600 to get anywhere. See docs/training.md.
+  tiny: {
+    ...base, name: 'tiny', data: 'brown-ptb', epochs: 4, batchSize: 16, numSteps: 20, k1: 20, k2: 20,
+    hidden: 64, embed: 64, layers: 1, optimizer: 'adam', lr: 0.01, lrDecay: 0.5, maxEpoch: 3, maxGradNorm: 5,
+    maxStepsPerEpoch: 150, validTokens: 20_000, testBatchSize: 16, testNumSteps: 20, testTokens: 20_000,
+  },
+};
+
+export const presetNames = Object.keys(presets);
+
+/** A preset with fields overridden; throws ConfigError naming the value if the result is impossible. */
+export function resolveConfig(preset: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  const p = Object.hasOwn(presets, preset) ? presets[preset] : undefined;
+  if (!p) throw new ConfigError(`unknown preset "${preset}" (choose ${presetNames.join(', ')})`);
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const cfg: TrainConfig = { ...p, ...defined };
+  // num_steps sets the TBPTT window unless k1/k2 are given.
+  if (overrides.numSteps !== undefined) {
+    if (overrides.k1 === undefined) cfg.k1 = overrides.numSteps;
+    if (overrides.k2 === undefined) cfg.k2 = overrides.numSteps;
+  }
+  if (overrides.hidden !== undefined && overrides.embed === undefined) cfg.embed = overrides.hidden;
+  if (overrides.data === 'text' && overrides.name === undefined && cfg.text) cfg.name = `${preset}-text`;
+  validateConfig(cfg);
+  return cfg;
+}
+
+/** Throws ConfigError naming the first impossible field. Data-dependent checks happen when the data loads. */
+export function validateConfig(c: TrainConfig): void {
+  const posInt = ['epochs', 'batchSize', 'numSteps', 'k1', 'k2', 'hidden', 'embed', 'layers', 'maxEpoch', 'testBatchSize', 'testNumSteps'] as const;
+  for (const k of posInt) {
+    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new ConfigError(`${k} must be a positive integer, got ${c[k]}`);
+  }
+  for (const k of ['maxStepsPerEpoch', 'validTokens', 'seed'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 0) throw new ConfigError(`${k} must be an integer ≥ 0, got ${c[k]}`);
+  }
+  if (!Number.isInteger(c.testTokens)) throw new ConfigError(`testTokens must be an integer (< 0 skips the test), got ${c.testTokens}`);
+  if (!dataSources.includes(c.data)) throw new ConfigError(`unknown data source "${c.data}" (choose ${dataSources.join(', ')})`);
+  if (c.data === 'text' && !c.text) throw new ConfigError('data "text" needs a file (--text FILE)');
+  if (c.data === 'ptb' && !c.ptbDir) throw new ConfigError('data "ptb" needs a folder (--ptb-dir DIR)');
+  if (c.level !== 'word' && c.level !== 'char') throw new ConfigError(`level must be word or char, got "${c.level}"`);
+  if (!cellKinds.includes(c.cell)) throw new ConfigError(`unknown cell "${c.cell}" (choose ${cellKinds.join(', ')})`);
+  if (!['sgd', 'momentum', 'adam'].includes(c.optimizer)) throw new ConfigError(`unknown optimizer "${c.optimizer}" (choose sgd, momentum or adam)`);
+  if (!Number.isFinite(c.lr) || c.lr < 0) throw new ConfigError(`lr must be a finite number ≥ 0, got ${c.lr}`);
+  if (!(c.lrDecay > 0 && c.lrDecay <= 1)) throw new ConfigError(`lrDecay must be in (0, 1], got ${c.lrDecay}`);
+  if (!(Number.isFinite(c.maxGradNorm) && c.maxGradNorm >= 0)) throw new ConfigError(`maxGradNorm must be ≥ 0 (0 = no clipping), got ${c.maxGradNorm}`);
+  if (!(c.keepProb > 0 && c.keepProb <= 1)) throw new ConfigError(`keepProb must be in (0, 1], got ${c.keepProb}`);
+  if (!Number.isFinite(c.forgetBias)) throw new ConfigError(`forgetBias must be a finite number, got ${c.forgetBias}`);
+  if (!(c.initScale > 0)) throw new ConfigError(`initScale must be > 0, got ${c.initScale}`);
+  if (c.onDivergence !== 'stop' && c.onDivergence !== 'skip') throw new ConfigError(`onDivergence must be stop or skip, got "${c.onDivergence}"`);
+  if (!c.name || /[/\\]/.test(c.name)) throw new ConfigError(`run name must be non-empty without slashes, got "${c.name}"`);
+}

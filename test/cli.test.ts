@@ -1,0 +1,114 @@
+// The CLI as a user runs it: a very small `train` on a text file, then eval, generate, plot and export;
+// configuration errors; and a real SIGINT in the middle of training, resumed to the same numbers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = path.join(root, 'bin', 'backprop.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backprop-cli-'));
+const textFile = path.join(dir, 'tiny.txt');
+const lines = ['the cat sat on the mat.', 'a dog sat on a log.', 'the dog saw the cat.', 'a cat saw a dog on the mat.'];
+fs.writeFileSync(textFile, Array.from({ length: 120 }, (_, i) => lines[(i * 7) % lines.length]).join('\n') + '\n');
+
+function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const small = ['--data', 'text', '--text', textFile, '--level', 'char', '--hidden', '16', '--embed', '8', '--layers', '1',
+  '--batch-size', '4', '--num-steps', '10', '--optimizer', 'adam', '--lr', '0.01', '--seed', '3', '--backend', 'js'];
+
+const records = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n')
+  .map((l) => JSON.parse(l) as Record<string, unknown>).map(({ seconds: _s, tokensPerSecond: _t, ...r }) => r);
+
+test('train → eval → generate → plot → export', () => {
+  const out = path.join(dir, 'run');
+  const t = cli(['train', ...small, '--epochs', '2', '--max-steps-per-epoch', '5', '--test-tokens', '200',
+    '--test-batch-size', '2', '--test-num-steps', '5', '--sample', '20', '--out', out]);
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stdout, /Epoch 1: .*valid ppl/);
+  assert.match(t.stdout, /Epoch 2: .*valid ppl/);
+  assert.match(t.stdout, /Test perplexity/);
+  assert.match(t.stdout, /sample \(/);
+  const log = records(path.join(out, 'train.jsonl'));
+  assert.equal(log.length, 3);
+  assert.deepEqual(Object.keys(log[0]!).slice(0, 4), ['epoch', 'lr', 'trainPerplexity', 'validPerplexity']);
+  const ckpt = path.join(out, 'checkpoint.ckpt');
+
+  // eval on the validation split with the training B, T gives the last epoch's validation perplexity.
+  const e = cli(['eval', '--checkpoint', ckpt, '--split', 'valid', '--backend', 'js', '--json']);
+  assert.equal(e.status, 0, e.stderr);
+  assert.equal(JSON.parse(e.stdout).perplexity, log[1]!.validPerplexity);
+  const et = cli(['eval', '--checkpoint', ckpt, '--text', textFile, '--tokens', '400', '--backend', 'js']);
+  assert.equal(et.status, 0, et.stderr);
+  assert.match(et.stdout, /perplexity \d/);
+
+  const gen = (seed: string) => cli(['generate', '--checkpoint', ckpt, '--prompt', 'the ', '--length', '40', '--temperature', '0.8', '--top-k', '5', '--seed', seed]);
+  const g1 = gen('5'), g2 = gen('5'), g3 = gen('6');
+  assert.equal(g1.status, 0, g1.stderr);
+  assert.equal(g2.stdout, g1.stdout);
+  assert.notEqual(g3.stdout, g1.stdout);
+  assert.ok(g1.stdout.startsWith('the '));
+
+  const svg = path.join(dir, 'curve.svg');
+  const p = cli(['plot', path.join(out, 'train.jsonl'), '-o', svg]);
+  assert.equal(p.status, 0, p.stderr);
+  const s = fs.readFileSync(svg, 'utf8');
+  assert.ok(s.startsWith('<svg') && s.includes('validation') && s.includes('epoch'));
+
+  const x = cli(['export', '--checkpoint', ckpt, '--onnx', path.join(dir, 'lm.onnx'), '--safetensors', path.join(dir, 'lm')]);
+  assert.equal(x.status, 0, x.stderr);
+  assert.ok(fs.statSync(path.join(dir, 'lm.onnx')).size > 1000);
+  const side = JSON.parse(fs.readFileSync(path.join(dir, 'lm.json'), 'utf8'));
+  assert.deepEqual(Object.keys(side.tensors).sort(), ['embedding.weight', 'lstm.0.bias', 'lstm.0.kernel', 'proj.bias', 'proj.weight']);
+});
+
+test('impossible configurations exit 2 with a message naming the value, and write nothing', () => {
+  const cases: [string[], RegExp][] = [
+    [['--preset', 'gigantic'], /unknown preset "gigantic"/],
+    [[...small, '--k1', '0'], /k1 must be a positive integer, got 0/],
+    [[...small, '--lr', '-1'], /lr must be a finite number ≥ 0, got -1/],
+    [[...small, '--batch-size', '100000'], /batchSize exceeds the data length.*batchSize 100000/],
+    [['--data', 'text'], /needs a file \(--text FILE\)/],
+  ];
+  for (const [args, re] of cases) {
+    const out = path.join(dir, 'bad');
+    const r = cli(['train', ...args, '--out', out]);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.equal(fs.existsSync(out), false);
+  }
+});
+
+test('SIGINT mid-training saves a checkpoint and exits cleanly; --resume gives the uninterrupted numbers', async () => {
+  const args = [...small, '--epochs', '2', '--max-steps-per-epoch', '0', '--valid-tokens', '300', '--test-tokens', '-1', '--sample', '0', '--progress-every', '0'];
+  const full = path.join(dir, 'full'), cut = path.join(dir, 'cut');
+  const a = cli(['train', ...args, '--out', full]);
+  assert.equal(a.status, 0, a.stderr);
+
+  const child = spawn(process.execPath, [bin, 'train', ...args, '--out', cut], { cwd: dir });
+  let err = '', out = '', sent = false;
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (!sent && /epoch 1 window 20\//.test(err)) { sent = true; child.kill('SIGINT'); }
+  });
+  const code = await new Promise<number | null>((res) => child.on('close', res));
+  assert.ok(sent, `never saw window 20: ${err.slice(-500)}`);
+  assert.equal(code, 0, err.slice(-500));
+  assert.match(out, /interrupted by SIGINT/);
+  assert.ok(fs.existsSync(path.join(cut, 'checkpoint.ckpt')));
+  assert.equal(fs.readFileSync(path.join(cut, 'train.jsonl'), 'utf8'), '');   // stopped inside epoch 1
+
+  const r = cli(['train', '--resume', '--backend', 'js', '--out', cut, '--sample', '0']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /resuming .*epoch 1, window 2\d/);
+  assert.deepEqual(records(path.join(cut, 'train.jsonl')), records(path.join(full, 'train.jsonl')));
+});
+
+test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
