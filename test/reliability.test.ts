@@ -80,3 +80,26 @@ test('memory stays flat over a long training run (no dispose() anywhere)', () =>
   console.log(`# memory after 200 updates ${(start / 2 ** 20).toFixed(1)} MiB, after 1,700: ${(end / 2 ** 20).toFixed(1)} MiB (growth ${growthMiB.toFixed(2)} MiB)`);
   assert.ok(growthMiB < 8, `memory grew by ${growthMiB} MiB`);
 });
+
+test('WASM backend: a synchronous training loop keeps its live memory flat (scopes free each step)', async () => {
+  const { createWasmBackend } = await import('../src/backend/wasm/index.js');
+  const { getBackend, setBackend } = await import('../src/backend/index.js');
+  const prev = getBackend();
+  const be = await createWasmBackend({ threads: 1 });
+  setBackend(be);
+  try {
+    const model = tinyLM();
+    const tr = new TruncatedBPTT(model, new SGD(model, { lr: 0.5 }), { k1: 4, k2: 10, batchSize: 8, maxGradNorm: 5 });
+    const rng = new Rng(4);
+    const run = (n: number) => { for (let i = 0; i < n; i++) { const b = batch(rng, 8, 10); tr.feed(b.x, b.y, 10); } };
+    run(50);
+    const start = be.heap.liveBytes;
+    run(500); // no await anywhere: finalizers never get a chance to run
+    const end = be.heap.liveBytes;
+    console.log(`# WASM live bytes after 50 feeds ${start}, after 550: ${end}`);
+    assert.ok(end <= start, `live WASM memory grew from ${start} to ${end} bytes`);
+  } finally {
+    setBackend(prev);
+    be.close();
+  }
+});

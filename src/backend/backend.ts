@@ -26,6 +26,15 @@ export interface Backend {
 
   /** Zero-filled storage of `n` elements. Freed by the garbage collector (the backend may pool it). */
   alloc(dtype: DType, n: number): DataArray;
+  /**
+   * Optional bulk reclamation for storage the engine knows is dead: everything allocated between
+   * `beginScope` and `endScope` is freed at `endScope`, except the arrays in `keep`. Only the engine's
+   * own loops (a training step, an evaluation window) open scopes, and only around code whose results
+   * they fully control; user code never needs them. Backends whose storage the garbage collector sees
+   * (the reference backend) leave them out.
+   */
+  beginScope?(): void;
+  endScope?(keep: readonly DataArray[]): void;
 
   /** out[i] = op(x[i]). */
   unary(op: UnaryOp, x: FloatArray, out: FloatArray): void;

@@ -2,7 +2,7 @@
  * The active backend. Ops ask `getBackend()` for kernels; `setBackend` swaps the implementation
  * without touching autodiff or layers. Float64 work always runs on the reference backend.
  */
-import type { Backend } from './backend.js';
+import type { Backend, DataArray } from './backend.js';
 import { JsBackend } from './js/backend.js';
 
 export type { Backend, DType, DataArray, FloatArray, UnaryOp, BinaryOp, ReduceOp } from './backend.js';
@@ -12,3 +12,19 @@ let active: Backend = referenceBackend;
 
 export function getBackend(): Backend { return active; }
 export function setBackend(b: Backend): void { active = b; }
+
+/**
+ * Run `fn` in a backend scope: storage it allocates is reclaimed when it returns, except the arrays
+ * `keep(result)` names (and anything allocated before). For the engine's own loops only (see Backend).
+ */
+export function withScope<T>(fn: () => T, keep: (result: T | undefined) => readonly DataArray[]): T {
+  const b = active;
+  b.beginScope?.();
+  let result: T | undefined;
+  try {
+    result = fn();
+    return result;
+  } finally {
+    b.endScope?.(keep(result));
+  }
+}

@@ -156,11 +156,7 @@ export interface RunOptions {
   shouldStop?: () => boolean;
   /** Yield to the event loop after each window so signal handlers can run (default true). */
   yieldEveryWindow?: boolean;
-  /**
-   * Called after every window (training and evaluation) before the yield. The CLI passes a forced
-   * garbage collection: the WASM backend's storage is freed only when its views are collected, and
-   * V8 does not see the pressure on WebAssembly memory.
-   */
+  /** Called after every window (training and evaluation), before the yield (progress hooks). */
   afterWindow?: () => void;
 }
 

@@ -28,6 +28,7 @@ import { detachState, resetStreams, type StackState } from '../nn/recurrent.js';
 import { clipGradNorm } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import { Tensor } from '../tensor/tensor.js';
+import { withScope, type DataArray } from '../backend/index.js';
 
 export interface TBPTTOptions {
   /** Update every k1 steps. */
@@ -72,12 +73,19 @@ export class TruncatedBPTT {
   readonly k1: number;
   readonly k2: number;
   readonly B: number;
-  /** The state after the last step run forward: what the next window starts from. */
+  /**
+   * The state after the last step run forward: what the next window starts from. Its buffers are
+   * recycled by later updates: clone the tensors to keep the values beyond the next `feed`.
+   */
   state: StackState;
   /** Totals since construction. */
   readonly totals = { steps: 0, updates: 0, clipped: 0, skipped: 0 };
   private hist: Step[] = [];
   private pending = 0;
+  // Kept states live in buffers the trainer owns and recycles, so a long run allocates none per step
+  // (and a backend scope can free everything else at the end of each update).
+  private readonly pool: StackState[] = [];
+  private readonly owned = new Set<StackState>();
 
   constructor(readonly model: LanguageModel, readonly optimizer: Optimizer, readonly opts: TBPTTOptions) {
     for (const k of ['k1', 'k2', 'batchSize'] as const) {
@@ -85,24 +93,53 @@ export class TruncatedBPTT {
     }
     if (opts.maxGradNorm !== undefined && !(opts.maxGradNorm > 0)) throw new ConfigError(`TBPTT: maxGradNorm must be > 0, got ${opts.maxGradNorm}`);
     this.k1 = opts.k1; this.k2 = opts.k2; this.B = opts.batchSize;
-    this.state = model.initialState(this.B);
+    this.state = this.own(model.initialState(this.B));
   }
 
   /** Zero the state of every stream (the tutorial's initial state), forgetting the window history. */
   resetState(): void {
-    this.state = this.model.initialState(this.B);
+    this.state = this.own(this.model.initialState(this.B));
+    for (const s of this.hist) this.drop(s.stateBefore);
     this.hist = [];
     this.pending = 0;
   }
 
   /** Zero the state of some streams only (the others keep theirs). */
   resetStreams(rows: readonly number[]): void {
-    this.state = resetStreams(this.state, rows);
-    for (const s of this.hist) if (s.stateBefore) s.stateBefore = resetStreams(s.stateBefore, rows);
+    this.setCurrent(resetStreams(this.state, rows));
+    for (const s of this.hist) {
+      if (!s.stateBefore) continue;
+      const old = s.stateBefore;
+      s.stateBefore = this.own(resetStreams(old, rows));
+      this.drop(old);
+    }
   }
 
   /** Replace the carried state (e.g. from a checkpoint). */
-  setState(s: StackState): void { this.state = detachState(s); this.hist = []; this.pending = 0; }
+  setState(s: StackState): void {
+    this.state = this.own(s);
+    for (const h of this.hist) this.drop(h.stateBefore);
+    this.hist = []; this.pending = 0;
+  }
+
+  /** A trainer-owned copy of `s` (values only, no history), from the recycled buffers. */
+  private setCurrent(s: StackState): void {
+    const old = this.state;
+    this.state = this.own(s);
+    this.drop(old);
+  }
+
+  private own(s: StackState): StackState {
+    let buf = this.pool.pop();
+    if (!buf) { buf = this.model.initialState(this.B); this.owned.add(buf); }
+    buf.forEach((l, i) => { l.h.data.set(s[i]!.h.data as never); if (l.c) l.c.data.set(s[i]!.c!.data as never); });
+    return buf;
+  }
+
+  /** Return a buffer to the pool (unless it is the current state). */
+  private drop(s: StackState | null): void {
+    if (s && s !== this.state && this.owned.has(s) && !this.pool.includes(s)) this.pool.push(s);
+  }
 
   /**
    * Feed T more steps of the B streams. x, y: [B·T] batch-major (row b·T + t), as the PTB batcher gives.
@@ -122,11 +159,16 @@ export class TruncatedBPTT {
     }
     // Keep only what a future window can reach (and the steps not yet run).
     const keep = Math.max(this.k2, this.pending);
-    if (this.hist.length > keep) this.hist.splice(0, this.hist.length - keep);
+    if (this.hist.length > keep) for (const s of this.hist.splice(0, this.hist.length - keep)) this.drop(s.stateBefore);
     return res;
   }
 
+  /** One update, in a backend scope: everything but the kept states is freed when it ends. */
   private update(costs: number[]): UpdateInfo {
+    return withScope(() => this.updateWindow(costs), () => [...this.owned].flatMap(stateArrays));
+  }
+
+  private updateWindow(costs: number[]): UpdateInfo {
     const B = this.B, n = this.hist.length, k1 = this.k1;
     const w = Math.min(this.k2, n);
     const m = Math.min(k1, w);
@@ -134,16 +176,16 @@ export class TruncatedBPTT {
     let firstNew = n - this.pending;
     for (let i = firstNew; i < n - w; i++) {
       const s = this.hist[i]!;
-      s.stateBefore = this.state;
+      s.stateBefore = this.own(this.state);
       const r = o.noGrad(() => this.model.run(s.x, B, 1, this.state));
       costs.push(o.noGrad(() => o.mean(o.softmaxCrossEntropy(r.logits, new Tensor(s.y, [B], 'int32'))).item()));
       s.costReported = true;
-      this.state = detachState(r.state);
+      this.setCurrent(r.state);
       firstNew = i + 1;
     }
     // 2. The window: from the kept state entering it, under the current parameters, with a graph.
     const win = this.hist.slice(n - w);
-    if (win[0]!.stateBefore === null) win[0]!.stateBefore = this.state;
+    if (win[0]!.stateBefore === null) win[0]!.stateBefore = this.own(this.state);
     const start = win[0]!.stateBefore;
     const ids = new Int32Array(w * B), tg = new Int32Array(w * B);
     win.forEach((s, i) => { ids.set(s.x, i * B); tg.set(s.y, i * B); });
@@ -185,8 +227,13 @@ export class TruncatedBPTT {
     if (clipped) this.totals.clipped++;
     this.totals.updates++;
     // 4. Keep the state values (detached) for the windows to come.
-    win.forEach((s, i) => { if (i + 1 < w) win[i + 1]!.stateBefore = detachState(r.states[i]!); });
-    this.state = detachState(r.state);
+    // Only steps where a future window can begin need their entering state: indices ≥ n − k2 + k1.
+    const firstStart = Math.max(1, w - this.k2 + k1);
+    for (let i = firstStart; i < w; i++) {
+      this.drop(win[i]!.stateBefore);
+      win[i]!.stateBefore = this.own(r.states[i - 1]!);
+    }
+    this.setCurrent(r.state);
     this.pending = 0;
     const info: UpdateInfo = {
       step: this.totals.steps, window: [this.totals.steps - w + 1, this.totals.steps], loss, gradNorm, clipped, skipped,
@@ -199,6 +246,11 @@ export class TruncatedBPTT {
     }
     return info;
   }
+}
+
+/** The storage behind a stack state (what a scope must keep). */
+export function stateArrays(s: StackState): DataArray[] {
+  return s.flatMap((l) => (l.c ? [l.h.data, l.c.data] : [l.h.data]));
 }
 
 function sumSq(a: ArrayLike<number>): number {
@@ -231,10 +283,12 @@ export function evaluateWindows(model: LanguageModel, windows: Iterable<{ x: Int
       for (const win of windows) {
         const ids = new Int32Array(B * T), tg = new Int32Array(B * T);
         for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) { ids[t * B + b] = win.x[b * T + t]!; tg[t * B + b] = win.y[b * T + t]!; }
-        const r = model.run(ids, B, T, s);
-        cost += o.sum(o.softmaxCrossEntropy(r.logits, new Tensor(tg, [T * B], 'int32'))).item() / B;
+        s = withScope(() => {
+          const r = model.run(ids, B, T, s);
+          cost += o.sum(o.softmaxCrossEntropy(r.logits, new Tensor(tg, [T * B], 'int32'))).item() / B;
+          return r.state;
+        }, (st) => stateArrays(st ?? s));
         steps += T;
-        s = r.state;
       }
     });
   } finally {

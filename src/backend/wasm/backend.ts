@@ -181,6 +181,9 @@ export class WasmBackend implements Backend {
     return Math.max(2, Math.min(this.pool.threads * CHUNKS_PER_THREAD, Math.floor(work / (threshold / CHUNKS_PER_THREAD))));
   }
 
+  beginScope(): void { this.heap.beginScope(); }
+  endScope(keep: readonly DataArray[]): void { this.heap.endScope(keep); }
+
   alloc(dtype: DType, n: number): DataArray {
     if (dtype === 'float32') return this.heap.allocF32(n);
     if (dtype === 'int32') return this.heap.allocI32(n);

@@ -59,7 +59,7 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(b / step) * step;
 }
 
-interface Block { ptr: number; size: number }
+interface Block { ptr: number; size: number; freed?: boolean }
 
 export class WasmHeap {
   readonly memory: WebAssembly.Memory;
@@ -68,7 +68,11 @@ export class WasmHeap {
   /** The first never-used address. */
   private top = RESERVED;
   private readonly free = new Map<number, number[]>();
-  private readonly registry = new FinalizationRegistry<Block>((b) => this.freeBlock(b.ptr, b.size));
+  private readonly registry = new FinalizationRegistry<Block>((b) => this.release(b));
+  // Open scopes, innermost last: the blocks handed out as views while each was open.
+  private readonly scopes: Set<Block>[] = [];
+  // The block behind each view handed out (sub-views resolve to their root through `parents`).
+  private readonly blockOf = new WeakMap<object, Block>();
   // Every SharedArrayBuffer object the memory has had (a grow replaces memory.buffer's object).
   private readonly buffers = new WeakSet<ArrayBufferLike>();
   private current: ArrayBufferLike;
@@ -106,6 +110,48 @@ export class WasmHeap {
     return { ptr, size };
   }
 
+  /** Free a view's block once, whichever comes first: its scope ending or its view being collected. */
+  private release(b: Block): void {
+    if (b.freed) return;
+    b.freed = true;
+    this.freeBlock(b.ptr, b.size);
+  }
+
+  /**
+   * Scopes let the engine free, in bulk, storage it knows is dead (the end of a training step) instead
+   * of waiting for the garbage collector, which does not see WASM memory as memory pressure and runs
+   * finalizers only between tasks: a synchronous training loop would otherwise grow the heap without
+   * bound. Every view handed out while a scope is open belongs to it.
+   */
+  beginScope(): void { this.scopes.push(new Set()); }
+
+  /**
+   * Close the innermost scope: free every block allocated in it except those behind `keep` (views or
+   * sub-views), which move to the enclosing scope (or, outermost, back to the garbage collector's care).
+   */
+  endScope(keep: readonly ArrayBufferView[]): void {
+    const scope = this.scopes.pop();
+    if (!scope) throw new Error('WasmHeap.endScope: no open scope');
+    const outer = this.scopes[this.scopes.length - 1];
+    for (const v of keep) {
+      let root: object = v;
+      for (let p = parents.get(root); p; p = parents.get(root)) root = p;
+      const b = this.blockOf.get(root);
+      if (b && scope.delete(b)) outer?.add(b);
+    }
+    for (const b of scope) {
+      this.registry.unregister(b);
+      this.release(b);
+    }
+  }
+
+  private track<T extends object>(v: T, b: Block): T {
+    this.registry.register(v, b, b);
+    this.blockOf.set(v, b);
+    this.scopes[this.scopes.length - 1]?.add(b);
+    return v;
+  }
+
   freeBlock(ptr: number, size: number): void {
     this.liveBytes -= size;
     let list = this.free.get(size);
@@ -118,8 +164,7 @@ export class WasmHeap {
     const b = this.allocBlock(n * 4);
     const v = new WasmFloat32Array(this.buffer, b.ptr, n);
     v.fill(0);
-    this.registry.register(v, b);
-    return v;
+    return this.track(v, b);
   }
 
   /** n zeroed int32 in the memory, freed when the returned view is garbage-collected. */
@@ -127,8 +172,7 @@ export class WasmHeap {
     const b = this.allocBlock(n * 4);
     const v = new WasmInt32Array(this.buffer, b.ptr, n);
     v.fill(0);
-    this.registry.register(v, b);
-    return v;
+    return this.track(v, b);
   }
 
   f32(ptr: number, n: number): Float32Array { return new Float32Array(this.buffer, ptr, n); }

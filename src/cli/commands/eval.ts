@@ -4,7 +4,7 @@ import { ConfigError, DataError } from '../../errors.js';
 import { StreamBatcher, charTokens, wordTokens } from '../../data/index.js';
 import { decodeUtf8, readBytes } from '../../data/text.js';
 import { evaluateAsync, loadCorpusFor, loadModel } from '../../train/lm-trainer.js';
-import { forcedGc, useBackend } from './train.js';
+import { useBackend } from './train.js';
 import { parseInteger } from '../util.js';
 
 interface EvalFlags { checkpoint: string; split: string; text?: string; batchSize?: number; numSteps?: number; tokens: number; backend: string; threads?: number; json?: boolean }
@@ -46,7 +46,7 @@ export function registerEval(program: Command): void {
         const T = f.numSteps ?? (f.split === 'valid' || f.text ? config.numSteps : config.testNumSteps);
         const b = new StreamBatcher(data, B, T);
         const t0 = performance.now();
-        const r = await evaluateAsync(model, b, { afterWindow: f.backend === 'wasm' ? forcedGc() : undefined });
+        const r = await evaluateAsync(model, b, {});
         const seconds = (performance.now() - t0) / 1000;
         const res = { source, perplexity: r.perplexity, nats: r.cost / r.steps, tokens: r.steps * B, batchSize: B, numSteps: T, seconds: Math.round(seconds * 1000) / 1000 };
         if (f.json) console.log(JSON.stringify(res));

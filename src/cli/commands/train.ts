@@ -4,8 +4,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { setBackend } from '../../backend/index.js';
@@ -31,19 +29,6 @@ export async function useBackend(kind: string, threads?: number): Promise<() => 
     process.stderr.write(`backprop: WASM backend unavailable (${(e as Error).message}); using the JS reference backend\n`);
     return async () => {};
   }
-}
-
-/**
- * A forced full garbage collection, for the WASM backend: its storage returns to the pool only when
- * the JavaScript views are collected, and V8 does not count WebAssembly memory as heap pressure, so
- * without this a long run exhausts the 4 GiB memory. Costs a few ms per window.
- */
-export function forcedGc(): (() => void) | undefined {
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as (() => void) | undefined;
-    return typeof gc === 'function' ? gc : undefined;
-  } catch { return undefined; }
 }
 
 const oneOf = (flag: string, allowed: readonly string[]) => (v: string): string => {
@@ -144,7 +129,7 @@ export function registerTrain(program: Command): void {
       process.on('SIGTERM', onTerm);
       const t0 = performance.now();
       try {
-        const r = await trainer.run({ shouldStop: () => stopSignal !== null, afterWindow: f.backend === 'wasm' ? forcedGc() : undefined });
+        const r = await trainer.run({ shouldStop: () => stopSignal !== null });
         if (r.status === 'interrupted') {
           process.stdout.write(`interrupted by ${stopSignal}; checkpoint ${r.checkpoint}. Continue with: backprop train --resume --out ${out}\n`);
           return;
