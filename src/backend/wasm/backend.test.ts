@@ -9,9 +9,11 @@ import { JsBackend } from '../js/backend.js';
 import { createWasmBackend, type WasmBackend } from './index.js';
 
 const ref = new JsBackend();
+// SIMD with fused multiply-add (relaxed SIMD), plain SIMD, and scalar; 1 and 2 threads each.
 const CONFIGS = [
-  { simd: true, threads: 1 }, { simd: true, threads: 2 },
-  { simd: false, threads: 1 }, { simd: false, threads: 2 },
+  { simd: true, relaxedSimd: true, threads: 1 }, { simd: true, relaxedSimd: true, threads: 2 },
+  { simd: true, relaxedSimd: false, threads: 1 }, { simd: true, relaxedSimd: false, threads: 2 },
+  { simd: false, relaxedSimd: false, threads: 1 }, { simd: false, relaxedSimd: false, threads: 2 },
 ];
 
 /** Deterministic uniform values in [lo, hi) (mulberry32). */
@@ -72,11 +74,12 @@ after(async () => {
 });
 
 for (const [ci, cfg] of CONFIGS.entries()) {
-  describe(`wasm backend simd=${cfg.simd} threads=${cfg.threads}`, () => {
+  describe(`wasm backend simd=${cfg.simd} relaxed=${cfg.relaxedSimd} threads=${cfg.threads}`, () => {
     const be = (): WasmBackend => backends[ci]!;
 
     test('configuration and allocation', () => {
       assert.equal(be().simd, cfg.simd);
+      assert.equal(be().relaxed, cfg.relaxedSimd, 'relaxed SIMD (Node 20: behind a V8 flag the backend enables)');
       assert.equal(be().threads, cfg.threads);
       const x = be().alloc('float32', 17) as Float32Array;
       assert.ok(x instanceof Float32Array && x.length === 17 && x.every((v) => v === 0));

@@ -142,10 +142,12 @@ export class WasmBackend implements Backend {
     heap: WasmHeap,
     readonly simd: boolean,
     private pool: ThreadPool | undefined,
+    /** Whether this is the relaxed-SIMD (fused multiply-add) build. */
+    readonly relaxed = false,
   ) {
     this.heap = heap;
     k.set_gemm_scratch(heap.allocBlock(k.gemm_scratch_bytes()).ptr);
-    this.name = `wasm${simd ? '-simd' : ''}${pool ? `-${pool.threads}t` : ''}`;
+    this.name = `wasm${relaxed ? '-fma' : simd ? '-simd' : ''}${pool ? `-${pool.threads}t` : ''}`;
   }
 
   /** Threads kernels may use (1 without a pool). */

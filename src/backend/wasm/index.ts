@@ -11,7 +11,7 @@
  */
 import type { Backend } from '../backend.js';
 import { WasmBackend, type Kernels } from './backend.js';
-import { KERNELS_SCALAR_BASE64, KERNELS_SIMD_BASE64 } from './kernels.gen.js';
+import { KERNELS_RELAXED_BASE64, KERNELS_SCALAR_BASE64, KERNELS_SIMD_BASE64 } from './kernels.gen.js';
 import { CONTROL_BASE, WasmHeap } from './memory.js';
 import { ThreadPool } from './pool.js';
 
@@ -21,6 +21,12 @@ export { WasmFloat32Array, WasmInt32Array } from './memory.js';
 export interface WasmBackendOptions {
   /** Use the SIMD build (default: when the engine supports it). `true` on an engine without SIMD falls back. */
   simd?: boolean;
+  /**
+   * Use the relaxed-SIMD build, whose GEMM uses fused multiply-add (default: true where the engine
+   * supports it). Node 20 ships relaxed SIMD behind `--experimental-wasm-relaxed-simd`; in Node the
+   * backend turns that V8 flag on for the process when the build does not validate without it.
+   */
+  relaxedSimd?: boolean;
   /**
    * Threads for big kernels, the calling thread included (default: the number of cores). 1 means no
    * workers. On a browser's main thread, which may not block, it is always 1; inside a
@@ -71,10 +77,26 @@ function createMemory(maximumPages: number): WebAssembly.Memory {
     + 'cross-origin isolated, i.e. served with COOP/COEP headers); use the reference backend instead');
 }
 
+/** True when the relaxed-SIMD build validates, enabling V8's flag for it in Node if needed. */
+async function relaxedSupported(bytes: Uint8Array): Promise<boolean> {
+  if (WebAssembly.validate(bytes as BufferSource)) return true;
+  if (!isNode) return false;
+  try {
+    const v8 = await nodeImport('node:v8') as typeof import('node:v8');
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    return WebAssembly.validate(bytes as BufferSource);
+  } catch {
+    return false;
+  }
+}
+
 /** Creates a WASM backend: SIMD kernels on a shared memory, with a worker pool when threads > 1. */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend & WasmBackend> {
   const simd = (options.simd ?? true) && simdSupported();
-  const module = await WebAssembly.compile(decodeBase64(simd ? KERNELS_SIMD_BASE64 : KERNELS_SCALAR_BASE64) as BufferSource);
+  const relaxedBytes = decodeBase64(KERNELS_RELAXED_BASE64);
+  const relaxed = simd && (options.relaxedSimd ?? true) && await relaxedSupported(relaxedBytes);
+  const bytes = relaxed ? relaxedBytes : decodeBase64(simd ? KERNELS_SIMD_BASE64 : KERNELS_SCALAR_BASE64);
+  const module = await WebAssembly.compile(bytes as BufferSource);
   const memory = createMemory(options.maximumPages ?? 65536);
   const instance = await WebAssembly.instantiate(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
   const k = instance.exports as unknown as Kernels;
@@ -86,5 +108,5 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const heap = new WasmHeap(memory);
   const scratch = Array.from({ length: threads - 1 }, () => heap.allocBlock(k.gemm_scratch_bytes()).ptr);
   const pool = threads > 1 ? await ThreadPool.create(module, memory, names, scratch, isNode) : undefined;
-  return new WasmBackend(k, heap, simd, pool);
+  return new WasmBackend(k, heap, simd, pool, relaxed);
 }

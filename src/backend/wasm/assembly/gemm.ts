@@ -123,6 +123,13 @@ function packA(a: usize, transA: bool, M: i32, K: i32, ic: i32, mc: i32, pc: i32
   }
 }
 
+// c + a·b: one fused multiply-add where the engine has relaxed SIMD (x86 FMA3: vfmadd), else mul + add.
+// Fused rounding differs from mul-then-add by at most one float32 rounding per step.
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 // The MR×NR micro-kernel: C[4, 8] (+)= Apanel[kc, 4]ᵀ · Bpanel[kc, 8]. ldb (the step between B's k
 // rows: NR·4 when packed, N·4 when read in place) and ldc are in bytes.
 function kernel(kc: i32, pa: usize, pb: usize, ldb: usize, c: usize, ldc: usize, addC: bool): void {
@@ -132,13 +139,13 @@ function kernel(kc: i32, pa: usize, pb: usize, ldb: usize, c: usize, ldc: usize,
     for (let k = 0; k < kc; k++) {
       const b0 = v128.load(pb), b1 = v128.load(pb, 16);
       let a = v128.load32_splat(pa);
-      c00 = f32x4.add(c00, f32x4.mul(a, b0)); c01 = f32x4.add(c01, f32x4.mul(a, b1));
+      c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
       a = v128.load32_splat(pa, 4);
-      c10 = f32x4.add(c10, f32x4.mul(a, b0)); c11 = f32x4.add(c11, f32x4.mul(a, b1));
+      c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
       a = v128.load32_splat(pa, 8);
-      c20 = f32x4.add(c20, f32x4.mul(a, b0)); c21 = f32x4.add(c21, f32x4.mul(a, b1));
+      c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
       a = v128.load32_splat(pa, 12);
-      c30 = f32x4.add(c30, f32x4.mul(a, b0)); c31 = f32x4.add(c31, f32x4.mul(a, b1));
+      c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
       pa += MR * 4; pb += ldb;
     }
     if (addC) {
