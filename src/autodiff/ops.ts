@@ -7,7 +7,7 @@
  * returns ∂E/∂input for each input. Rules may return gradients in a broadcast shape: the backward driver
  * (tape.ts) sums them down. Rules run under noGrad, written with the same ops as the forward.
  */
-import { getBackend } from '../backend/index.js';
+import { allocOutput, getBackend } from '../backend/index.js';
 import type { BinaryOp, DType, FloatArray, UnaryOp } from '../backend/index.js';
 import { ShapeError } from '../errors.js';
 import { broadcastShapes, fmtShape, normAxes, normAxis, shapeEq, sizeOf, type Shape } from '../tensor/shape.js';
@@ -30,8 +30,14 @@ export type TensorLike = Tensor | number;
 
 const B = () => getBackend();
 
+/** Zero-filled storage (for outputs built by accumulation). */
 function alloc(dtype: DType, shape: Shape): Tensor {
   return new Tensor(B().alloc(dtype, sizeOf(shape)), shape, dtype);
+}
+
+/** Storage for an output the kernel overwrites completely (no zero-fill). */
+function output(dtype: DType, shape: Shape): Tensor {
+  return new Tensor(allocOutput(dtype, sizeOf(shape)), shape, dtype);
 }
 
 function f(t: Tensor): FloatArray { return t.data as FloatArray; }
@@ -58,7 +64,7 @@ function binary(op: Prim & BinaryOp, kernel: BinaryOp, aIn: TensorLike, bIn: Ten
   checkFloat(a, op, 'first operand'); checkFloat(b, op, 'second operand');
   if (a.dtype !== b.dtype) throw new ShapeError(`${op}: dtypes differ (${a.dtype} vs ${b.dtype})`);
   const shape = broadcastShapes(a.shape, b.shape, op);
-  const out = alloc(a.dtype, shape);
+  const out = output(a.dtype, shape);
   B().binary(kernel, f(a), a.shape, f(b), b.shape, f(out), shape);
   return record(op, out, [a, b]);
 }
@@ -77,7 +83,7 @@ export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', 'pow'
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
   const A = lift(a, b instanceof Tensor ? b : undefined), Bt = lift(b, A);
   const shape = broadcastShapes(A.shape, Bt.shape, 'maximum');
-  const out = alloc(A.dtype, shape);
+  const out = output(A.dtype, shape);
   B().binary('max', f(A), A.shape, f(Bt), Bt.shape, f(out), shape);
   return record('maximum', out, [A, Bt]);
 }
@@ -86,7 +92,7 @@ export function maximum(a: TensorLike, b: TensorLike): Tensor {
 export function compare(op: 'gt' | 'ge' | 'eq', aIn: TensorLike, bIn: TensorLike): Tensor {
   const a = lift(aIn, bIn instanceof Tensor ? bIn : undefined), b = lift(bIn, a);
   const shape = broadcastShapes(a.shape, b.shape, op);
-  const out = alloc(a.dtype === 'int32' ? 'float32' : a.dtype, shape);
+  const out = output(a.dtype === 'int32' ? 'float32' : a.dtype, shape);
   B().binary(op, f(a), a.shape, f(b), b.shape, f(out), shape);
   return out;
 }
@@ -120,7 +126,7 @@ const binaryRules = {
 
 function unary(op: Prim & UnaryOp, x: Tensor): Tensor {
   checkFloat(x, op, 'input');
-  const out = alloc(x.dtype, x.shape);
+  const out = output(x.dtype, x.shape);
   B().unary(op, f(x), f(out));
   return record(op, out, [x]);
 }
@@ -136,7 +142,7 @@ export const relu = (x: Tensor): Tensor => unary('relu', x);
 
 /** A non-differentiable elementwise kernel call (masks, squares for norms). */
 function kernelUnary(op: UnaryOp, x: Tensor): Tensor {
-  const out = alloc(x.dtype, x.shape);
+  const out = output(x.dtype, x.shape);
   B().unary(op, f(x), f(out));
   return out;
 }
@@ -181,7 +187,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const Kb = transB ? bc : br, N = transB ? br : bc;
   if (K !== Kb) throw bad();
   const outShape = a.rank === 3 ? [P, M, N] : [M, N];
-  const out = alloc(a.dtype, outShape);
+  const out = output(a.dtype, outShape);
   B().matmul(f(a), f(b), f(out), P, M, K, N, transA, transB, false, M * K, b.rank === 3 ? K * N : 0);
   return record('matmul', out, [a, b], { transA, transB });
 }
@@ -218,7 +224,7 @@ export function sum(x: Tensor, axes?: number | readonly number[], keepDims = fal
   const ax = normAxes(axes, x.rank, 'sum');
   const kept = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
   const outShape = keepDims ? kept : x.shape.filter((_, i) => !ax.includes(i));
-  const out = alloc(x.dtype, outShape);
+  const out = output(x.dtype, outShape);
   B().reduce('sum', f(x), x.shape, ax, f(out));
   return record('sum', out, [x], { kept });
 }
@@ -229,7 +235,7 @@ export function max(x: Tensor, axes?: number | readonly number[], keepDims = fal
   const ax = normAxes(axes, x.rank, 'max');
   const kept = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
   const outShape = keepDims ? kept : x.shape.filter((_, i) => !ax.includes(i));
-  const out = alloc(x.dtype, outShape);
+  const out = output(x.dtype, outShape);
   B().reduce('max', f(x), x.shape, ax, f(out));
   return record('max', out, [x], { kept, axes: ax });
 }
@@ -246,7 +252,7 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   const s = broadcastShapes(x.shape, shape, 'broadcastTo');
   if (!shapeEq(s, shape)) throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
   if (shapeEq(x.shape, shape)) return x;
-  const out = alloc(x.dtype, shape);
+  const out = output(x.dtype, shape);
   const zero = alloc(x.dtype, []);
   B().binary('add', f(x), x.shape, f(zero), [], f(out), shape);
   return record('broadcastTo', out, [x]);
@@ -270,7 +276,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   if (p.length !== x.rank || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
     throw new ShapeError(`transpose: ${fmtShape(p)} is not a permutation of the axes of ${fmtShape(x.shape)}`);
   }
-  const out = alloc(x.dtype, p.map((i) => x.shape[i]!));
+  const out = output(x.dtype, p.map((i) => x.shape[i]!));
   B().transpose(x.data, x.shape, p, out.data);
   return record('transpose', out, [x], { perm: p });
 }
@@ -282,7 +288,7 @@ export function slice(x: Tensor, begin: readonly number[], size: readonly number
   for (let i = 0; i < x.rank; i++) {
     if (begin[i]! < 0 || sz[i]! < 0 || begin[i]! + sz[i]! > x.shape[i]!) throw new ShapeError(`slice: begin ${fmtShape(begin)} size ${fmtShape(size)} is out of bounds for ${fmtShape(x.shape)} (axis ${i})`);
   }
-  const out = alloc(x.dtype, sz);
+  const out = output(x.dtype, sz);
   B().slice(x.data, x.shape, begin, sz, out.data);
   return record('slice', out, [x], { begin, size: sz });
 }
@@ -368,7 +374,7 @@ export function gather(table: Tensor, indices: Tensor): Tensor {
   if (table.rank !== 2) throw new ShapeError(`gather: table must be [V, D], got ${fmtShape(table.shape)}`);
   if (indices.dtype !== 'int32') throw new ShapeError(`gather: indices must be int32, got ${indices.dtype}`);
   const [V, D] = table.shape as [number, number];
-  const out = alloc(table.dtype, [...indices.shape, D]);
+  const out = output(table.dtype, [...indices.shape, D]);
   try {
     B().gatherRows(f(table), V, D, indices.data as Int32Array, f(out));
   } catch (e) {
@@ -382,7 +388,7 @@ export function where(cond: Tensor, aIn: TensorLike, bIn: TensorLike): Tensor {
   const a = lift(aIn, bIn instanceof Tensor ? bIn : cond), b = lift(bIn, a);
   const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, 'where'), b.shape, 'where');
   const [c2, a2, b2] = [broadcastTo(cond, shape), broadcastTo(a, shape), broadcastTo(b, shape)];
-  const out = alloc(a.dtype, shape);
+  const out = output(a.dtype, shape);
   B().where(f(c2), f(a2), f(b2), f(out));
   return record('where', out, [c2, a2, b2]);
 }
@@ -391,7 +397,7 @@ export function where(cond: Tensor, aIn: TensorLike, bIn: TensorLike): Tensor {
 export function clip(x: Tensor, lo: number, hi: number): Tensor {
   checkFloat(x, 'clip', 'input');
   if (!(lo <= hi)) throw new ShapeError(`clip: lo ${lo} must be ≤ hi ${hi}`);
-  const out = alloc(x.dtype, x.shape);
+  const out = output(x.dtype, x.shape);
   B().clip(f(x), lo, hi, f(out));
   return record('clip', out, [x], { lo, hi });
 }
@@ -428,7 +434,7 @@ function rows(x: Tensor, op: string): [number, number] {
 export function softmax(x: Tensor): Tensor {
   checkFloat(x, 'softmax', 'input');
   const [R, C] = rows(x, 'softmax');
-  const out = alloc(x.dtype, x.shape);
+  const out = output(x.dtype, x.shape);
   B().softmax(f(x), R, C, f(out));
   return record('softmax', out, [x]);
 }
@@ -437,7 +443,7 @@ export function softmax(x: Tensor): Tensor {
 export function logSoftmax(x: Tensor): Tensor {
   checkFloat(x, 'logSoftmax', 'input');
   const [R, C] = rows(x, 'logSoftmax');
-  const out = alloc(x.dtype, x.shape);
+  const out = output(x.dtype, x.shape);
   B().logSoftmax(f(x), R, C, f(out));
   return record('logSoftmax', out, [x]);
 }
@@ -453,8 +459,8 @@ export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   if (!shapeEq(targets.shape, logits.shape.slice(0, -1))) {
     throw new ShapeError(`softmaxCrossEntropy: targets ${fmtShape(targets.shape)} must match logits ${fmtShape(logits.shape)} without its last axis`);
   }
-  const out = alloc(logits.dtype, targets.shape);
-  const probs = alloc(logits.dtype, logits.shape);
+  const out = output(logits.dtype, targets.shape);
+  const probs = output(logits.dtype, logits.shape);
   try {
     B().softmaxCrossEntropy(f(logits), R, C, targets.data as Int32Array, f(out), f(probs));
   } catch (e) {
@@ -468,9 +474,9 @@ export function squaredError(y: Tensor, t: TensorLike): Tensor {
   const tt = lift(t, y);
   checkFloat(y, 'squaredError', 'prediction');
   const shape = broadcastShapes(y.shape, tt.shape, 'squaredError');
-  const d = alloc(y.dtype, shape);
+  const d = output(y.dtype, shape);
   B().binary('sub', f(y), y.shape, f(tt), tt.shape, f(d), shape);
-  const out = alloc(y.dtype, shape);
+  const out = output(y.dtype, shape);
   B().unary('square', f(d), f(out));
   B().scaleInPlace(f(out), 0.5);
   return record('squaredError', out, [y, tt], { diff: d });
@@ -486,7 +492,7 @@ const lossRules = {
     const [logits, targets] = s.inputs as [Tensor, Tensor];
     const probs = s.params.probs as Tensor;
     const [R, C] = rows(logits, 'softmaxCrossEntropy');
-    const dx = alloc(logits.dtype, logits.shape);
+    const dx = output(logits.dtype, logits.shape);
     B().softmaxCrossEntropyBackward(f(probs), R, C, targets.data as Int32Array, f(dy), f(dx));
     return [dx, null];
   },

@@ -9,7 +9,7 @@
  *  - fan-out accumulation: a tensor used twice receives the sum of both contributions.
  * Every gradient is checked against its input's shape, with an error naming the op and the input.
  */
-import { getBackend } from '../backend/index.js';
+import { allocOutput, getBackend } from '../backend/index.js';
 import { ShapeError } from '../errors.js';
 import { fmtShape, shapeEq, sizeOf } from '../tensor/shape.js';
 import { Tensor, type GradNode } from '../tensor/tensor.js';
@@ -53,7 +53,7 @@ export function sumToShape(g: Tensor, shape: readonly number[], op: string, whic
   }
   const outShape = g.shape.filter((_, i) => !axes.includes(i));
   const b = getBackend();
-  const data = b.alloc(g.dtype, sizeOf(outShape)) as Float32Array;
+  const data = allocOutput(g.dtype, sizeOf(outShape)) as Float32Array;
   b.reduce('sum', g.data as Float32Array, g.shape, axes, data);
   return new Tensor(data, shape, g.dtype);
 }
@@ -61,7 +61,7 @@ export function sumToShape(g: Tensor, shape: readonly number[], op: string, whic
 function addInto(acc: Tensor | undefined, g: Tensor): Tensor {
   if (!acc) return g;
   const b = getBackend();
-  const out = b.alloc(acc.dtype, acc.size) as Float32Array;
+  const out = allocOutput(acc.dtype, acc.size) as Float32Array;
   b.axpby(acc.data as Float32Array, 1, g.data as Float32Array, 1, out);
   return new Tensor(out, acc.shape, acc.dtype);
 }

@@ -27,6 +27,11 @@ export interface Backend {
   /** Zero-filled storage of `n` elements. Freed by the garbage collector (the backend may pool it). */
   alloc(dtype: DType, n: number): DataArray;
   /**
+   * Optional: storage whose contents are undefined, for an output that a kernel overwrites completely
+   * (skips the zero-fill, which for a [T·B, V] logits array costs as much as the kernel that writes it).
+   */
+  allocUninit?(dtype: DType, n: number): DataArray;
+  /**
    * Optional bulk reclamation for storage the engine knows is dead: everything allocated between
    * `beginScope` and `endScope` is freed at `endScope`, except the arrays in `keep`. Only the engine's
    * own loops (a training step, an evaluation window) open scopes, and only around code whose results

@@ -2,7 +2,7 @@
  * The active backend. Ops ask `getBackend()` for kernels; `setBackend` swaps the implementation
  * without touching autodiff or layers. Float64 work always runs on the reference backend.
  */
-import type { Backend, DataArray } from './backend.js';
+import type { Backend, DataArray, DType } from './backend.js';
 import { JsBackend } from './js/backend.js';
 
 export type { Backend, DType, DataArray, FloatArray, UnaryOp, BinaryOp, ReduceOp } from './backend.js';
@@ -11,6 +11,11 @@ export const referenceBackend: Backend = new JsBackend();
 let active: Backend = referenceBackend;
 
 export function getBackend(): Backend { return active; }
+
+/** Storage for an output the caller will overwrite completely (zeroed only where the backend must). */
+export function allocOutput(dtype: DType, n: number): DataArray {
+  return active.allocUninit ? active.allocUninit(dtype, n) : active.alloc(dtype, n);
+}
 export function setBackend(b: Backend): void { active = b; }
 
 /**

@@ -17,7 +17,7 @@
  */
 import * as o from '../autodiff/index.js';
 import { recordNode } from '../autodiff/index.js';
-import { getBackend } from '../backend/index.js';
+import { allocOutput, getBackend } from '../backend/index.js';
 import type { DType, FloatArray } from '../backend/index.js';
 import { ShapeError } from '../errors.js';
 import { fmtShape } from '../tensor/shape.js';
@@ -25,8 +25,14 @@ import { Tensor } from '../tensor/tensor.js';
 
 const B_ = () => getBackend();
 
+/** Zero-filled storage (gradients accumulated into: dW, db). */
 function alloc(dtype: DType, shape: number[]): Tensor {
   return new Tensor(B_().alloc(dtype, shape.reduce((p, d) => p * d, 1)), shape, dtype);
+}
+
+/** Storage a kernel or copy overwrites completely. */
+function output(dtype: DType, shape: number[]): Tensor {
+  return new Tensor(allocOutput(dtype, shape.reduce((p, d) => p * d, 1)), shape, dtype);
 }
 const f = (t: Tensor): FloatArray => t.data as FloatArray;
 
@@ -78,26 +84,26 @@ function affineBackward(dz: FloatArray, xh: FloatArray, W: FloatArray, B: number
 export function lstmStep(x: Tensor, h: Tensor, c: Tensor, W: Tensor, b: Tensor, forgetBias = 0): Tensor {
   const [B, I, H] = checkStep('lstmStep', x, h, W, 4);
   const dt = x.dtype;
-  const xh = alloc(dt, [B, I + H]);
+  const xh = output(dt, [B, I + H]);
   concatRows(f(x), f(h), B, I, H, f(xh));
-  const z = alloc(dt, [B, 4 * H]);
+  const z = output(dt, [B, 4 * H]);
   affine(f(xh), f(W), f(b), B, I + H, 4 * H, f(z));
-  const hc = alloc(dt, [2, B, H]);
-  const acts = alloc(dt, [B, 4 * H]), tanhC = alloc(dt, [B, H]);
+  const hc = output(dt, [2, B, H]);
+  const acts = output(dt, [B, 4 * H]), tanhC = alloc(dt, [B, H]);
   const hv = f(hc).subarray(0, B * H), cv = f(hc).subarray(B * H);
   B_().lstmCellForward(f(z), f(c), B, H, forgetBias, cv, hv, f(acts), f(tanhC));
   return recordNode(hc, 'lstmStep', [x, h, c, W, b], (dhc) => {
     // Backward, in exact reverse order: pointwise part, then the affine map.
     const dh = f(dhc).subarray(0, B * H), dc = f(dhc).subarray(B * H);
-    const dz = alloc(dt, [B, 4 * H]), dcPrev = alloc(dt, [B, H]);
+    const dz = output(dt, [B, 4 * H]), dcPrev = output(dt, [B, H]);
     B_().lstmCellBackward(dh, dc, f(c), f(acts), f(tanhC), B, H, f(dz), f(dcPrev));
     const dW = W.requiresGrad ? alloc(dt, W.shape as number[]) : null;
     const db = b.requiresGrad ? alloc(dt, [4 * H]) : null;
     const needXh = x.requiresGrad || h.requiresGrad;
-    const dxh = needXh ? alloc(dt, [B, I + H]) : null;
+    const dxh = needXh ? output(dt, [B, I + H]) : null;
     affineBackward(f(dz), f(xh), f(W), B, I + H, 4 * H, dW && f(dW), db && f(db), dxh && f(dxh));
     let dx: Tensor | null = null, dhPrev: Tensor | null = null;
-    if (dxh) { dx = alloc(dt, [B, I]); dhPrev = alloc(dt, [B, H]); splitRows(f(dxh), B, I, H, f(dx), f(dhPrev)); }
+    if (dxh) { dx = output(dt, [B, I]); dhPrev = output(dt, [B, H]); splitRows(f(dxh), B, I, H, f(dx), f(dhPrev)); }
     return [dx, dhPrev, dcPrev, dW, db];
   });
 }
@@ -126,7 +132,7 @@ export function unpackHC(hc: Tensor): [Tensor, Tensor] {
 export function rnnStep(x: Tensor, h: Tensor, W: Tensor, b: Tensor): Tensor {
   const [B, I, H] = checkStep('rnnStep', x, h, W, 1);
   const dt = x.dtype;
-  const xh = alloc(dt, [B, I + H]);
+  const xh = output(dt, [B, I + H]);
   concatRows(f(x), f(h), B, I, H, f(xh));
   const out = alloc(dt, [B, H]);
   affine(f(xh), f(W), f(b), B, I + H, H, f(out));
@@ -156,17 +162,17 @@ export function gruStep(x: Tensor, h: Tensor, Wg: Tensor, bg: Tensor, Wc: Tensor
   const [B, I, H] = checkStep('gruStep', x, h, Wg, 2);
   checkStep('gruStep (candidate)', x, h, Wc, 1);
   const dt = x.dtype, be = B_();
-  const xh = alloc(dt, [B, I + H]);
+  const xh = output(dt, [B, I + H]);
   concatRows(f(x), f(h), B, I, H, f(xh));
-  const g = alloc(dt, [B, 2 * H]);                  // activated gates r, u
+  const g = output(dt, [B, 2 * H]);                  // activated gates r, u
   affine(f(xh), f(Wg), f(bg), B, I + H, 2 * H, f(g));
   be.unary('sigmoid', f(g), f(g));
   const G = f(g), hv = f(h);
-  const rh = alloc(dt, [B, H]);
+  const rh = output(dt, [B, H]);
   for (let r = 0; r < B; r++) for (let k = 0; k < H; k++) f(rh)[r * H + k] = G[r * 2 * H + k]! * hv[r * H + k]!;
-  const xrh = alloc(dt, [B, I + H]);
+  const xrh = output(dt, [B, I + H]);
   concatRows(f(x), f(rh), B, I, H, f(xrh));
-  const cand = alloc(dt, [B, H]);
+  const cand = output(dt, [B, H]);
   affine(f(xrh), f(Wc), f(bc), B, I + H, H, f(cand));
   be.unary('tanh', f(cand), f(cand));
   const out = alloc(dt, [B, H]);
@@ -188,9 +194,9 @@ export function gruStep(x: Tensor, h: Tensor, Wg: Tensor, bg: Tensor, Wc: Tensor
     const needIn = x.requiresGrad || h.requiresGrad;
     const dWc = Wc.requiresGrad ? alloc(dt, Wc.shape as number[]) : null;
     const dbc = bc.requiresGrad ? alloc(dt, [H]) : null;
-    const dxrh = alloc(dt, [B, I + H]);
+    const dxrh = output(dt, [B, I + H]);
     affineBackward(Dzc, f(xrh), f(Wc), B, I + H, H, dWc && f(dWc), dbc && f(dbc), f(dxrh));
-    const dx = alloc(dt, [B, I]), drh = alloc(dt, [B, H]);
+    const dx = output(dt, [B, I]), drh = alloc(dt, [B, H]);
     splitRows(f(dxrh), B, I, H, f(dx), f(drh));
     const Drh = f(drh);
     for (let r = 0; r < B; r++) for (let k = 0; k < H; k++) {
@@ -203,7 +209,7 @@ export function gruStep(x: Tensor, h: Tensor, Wg: Tensor, bg: Tensor, Wc: Tensor
     const dxh = needIn ? alloc(dt, [B, I + H]) : null;
     affineBackward(Dzg, f(xh), f(Wg), B, I + H, 2 * H, dWg && f(dWg), dbg && f(dbg), dxh && f(dxh));
     if (dxh) {
-      const dx2 = alloc(dt, [B, I]), dh2 = alloc(dt, [B, H]);
+      const dx2 = output(dt, [B, I]), dh2 = alloc(dt, [B, H]);
       splitRows(f(dxh), B, I, H, f(dx2), f(dh2));
       be.axpby(f(dx), 1, f(dx2), 1, f(dx));
       be.axpby(Dh, 1, f(dh2), 1, Dh);

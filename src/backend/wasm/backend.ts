@@ -186,6 +186,10 @@ export class WasmBackend implements Backend {
   beginScope(): void { this.heap.beginScope(); }
   endScope(keep: readonly DataArray[]): void { this.heap.endScope(keep); }
 
+  allocUninit(dtype: DType, n: number): DataArray {
+    return dtype === 'float32' ? this.heap.allocF32(n, false) : this.alloc(dtype, n);
+  }
+
   alloc(dtype: DType, n: number): DataArray {
     if (dtype === 'float32') return this.heap.allocF32(n);
     if (dtype === 'int32') return this.heap.allocI32(n);

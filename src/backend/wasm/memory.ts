@@ -159,11 +159,11 @@ export class WasmHeap {
     list.push(ptr);
   }
 
-  /** n zeroed float32 in the memory, freed when the returned view is garbage-collected. */
-  allocF32(n: number): WasmFloat32Array {
+  /** n zeroed float32 in the memory (contents undefined with `zero` false), freed when the view is collected. */
+  allocF32(n: number, zero = true): WasmFloat32Array {
     const b = this.allocBlock(n * 4);
     const v = new WasmFloat32Array(this.buffer, b.ptr, n);
-    v.fill(0);
+    if (zero) v.fill(0);
     return this.track(v, b);
   }
 
