@@ -11,7 +11,11 @@ import { ConfigError, ShapeError } from '../errors.js';
 import type { FloatArray } from '../backend/index.js';
 import { Dense, Sequential, type ActivationKind } from '../nn/layers.js';
 
-interface FusedLayer { inSize: number; outSize: number; act: ActivationKind; w: FloatArray; b: FloatArray }
+// Activation codes: comparing small integers in the inner loops is cheaper than comparing strings.
+const SIGMOID = 0, TANH = 1, RELU = 2, LINEAR = 3;
+const codeOf: Record<Exclude<ActivationKind, 'softmax'>, number> = { sigmoid: SIGMOID, tanh: TANH, relu: RELU, linear: LINEAR };
+
+interface FusedLayer { inSize: number; outSize: number; act: number; w: FloatArray; b: FloatArray }
 
 export class FusedDenseTrainer {
   private readonly layers: FusedLayer[];
@@ -24,7 +28,7 @@ export class FusedDenseTrainer {
     this.layers = net.layers.map((l, k) => {
       if (!(l instanceof Dense) || !l.bias) throw new ConfigError(`FusedDenseTrainer: layer ${k} must be a Dense layer with a bias`);
       if (l.activation === 'softmax') throw new ConfigError(`FusedDenseTrainer: layer ${k}: softmax is not supported on the fused path`);
-      return { inSize: l.inSize, outSize: l.outSize, act: l.activation, w: l.weight.data as FloatArray, b: l.bias.data as FloatArray };
+      return { inSize: l.inSize, outSize: l.outSize, act: codeOf[l.activation], w: l.weight.data as FloatArray, b: l.bias.data as FloatArray };
     });
     this.ys = [new Float64Array(this.layers[0]!.inSize), ...this.layers.map((l) => new Float64Array(l.outSize))];
     this.ds = this.ys.map((y) => new Float64Array(y.length));
@@ -44,8 +48,8 @@ export class FusedDenseTrainer {
       for (let j = 0; j < outSize; j++) {
         let x = b[j]!;
         for (let i = 0; i < inSize; i++) x += w[i * outSize + j]! * yi[i]!;
-        yo[j] = act === 'sigmoid' ? (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))
-          : act === 'tanh' ? Math.tanh(x) : act === 'relu' ? (x > 0 ? x : 0) : x;
+        yo[j] = act === SIGMOID ? (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))
+          : act === TANH ? Math.tanh(x) : act === RELU ? (x > 0 ? x : 0) : x;
       }
     }
     // E and ∂E/∂y_out = y_out − y_target.
@@ -57,7 +61,7 @@ export class FusedDenseTrainer {
       const { inSize, outSize, act, w, b } = L[l]!, yi = ys[l]!, yo = ys[l + 1]!, dx = ds[l + 1]!, dyIn = ds[l]!;
       for (let j = 0; j < outSize; j++) {
         const y = yo[j]!;
-        dx[j] = dx[j]! * (act === 'sigmoid' ? y * (1 - y) : act === 'tanh' ? 1 - y * y : act === 'relu' ? (y > 0 ? 1 : 0) : 1);
+        dx[j] = dx[j]! * (act === SIGMOID ? y * (1 - y) : act === TANH ? 1 - y * y : act === RELU ? (y > 0 ? 1 : 0) : 1);
       }
       for (let i = 0; i < inSize; i++) {
         let s = 0;
