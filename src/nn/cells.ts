@@ -225,3 +225,72 @@ export function gruStepComposed(x: Tensor, h: Tensor, Wg: Tensor, bg: Tensor, Wc
   const cand = o.tanh(o.add(o.matmul(o.concat([x, o.mul(r, h)], 1), Wc), bc));
   return o.add(o.mul(u, h), o.mul(o.sub(1, u), cand));
 }
+
+// ---- LSTM over a whole sequence -----------------------------------------------------------------
+
+/**
+ * Fused LSTM layer over T steps (the same cell as lstmStep, computed the way cuDNN does it): the input
+ * projection of every step is one GEMM, X·W_x for X [T·B, I]; each step then adds h·W_h ([B, H]·[H, 4H])
+ * and runs the pointwise cell. Backward runs the steps in reverse for dz_t and dh, then forms dW_x = Xᵀ·dZ,
+ * dW_h = H_prevᵀ·dZ, db = Σ dZ and dX = dZ·W_xᵀ as four large GEMMs instead of 3·T small ones.
+ *
+ *   x  [T·B, I]  inputs, time-major (row t·B + b)      W [I+H, 4H] (rows 0..I−1 are W_x, the rest W_h)
+ *   h0, c0 [B, H]  the entering state                  b [4H]
+ *   → out [2, T, B, H]: out[0, t] = h after step t, out[1, t] = c after step t.
+ */
+export function lstmSequence(x: Tensor, h0: Tensor, c0: Tensor, W: Tensor, b: Tensor, T: number, forgetBias = 0): Tensor {
+  if (x.rank !== 2 || h0.rank !== 2 || x.shape[0] !== T * h0.shape[0]!) {
+    throw new ShapeError(`lstmSequence: x ${fmtShape(x.shape)} must be [T·B, I] with T = ${T} and B = ${h0.shape[0]} (h0 ${fmtShape(h0.shape)})`);
+  }
+  const B = h0.shape[0]!, H = h0.shape[1]!, I = x.shape[1]!;
+  if (W.rank !== 2 || W.shape[0] !== I + H || W.shape[1] !== 4 * H) throw new ShapeError(`lstmSequence: kernel must be [${I + H}, ${4 * H}], got ${fmtShape(W.shape)}`);
+  const dt = x.dtype, be = B_(), BH = B * H, G = 4 * H;
+  const Wv = f(W), Wx = Wv.subarray(0, I * G), Wh = Wv.subarray(I * G);
+  // Z [T·B, 4H] = X·W_x + b (all steps at once); the recurrent part is added step by step.
+  const Z = output(dt, [T * B, G]);
+  const Zv = f(Z), bv = f(b);
+  for (let r = 0; r < T * B; r++) Zv.set(bv, r * G);
+  be.matmul(f(x), Wx, Zv, 1, T * B, I, G, false, false, true);
+  const out = output(dt, [2, T, B, H]);
+  const acts = output(dt, [T, B, G]), tanhC = output(dt, [T, B, H]);
+  const O = f(out), A = f(acts), TC = f(tanhC);
+  const hAt = (t: number) => (t < 0 ? f(h0) : O.subarray(t * BH, (t + 1) * BH));
+  const cAt = (t: number) => (t < 0 ? f(c0) : O.subarray((T + t) * BH, (T + t + 1) * BH));
+  for (let t = 0; t < T; t++) {
+    const z = Zv.subarray(t * B * G, (t + 1) * B * G);
+    be.matmul(hAt(t - 1), Wh, z, 1, B, H, G, false, false, true);
+    be.lstmCellForward(z, cAt(t - 1), B, H, forgetBias, cAt(t), hAt(t), A.subarray(t * B * G, (t + 1) * B * G), TC.subarray(t * BH, (t + 1) * BH));
+  }
+  return recordNode(out, 'lstmSequence', [x, h0, c0, W, b], (dOut) => {
+    const D = f(dOut);
+    const dZ = output(dt, [T * B, G]), dZv = f(dZ);
+    // dh, dc: the gradient reaching h_t and c_t from step t+1 (zero after the last step).
+    const dh = alloc(dt, [B, H]);
+    let dc = alloc(dt, [B, H]), dcPrev = output(dt, [B, H]);
+    const dhIn = output(dt, [B, H]), dcIn = output(dt, [B, H]);
+    for (let t = T - 1; t >= 0; t--) {
+      be.axpby(f(dh), 1, D.subarray(t * BH, (t + 1) * BH), 1, f(dhIn));         // + ∂E/∂h_t from the output
+      be.axpby(f(dc), 1, D.subarray((T + t) * BH, (T + t + 1) * BH), 1, f(dcIn));
+      const dz = dZv.subarray(t * B * G, (t + 1) * B * G);
+      be.lstmCellBackward(f(dhIn), f(dcIn), cAt(t - 1), A.subarray(t * B * G, (t + 1) * B * G), TC.subarray(t * BH, (t + 1) * BH), B, H, dz, f(dcPrev));
+      be.matmul(dz, Wh, f(dh), 1, B, G, H, false, true, false);                  // dh_{t−1} = dz_t·W_hᵀ
+      [dc, dcPrev] = [dcPrev, dc];
+    }
+    const dW = W.requiresGrad ? alloc(dt, [I + H, G]) : null;
+    if (dW) {
+      const dWv = f(dW);
+      be.matmul(f(x), dZv, dWv.subarray(0, I * G), 1, I, T * B, G, true, false, false);              // dW_x = Xᵀ·dZ
+      // H_prev [T·B, H] = [h0, h_0, …, h_{T−2}]: h0 then out[0, 0..T−2], contiguous after h0.
+      be.matmul(f(h0), dZv.subarray(0, B * G), dWv.subarray(I * G), 1, H, B, G, true, false, false);
+      if (T > 1) be.matmul(O.subarray(0, (T - 1) * BH), dZv.subarray(B * G), dWv.subarray(I * G), 1, H, (T - 1) * B, G, true, false, true);
+    }
+    let db: Tensor | null = null;
+    if (b.requiresGrad) {
+      db = output(dt, [G]);
+      be.reduce('sum', dZv, [T * B, G], [0], f(db));
+    }
+    let dx: Tensor | null = null;
+    if (x.requiresGrad) { dx = output(dt, [T * B, I]); be.matmul(dZv, Wx, f(dx), 1, T * B, G, I, false, true, false); } // dX = dZ·W_xᵀ
+    return [dx, h0.requiresGrad ? dh : null, c0.requiresGrad ? dc : null, dW, db];
+  });
+}

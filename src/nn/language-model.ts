@@ -4,14 +4,13 @@
  * projection to vocabulary logits. Dimension letters: B batch (parallel streams), T unrolled steps,
  * E embedding size, H hidden size, V vocabulary size.
  */
-import * as o from '../autodiff/index.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import type { Rng } from '../tensor/random.js';
 import type { DType } from '../backend/index.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Dense, Embedding } from './layers.js';
 import { Module } from './module.js';
-import { RecurrentStack, type CellKind, type StackState } from './recurrent.js';
+import { RecurrentStack, runStack, type CellKind, type StackState } from './recurrent.js';
 
 export interface LMConfig {
   vocabSize: number;
@@ -32,7 +31,7 @@ export interface LMConfig {
 export interface RunResult {
   /** [T·B, V], time-major rows: row t·B + b is stream b at step t. */
   logits: Tensor;
-  /** The state after each step. */
+  /** The state after each step (empty unless `keepStates` or `retainStates` was asked for). */
   states: StackState[];
   state: StackState;
 }
@@ -62,15 +61,11 @@ export class LanguageModel extends Module {
    * Run T steps of B streams from `state`. `ids` is time-major [T·B] (row t·B + b). The graph spans all T
    * steps, so backward() on a loss of the logits is backpropagation through these T steps.
    */
-  run(ids: Int32Array, B: number, T: number, state: StackState, opts: { retainStates?: boolean } = {}): RunResult {
+  run(ids: Int32Array, B: number, T: number, state: StackState, opts: { retainStates?: boolean; keepStates?: boolean } = {}): RunResult {
     if (ids.length !== B * T) throw new ShapeError(`language model: ${ids.length} token ids do not make ${T} steps of batch ${B}`);
-    const E = this.config.embedSize;
     const emb = this.embedding.forward(new Tensor(ids, [T * B], 'int32'));
-    const steps: Tensor[] = [];
-    for (let t = 0; t < T; t++) steps.push(T === 1 ? emb : o.slice(emb, [t * B, 0], [B, E]));
-    const r = this.rnn.forward(steps, state, { retainStates: opts.retainStates ?? false });
-    const top = r.outputs.length === 1 ? r.outputs[0]! : o.concat(r.outputs, 0);
-    return { logits: this.proj.forward(top), states: r.states, state: r.state };
+    const r = runStack(this.rnn, emb, T, state, opts);
+    return { logits: this.proj.forward(r.output), states: r.states ?? [], state: r.state };
   }
 }
 

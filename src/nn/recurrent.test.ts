@@ -84,3 +84,22 @@ test('detachState stops the gradient, resetStreams zeroes only the chosen stream
     assert.ok(Array.from(t.data.subarray(0, 3)).some((v) => v !== 0));
   }
 });
+
+test('LSTM over a whole sequence (fused, batched GEMMs) equals T fused steps, values and gradients; gradcheck', async () => {
+  const { lstmSequence } = await import('./cells.js');
+  const [T, B, I, H] = [4, 3, 2, 5];
+  const inputs = [r64([T * B, I]), r64([B, H]), r64([B, H]), r64([I + H, 4 * H]), r64([4 * H])];
+  const stepwise = (x: Tensor, h0: Tensor, c0: Tensor, W: Tensor, b: Tensor) => {
+    let h = h0, c = c0;
+    const hs: Tensor[] = [], cs: Tensor[] = [];
+    for (let t = 0; t < T; t++) {
+      const hc = lstmStep(o.slice(x, [t * B, 0], [B, I]), h, c, W, b, 0.7);
+      h = o.reshape(o.slice(hc, [0, 0, 0], [1, B, H]), [1, B, H]); c = o.reshape(o.slice(hc, [1, 0, 0], [1, B, H]), [1, B, H]);
+      hs.push(h); cs.push(c);
+      h = o.reshape(h, [B, H]); c = o.reshape(c, [B, H]);
+    }
+    return o.concat([o.concat(hs, 0), o.concat(cs, 0)], 0);
+  };
+  compareFusedComposed('lstmSequence', (x, h0, c0, W, b) => o.reshape(lstmSequence(x!, h0!, c0!, W!, b!, T, 0.7), [2 * T, B, H]),
+    (x, h0, c0, W, b) => stepwise(x!, h0!, c0!, W!, b!), inputs);
+});

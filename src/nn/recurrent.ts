@@ -12,7 +12,7 @@ import { globalRng, type Rng } from '../tensor/random.js';
 import { fmtShape } from '../tensor/shape.js';
 import { Tensor, zeros } from '../tensor/tensor.js';
 import type { DType } from '../backend/index.js';
-import { gruStep, lstmStep, rnnStep, unpackHC } from './cells.js';
+import { gruStep, lstmSequence, lstmStep, rnnStep, unpackHC } from './cells.js';
 import { initialize, type Init } from './init.js';
 import { Dropout } from './layers.js';
 import { Module, Parameter } from './module.js';
@@ -146,6 +146,43 @@ export class RecurrentStack extends Module {
     });
     return { outputs, states, state: s };
   }
+}
+
+export interface StackSequenceResult {
+  /** Top layer's outputs for every step, time-major [T·B, H]. */
+  output: Tensor;
+  /** The state after each step, when asked for (`keepStates`). */
+  states: StackState[] | null;
+  state: StackState;
+}
+
+/**
+ * Run a stack over T steps given as one time-major tensor x [T·B, I]. LSTM layers use the fused
+ * sequence op (all input projections as one GEMM, the weight gradients as one GEMM each); other cells,
+ * masks and per-step gradient diagnostics (`retainStates`) use the step-by-step path.
+ */
+export function runStack(stack: RecurrentStack, x: Tensor, T: number, state: StackState, opts: { keepStates?: boolean; retainStates?: boolean } = {}): StackSequenceResult {
+  const B = state[0]!.h.shape[0]!, H = stack.hiddenSize, I = x.shape[1]!;
+  if (stack.cell !== 'lstm' || opts.retainStates) {
+    const steps = Array.from({ length: T }, (_, t) => (T === 1 ? x : o.slice(x, [t * B, 0], [B, I])));
+    const r = stack.forward(steps, state, { retainStates: opts.retainStates ?? false });
+    return { output: T === 1 ? r.outputs[0]! : o.concat(r.outputs, 0), states: r.states, state: r.state };
+  }
+  let inp = x;
+  const outs: Tensor[] = [];
+  stack.layers.forEach((layer, l) => {
+    const s = state[l]!;
+    const out = lstmSequence(stack.dropouts[l]!.forward(inp), s.h, s.c!, layer.kernel, layer.bias, T, layer.forgetBias);
+    outs.push(out);
+    inp = o.reshape(o.slice(out, [0, 0, 0, 0], [1, T, B, H]), [T * B, H]);
+  });
+  const at = (out: Tensor, which: 0 | 1, t: number) => o.reshape(o.slice(out, [which, t, 0, 0], [1, 1, B, H]), [B, H]);
+  const stateAt = (t: number): StackState => outs.map((out) => ({ h: at(out, 0, t), c: at(out, 1, t) }));
+  return {
+    output: stack.dropouts[stack.numLayers]!.forward(inp),
+    states: opts.keepStates ? Array.from({ length: T }, (_, t) => stateAt(t)) : null,
+    state: stateAt(T - 1),
+  };
 }
 
 /** [T, B, I] → T tensors [B, I]. */

@@ -189,7 +189,9 @@ export class TruncatedBPTT {
     const start = win[0]!.stateBefore;
     const ids = new Int32Array(w * B), tg = new Int32Array(w * B);
     win.forEach((s, i) => { ids.set(s.x, i * B); tg.set(s.y, i * B); });
-    const r = this.model.run(ids, B, w, start, { retainStates: this.opts.diagnostics ?? false });
+    // Per-step states are needed only where a future window can begin inside this one (k1 < k2).
+    const firstStart = Math.max(1, w - this.k2 + k1);
+    const r = this.model.run(ids, B, w, start, { retainStates: this.opts.diagnostics ?? false, keepStates: firstStart < w });
     const perRow = o.softmaxCrossEntropy(r.logits, new Tensor(tg, [w * B], 'int32'));   // [w·B]
     // J = Σ over the last m steps of the batch mean (the TF tutorial's cost: sum over steps / batch size).
     const lossRows = m === w ? perRow : o.slice(perRow, [(w - m) * B], [m * B]);
@@ -228,7 +230,6 @@ export class TruncatedBPTT {
     this.totals.updates++;
     // 4. Keep the state values (detached) for the windows to come.
     // Only steps where a future window can begin need their entering state: indices ≥ n − k2 + k1.
-    const firstStart = Math.max(1, w - this.k2 + k1);
     for (let i = firstStart; i < w; i++) {
       this.drop(win[i]!.stateBefore);
       win[i]!.stateBefore = this.own(r.states[i - 1]!);
