@@ -2,8 +2,8 @@
 // public library API. `--backend wasm` (default) or `--backend js` (the reference backend).
 // Usage: node --expose-gc dist/bench/ours.js --workload W3 [--windows 5] [--quick] [--backend js|wasm] [--threads N]
 import {
-  Adam, backward, Dense, FusedDenseTrainer, getBackend, LanguageModel, mean, Rng, SGD, Sequential, setBackend,
-  softmaxCrossEntropy, squaredError, sum, tensor, Tensor, TruncatedBPTT, type FloatArray,
+  Adam, Dense, FusedDenseTrainer, getBackend, LanguageModel, mean, Rng, SGD, Sequential, setBackend,
+  softmaxCrossEntropy, squaredError, sum, tensor, Tensor, trainStep, TruncatedBPTT, type FloatArray,
 } from '../src/index.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
 import { fromMeasured, measure, randInts, randUniform, runParticipant, type PartialResult, type WorkloadContext } from './harness.js';
@@ -28,9 +28,7 @@ async function w1(ctx: WorkloadContext): Promise<PartialResult[]> {
   const xT = Array.from(xs, (v) => tensor([[v]])), tT = Array.from(ts, (v) => tensor([[v]]));
   let j = 0;
   const ma = await measure(() => {
-    opt.zeroGrad();
-    backward(sum(squaredError(net.forward(xT[j]!), tT[j]!)));
-    opt.step();
+    trainStep(opt, () => sum(squaredError(net.forward(xT[j]!), tT[j]!)));
     j = (j + 1) % s.nData;
   }, 1, ctx.timing);
   return [fromMeasured(mf, 'fused dense path'), fromMeasured(ma, 'general autodiff path', 'autodiff')];
@@ -44,9 +42,7 @@ async function w2(ctx: WorkloadContext): Promise<PartialResult> {
   const yb = Array.from({ length: s.nBatches }, (_, b) => new Tensor(randInts(s.batch, 10, 300 + b), [s.batch], 'int32'));
   let i = 0;
   const m = await measure(() => {
-    opt.zeroGrad();
-    backward(mean(softmaxCrossEntropy(net.forward(xb[i]!), yb[i]!)));
-    opt.step();
+    trainStep(opt, () => mean(softmaxCrossEntropy(net.forward(xb[i]!), yb[i]!)));
     i = (i + 1) % s.nBatches;
   }, s.batch, ctx.timing);
   return fromMeasured(m);

