@@ -112,3 +112,25 @@ test('SIGINT mid-training saves a checkpoint and exits cleanly; --resume gives t
 });
 
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('export --network: the tutorial network as ONNX runs in onnxruntime and matches explain', async () => {
+  const ort = await import('onnxruntime-node');
+  const net = path.join(dir, 'net.json');
+  fs.writeFileSync(net, JSON.stringify({ inputSize: 1, layers: [
+    { activation: 'sigmoid', weights: [[0.5, -0.3]], biases: [0.1, -0.2] },
+    { activation: 'sigmoid', weights: [[0.4, 0.8], [-0.6, 0.2]], biases: [0.05, -0.1] },
+    { activation: 'sigmoid', weights: [[0.7], [-0.5]], biases: [0.3] },
+  ] }));
+  const onnx = path.join(dir, 'net.onnx');
+  const x = cli(['export', '--network', net, '--onnx', onnx, '--safetensors', path.join(dir, 'net-weights')]);
+  assert.equal(x.status, 0, x.stderr);
+  const session = await ort.InferenceSession.create(fs.readFileSync(onnx));
+  const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(1), [1, 1]) });
+  const e = cli(['explain', '--network', net, '--input', '1', '--target', '0.5', '--json']);
+  assert.equal(e.status, 0, e.stderr);
+  const yOut = (JSON.parse(e.stdout).nodes as { layer: number; y: number }[]).filter((n) => n.layer === 3)[0]!.y;
+  assert.ok(Math.abs((out.y!.data as Float32Array)[0]! - yOut) < 1e-6, `onnx ${(out.y!.data as Float32Array)[0]} vs explain ${yOut}`);
+  const bad = cli(['export', '--network', net]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--onnx FILE and\/or --safetensors PATH/);
+});

@@ -4,19 +4,49 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { exportWeights } from '../../io/checkpoint.js';
-import { exportLstmLmOnnx } from '../../io/onnx.js';
-import { lstmLmFromTensors } from '../../io/weights.js';
+import { exportDenseOnnx, exportLstmLmOnnx } from '../../io/onnx.js';
+import { denseToTensors, lstmLmFromTensors, type DenseNetWeights } from '../../io/weights.js';
+import { parseNetworkSpec, type NetworkSpec } from '../../explain/network.js';
 import { loadModel, modelTensors } from '../../train/lm-trainer.js';
+import { readJsonFile } from '../util.js';
+
+/** The explain/JSON network format as plain dense weights ([in, out] row-major, as ONNX Gemm takes them). */
+function denseWeights(spec: NetworkSpec): DenseNetWeights {
+  let inSize = spec.inputSize;
+  return {
+    layers: spec.layers.map((l) => {
+      const outSize = l.biases.length;
+      const layer = { inSize, outSize, activation: l.activation, weight: Float32Array.from(l.weights.flat()), bias: Float32Array.from(l.biases) };
+      inSize = outSize;
+      return layer;
+    }),
+  };
+}
 
 export function registerExport(program: Command): void {
   program.command('export')
-    .description('export a checkpoint\'s weights: --onnx FILE (LSTM language models) and/or --safetensors PATH')
-    .requiredOption('--checkpoint <file>', 'a checkpoint written by backprop train')
-    .option('--onnx <file>', 'write an ONNX model (opset 13): tokens [T, B], h0/c0 → logits, hT/cT')
+    .description('export weights: a checkpoint (LSTM language model) or a dense network (--network FILE) as --onnx FILE and/or --safetensors PATH')
+    .option('--checkpoint <file>', 'a checkpoint written by backprop train')
+    .option('--network <file>', 'a dense network in the JSON format of `backprop explain --network`')
+    .option('--onnx <file>', 'write an ONNX model (opset 13): for an LM, tokens [T, B], h0/c0 → logits, hT/cT; for a dense network, x [N, in] → y')
     .option('--safetensors <path>', 'write PATH.safetensors and its JSON sidecar (config, vocabulary)')
-    .action((f: { checkpoint: string; onnx?: string; safetensors?: string }) => {
+    .action((f: { checkpoint?: string; network?: string; onnx?: string; safetensors?: string }) => {
       if (!f.onnx && !f.safetensors) throw new ConfigError('export: give --onnx FILE and/or --safetensors PATH');
-      const { model, config, vocab } = loadModel(f.checkpoint);
+      if (!f.checkpoint === !f.network) throw new ConfigError('export: give exactly one of --checkpoint FILE and --network FILE');
+      if (f.network) {
+        const spec = parseNetworkSpec(readJsonFile(f.network), f.network);
+        const net = denseWeights(spec);
+        if (f.onnx) {
+          writeFileAtomic(f.onnx, exportDenseOnnx(net));
+          console.log(`wrote ${f.onnx} (${fs.statSync(f.onnx).size} bytes)`);
+        }
+        if (f.safetensors) {
+          const written = exportWeights(f.safetensors, { tensors: denseToTensors(net), config: { inputSize: spec.inputSize, activations: spec.layers.map((l) => l.activation) } });
+          console.log(`wrote ${JSON.stringify(written)}`);
+        }
+        return;
+      }
+      const { model, config, vocab } = loadModel(f.checkpoint!);
       const tensors = modelTensors(model);
       if (f.onnx) {
         if (config.cell !== 'lstm') throw new ConfigError(`--onnx exports LSTM models only; this checkpoint's cell is "${config.cell}"`);
