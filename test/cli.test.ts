@@ -134,3 +134,22 @@ test('export --network: the tutorial network as ONNX runs in onnxruntime and mat
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--onnx FILE and\/or --safetensors PATH/);
 });
+
+test('a checkpoint whose corpus changed gives a clear error naming the file, on eval and on resume', () => {
+  const text = path.join(dir, 'changing.txt');
+  fs.writeFileSync(text, 'abc abc abd abd\n'.repeat(200));
+  const out = path.join(dir, 'changing-run');
+  const args = small.map((a) => (a === textFile ? text : a));
+  const t = cli(['train', ...args, '--epochs', '1', '--max-steps-per-epoch', '2', '--test-tokens', '0', '--valid-tokens', '100', '--test-batch-size', '2', '--test-num-steps', '5', '--sample', '0', '--out', out]);
+  assert.equal(t.status, 0, t.stderr);
+  fs.writeFileSync(text, 'xyz xyz wxy wxy!\n'.repeat(200)); // other characters: another vocabulary
+  const ckpt = path.join(out, 'checkpoint.ckpt');
+  const before = fs.readFileSync(ckpt);
+  const e = cli(['eval', '--checkpoint', ckpt, '--split', 'valid']);
+  assert.equal(e.status, 2, e.stderr);
+  assert.match(e.stderr, /checkpoint\.ckpt.*no longer gives the checkpoint's vocabulary/);
+  const r = cli(['train', '--resume', '--out', out]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /vocabulary/);
+  assert.deepEqual(fs.readFileSync(ckpt), before, 'the checkpoint is untouched');
+});
