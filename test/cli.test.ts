@@ -107,7 +107,10 @@ test('SIGINT mid-training saves a checkpoint and exits cleanly; --resume gives t
 
   const r = cli(['train', '--resume', '--backend', 'js', '--out', cut, '--sample', '0']);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /resuming .*epoch 1, window 2\d/);
+  // The trainer stops after the window in progress when the signal is handled; on a loaded machine a
+  // few more windows may pass between the progress line and the signal, so any mid-epoch window will do.
+  const at = /resuming .*epoch 1, window (\d+)/.exec(r.stderr);
+  assert.ok(at && Number(at[1]) >= 20 && Number(at[1]) < 62, `resumed at ${at?.[1]}: ${r.stderr.slice(0, 300)}`);
   assert.deepEqual(records(path.join(cut, 'train.jsonl')), records(path.join(full, 'train.jsonl')));
 });
 
