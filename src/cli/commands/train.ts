@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
-import { setBackend } from '../../backend/index.js';
+import { getBackend, referenceBackend, setBackend } from '../../backend/index.js';
 import { CHECKPOINT_FILE, LMTrainer } from '../../train/lm-trainer.js';
 import { presetNames, resolveConfig, type TrainConfig } from '../../train/presets.js';
 import { consoleReporter } from '../../train/progress.js';
@@ -18,8 +18,9 @@ import { parseInteger, parseNumber } from '../util.js';
  * when WebAssembly is unavailable) or 'js' (the plain reference). Returns a function that releases it.
  */
 export async function useBackend(kind: string, threads?: number): Promise<() => Promise<void>> {
-  if (kind === 'js') return async () => {};
+  if (kind === 'js') { setBackend(referenceBackend); return async () => {}; }
   if (kind !== 'wasm') throw new ConfigError(`unknown backend "${kind}" (choose wasm or js)`);
+  if (threads === undefined && getBackend().name.startsWith('wasm')) return async () => {}; // the default already is
   try {
     const { createWasmBackend } = await import('../../backend/wasm/index.js');
     const b = await createWasmBackend(threads ? { threads } : {});
