@@ -218,26 +218,24 @@ const matmulRules = {
 
 // ---- reductions and shape ops -------------------------------------------------------------------
 
+/** Both reductions: the kernel call, plus the kept-dims shape and axes the rules need. */
+function reduction(op: 'sum' | 'max', x: Tensor, axes: number | readonly number[] | undefined, keepDims: boolean): Tensor {
+  checkFloat(x, op, 'input');
+  const ax = normAxes(axes, x.rank, op);
+  const kept = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  const out = output(x.dtype, keepDims ? kept : x.shape.filter((_, i) => !ax.includes(i)));
+  B().reduce(op, f(x), x.shape, ax, f(out));
+  return record(op, out, [x], { kept, axes: ax });
+}
+
 /** Sum over `axes` (all by default); `keepDims` keeps reduced axes as size 1. */
 export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  checkFloat(x, 'sum', 'input');
-  const ax = normAxes(axes, x.rank, 'sum');
-  const kept = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
-  const outShape = keepDims ? kept : x.shape.filter((_, i) => !ax.includes(i));
-  const out = output(x.dtype, outShape);
-  B().reduce('sum', f(x), x.shape, ax, f(out));
-  return record('sum', out, [x], { kept });
+  return reduction('sum', x, axes, keepDims);
 }
 
 /** Maximum over `axes`. The gradient is shared equally among tied maxima. */
 export function max(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  checkFloat(x, 'max', 'input');
-  const ax = normAxes(axes, x.rank, 'max');
-  const kept = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
-  const outShape = keepDims ? kept : x.shape.filter((_, i) => !ax.includes(i));
-  const out = output(x.dtype, outShape);
-  B().reduce('max', f(x), x.shape, ax, f(out));
-  return record('max', out, [x], { kept, axes: ax });
+  return reduction('max', x, axes, keepDims);
 }
 
 /** Mean over `axes` (a composite: sum / count). */
