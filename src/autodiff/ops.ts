@@ -428,23 +428,20 @@ function rows(x: Tensor, op: string): [number, number] {
   return [x.size / Math.max(C, 1), C];
 }
 
-/** Softmax over the last axis (max-subtracted: softmax(±300) is exact, never NaN). */
-export function softmax(x: Tensor): Tensor {
-  checkFloat(x, 'softmax', 'input');
-  const [R, C] = rows(x, 'softmax');
+/** The two row-wise normalisations share their shape handling; the kernels differ. */
+function rowwise(op: 'softmax' | 'logSoftmax', x: Tensor): Tensor {
+  checkFloat(x, op, 'input');
+  const [R, C] = rows(x, op);
   const out = output(x.dtype, x.shape);
-  B().softmax(f(x), R, C, f(out));
-  return record('softmax', out, [x]);
+  B()[op](f(x), R, C, f(out));
+  return record(op, out, [x]);
 }
 
+/** Softmax over the last axis (max-subtracted: softmax(±300) is exact, never NaN). */
+export function softmax(x: Tensor): Tensor { return rowwise('softmax', x); }
+
 /** log-softmax over the last axis: x − max − log Σ exp(x − max). */
-export function logSoftmax(x: Tensor): Tensor {
-  checkFloat(x, 'logSoftmax', 'input');
-  const [R, C] = rows(x, 'logSoftmax');
-  const out = output(x.dtype, x.shape);
-  B().logSoftmax(f(x), R, C, f(out));
-  return record('logSoftmax', out, [x]);
-}
+export function logSoftmax(x: Tensor): Tensor { return rowwise('logSoftmax', x); }
 
 /**
  * Per-row cross-entropy of softmax(logits) against integer targets: logits [..., C], targets int32 [...]
