@@ -73,6 +73,9 @@ export class StreamBatcher implements Iterable<Window> {
     return { index: i, x, y };
   }
 
+  /** N, the length of the token stream (including the tokens no window uses). */
+  get dataLength(): number { return this.data.length; }
+
   /** The epoch's windows in order, 0 … epochSize−1. */
   *[Symbol.iterator](): Iterator<Window> {
     for (let i = 0; i < this.epochSize; i++) yield this.window(i);

@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.js';
 import { StreamBatcher, Vocab, type Corpus } from '../data/index.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { Rng } from '../tensor/random.js';
-import { CHECKPOINT_FILE, LMTrainer, LOG_FILE, evaluateAsync, loadModel, type EpochRecord } from './lm-trainer.js';
+import { BEST_FILE, CHECKPOINT_FILE, LMTrainer, LOG_FILE, evaluateAsync, loadModel, type EpochRecord } from './lm-trainer.js';
 import { resolveConfig, type TrainConfig } from './presets.js';
 
 function corpusOf(train: number[] | Int32Array, valid: number[] | Int32Array, V: number): Corpus {
@@ -89,6 +89,28 @@ test('interrupted twice (mid-epoch and at an epoch end) and resumed = the uninte
   } finally {
     fs.rmSync(dirA, { recursive: true, force: true });
     fs.rmSync(dirB, { recursive: true, force: true });
+  }
+});
+
+test('best.ckpt holds the epoch with the lowest validation perplexity, and scores it again', async () => {
+  const V = 12;
+  // Validation text without the training text's structure: the more the model learns, the worse it
+  // predicts validation, so the best epoch is not the last.
+  const rng = new Rng(5);
+  const corpus = corpusOf(randomStream(400, V, 1), Int32Array.from({ length: 120 }, () => rng.int(V)), V);
+  const dir = tmp();
+  try {
+    const r = await LMTrainer.create(small({ epochs: 4 }), { outDir: dir, corpus }).run({ yieldEveryWindow: false });
+    const valid = r.history.map((h) => h.validPerplexity);
+    const best = valid.indexOf(Math.min(...valid));
+    assert.ok(best < valid.length - 1, `best epoch ${best + 1} of ${valid.join(', ')}`);
+    const ck = loadCheckpoint(path.join(dir, BEST_FILE));
+    assert.equal((ck.meta.trainer_state as { epoch: number }).epoch, best + 1);
+    const { model, config } = loadModel(path.join(dir, BEST_FILE));
+    const again = await evaluateAsync(model, new StreamBatcher(corpus.valid, config.batchSize, config.numSteps), { yieldEveryWindow: false });
+    assert.equal(again.perplexity, valid[best]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

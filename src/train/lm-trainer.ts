@@ -28,11 +28,14 @@ import type { StackState } from '../nn/recurrent.js';
 import { createOptimizer, stepDecay, type Optimizer } from '../optim/optimizers.js';
 import { Rng, type RngState } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { evaluateWindows, TruncatedBPTT, type EvalResult } from './tbptt.js';
+import { TruncatedBPTT, type EvalResult } from './tbptt.js';
+import { scoreStream } from './score.js';
 import { validateConfig, type TrainConfig } from './presets.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
 export const LOG_FILE = 'train.jsonl';
+/** The checkpoint of the epoch with the lowest validation perplexity so far (early stopping: evaluate this one). */
+export const BEST_FILE = 'best.ckpt';
 
 // ---------------------------------------------------------------------------------------------
 // Data and model from a configuration
@@ -146,7 +149,7 @@ export interface TrainerEvents {
   epochEnd?(r: EpochRecord): void;
   testStart?(e: { tokens: number; batchSize: number; numSteps: number }): void;
   test?(r: TestRecord): void;
-  checkpoint?(file: string, reason: 'epoch' | 'interrupt' | 'final'): void;
+  checkpoint?(file: string, reason: 'epoch' | 'interrupt' | 'final' | 'best'): void;
 }
 
 export interface RunOptions {
@@ -282,6 +285,15 @@ export class LMTrainer {
     return file;
   }
 
+  /** Copies the epoch's checkpoint to best.ckpt (same contents; resuming from it continues from that epoch). */
+  private saveBest(): void {
+    const file = this.checkpointFile;
+    if (!file) return;
+    const best = path.join(path.dirname(file), BEST_FILE);
+    saveCheckpoint(best, this.snapshot());
+    this.opts.events?.checkpoint?.(best, 'best');
+  }
+
   private log(rec: EpochRecord | TestRecord): void {
     if (this.opts.outDir) fs.appendFileSync(path.join(this.opts.outDir, LOG_FILE), JSON.stringify(rec) + '\n');
   }
@@ -362,6 +374,7 @@ export class LMTrainer {
       const stopNow = (ro.stopAfterWindows !== undefined && ranThisCall >= ro.stopAfterWindows) || (ro.shouldStop?.() ?? false);
       if (stopNow && st.epoch < cfg.epochs) return { status: 'interrupted', history: st.history, test: st.test, checkpoint: this.save('interrupt') };
       this.save('epoch');
+      if (st.history.every((h) => h.validPerplexity >= rec.validPerplexity)) this.saveBest();
     }
     if (!st.test && cfg.testTokens >= 0) {
       const data = limit(this.corpus.test, cfg.testTokens);
@@ -389,16 +402,10 @@ export class LMTrainer {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** `evaluateWindows` over a batcher, one window per call with the state carried, yielding in between. */
+/** Static scoring of a batcher's stream (src/train/score.ts), one window at a time, yielding in between. */
 export async function evaluateAsync(model: LanguageModel, b: StreamBatcher, ro: RunOptions = {}): Promise<EvalResult> {
-  let state = model.initialState(b.batchSize), cost = 0, steps = 0;
-  for (const w of b) {
-    const r = evaluateWindows(model, [w], b.batchSize, b.numSteps, state);
-    cost += r.cost; steps += r.steps; state = r.state;
-    ro.afterWindow?.();
-    if (ro.yieldEveryWindow ?? true) await new Promise((res) => setImmediate(res));
-  }
-  return { cost, steps, perplexity: Math.exp(cost / Math.max(steps, 1)), state };
+  const r = await scoreStream(model, b, { yieldEveryWindow: ro.yieldEveryWindow, progress: () => ro.afterWindow?.() });
+  return { cost: r.cost, steps: r.steps, perplexity: r.perplexity, state: r.state };
 }
 
 function limit(data: Int32Array, tokens: number): Int32Array { return tokens > 0 ? data.subarray(0, tokens) : data; }

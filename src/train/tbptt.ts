@@ -273,8 +273,9 @@ export interface EvalResult { /** Σ over steps of the batch-mean cost. */ cost:
 /**
  * Perplexity exactly as the TF tutorial computes it: exp(total_cost / total_steps), costs averaged over
  * the batch and summed over steps, with the state carried from window to window. x, y batch-major [B·T].
+ * `onRows`, if given, receives each window's per-token costs, time-major [T·B] (row t·B + b).
  */
-export function evaluateWindows(model: LanguageModel, windows: Iterable<{ x: Int32Array; y: Int32Array }>, B: number, T: number, state?: StackState): EvalResult {
+export function evaluateWindows(model: LanguageModel, windows: Iterable<{ x: Int32Array; y: Int32Array }>, B: number, T: number, state?: StackState, onRows?: (nats: ArrayLike<number>) => void): EvalResult {
   let s = state ?? model.initialState(B);
   let cost = 0, steps = 0;
   const wasTraining = model.training;
@@ -286,7 +287,9 @@ export function evaluateWindows(model: LanguageModel, windows: Iterable<{ x: Int
         for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) { ids[t * B + b] = win.x[b * T + t]!; tg[t * B + b] = win.y[b * T + t]!; }
         s = withScope(() => {
           const r = model.run(ids, B, T, s);
-          cost += o.sum(o.softmaxCrossEntropy(r.logits, new Tensor(tg, [T * B], 'int32'))).item() / B;
+          const perRow = o.softmaxCrossEntropy(r.logits, new Tensor(tg, [T * B], 'int32'));
+          onRows?.(perRow.data as ArrayLike<number>);
+          cost += o.sum(perRow).item() / B;
           return r.state;
         }, (st) => stateArrays(st ?? s));
         steps += T;
