@@ -18,3 +18,4 @@ export * from './nn/language-model.js';
 export * from './train/tbptt.js';
 export * from './train/fused-dense.js';
 export * from './train/step.js';
+export * from './ngram/kneser-ney.js';

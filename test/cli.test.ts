@@ -47,6 +47,17 @@ test('train → eval → generate → plot → export', () => {
   const et = cli(['eval', '--checkpoint', ckpt, '--text', textFile, '--tokens', '400', '--backend', 'js']);
   assert.equal(et.status, 0, et.stderr);
   assert.match(et.stdout, /perplexity \d/);
+  // Dynamic evaluation adapts while scoring; --ngram mixes in a Kneser-Ney model (weight fitted on validation).
+  const ed = cli(['eval', '--checkpoint', ckpt, '--split', 'valid', '--backend', 'js', '--json', '--dynamic-lr', '0.05', '--ngram', '3']);
+  assert.equal(ed.status, 0, ed.stderr);
+  const dj = JSON.parse(ed.stdout);
+  assert.notEqual(dj.perplexity, log[1]!.validPerplexity);
+  assert.deepEqual(dj.dynamic, { lr: 0.05, decay: 0 });
+  assert.ok(dj.mixture.weight > 0 && dj.mixture.weight < 1);
+  assert.ok(dj.mixture.perplexity <= Math.min(dj.perplexity, dj.ngram.perplexity) * 1.0001, JSON.stringify(dj));
+  const bad = cli(['eval', '--checkpoint', ckpt, '--mix-weight', '0.5']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--mix-weight needs --ngram/);
 
   const gen = (seed: string) => cli(['generate', '--checkpoint', ckpt, '--prompt', 'the ', '--length', '40', '--temperature', '0.8', '--top-k', '5', '--seed', seed]);
   const g1 = gen('5'), g2 = gen('5'), g3 = gen('6');

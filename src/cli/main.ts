@@ -12,13 +12,14 @@ import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerPlot } from './commands/plot.js';
 import { registerExport } from './commands/export.js';
+import { registerNgram } from './commands/ngram.js';
 
 export const program = new Command('backprop')
   .description('Train neural networks by backpropagation, and show the work.')
   .version('0.1.0')
   .showHelpAfterError();
 
-const registrations: ((p: Command) => void)[] = [registerExplain, registerExplorer, registerTrain, registerEval, registerGenerate, registerPlot, registerExport];
+const registrations: ((p: Command) => void)[] = [registerExplain, registerExplorer, registerTrain, registerEval, registerGenerate, registerPlot, registerExport, registerNgram];
 
 export async function main(argv: string[]): Promise<void> {
   for (const r of registrations) r(program);
