@@ -104,7 +104,11 @@ export function registerEval(program: Command): void {
             else {
               const valid = cut(corpus!.valid);
               const rv = await score(valid, `${corpus!.name} valid (fitting the mixture weight)`);
-              lambda = fitMixtureWeight(rv.tokenNats!, knNats(valid));
+              const kv = knNats(valid);
+              lambda = fitMixtureWeight(rv.tokenNats!, kv);
+              // The validation numbers behind the weight, for the record.
+              res.valid = { perplexity: rv.perplexity, tokens: rv.tokens, ngramPerplexity: perplexityOf(kv.map((v, i) => (Number.isNaN(rv.tokenNats![i]!) ? NaN : v))).perplexity,
+                mixturePerplexity: perplexityOf(mixNats(rv.tokenNats!, kv, lambda)).perplexity };
             }
           }
           const onScored = knAll.map((v, i) => (Number.isNaN(r.tokenNats![i]!) ? NaN : v));
@@ -120,6 +124,10 @@ export function registerEval(program: Command): void {
         if (res.ngram) {
           const n = res.ngram as { order: number; perplexity: number }, m = res.mixture as { weight: number; perplexity: number };
           console.log(`  Kneser-Ney ${n.order}-gram on the same tokens: perplexity ${n.perplexity.toFixed(3)}`);
+          if (res.valid) {
+            const v = res.valid as { perplexity: number; ngramPerplexity: number; mixturePerplexity: number };
+            console.log(`  validation (where the weight was fitted): model ${v.perplexity.toFixed(3)}, ${n.order}-gram ${v.ngramPerplexity.toFixed(3)}, mixture ${v.mixturePerplexity.toFixed(3)}`);
+          }
           console.log(`  mixture ${m.weight.toFixed(3)}·model + ${(1 - m.weight).toFixed(3)}·${n.order}-gram${f.mixWeight === undefined ? ' (weight fitted on validation)' : ''}: perplexity ${m.perplexity.toFixed(3)}`);
         }
       } finally { await release(); }
