@@ -114,6 +114,19 @@ test('best.ckpt holds the epoch with the lowest validation perplexity, and score
   }
 });
 
+test('testEveryEpoch scores the test split after each epoch; the last equals the final test', async () => {
+  const V = 12;
+  const corpus = corpusOf(randomStream(400, V, 1), randomStream(120, V, 2), V);
+  const r = await LMTrainer.create(small({ testEveryEpoch: true }), { outDir: null, corpus }).run({ yieldEveryWindow: false });
+  const t = r.history.map((h) => h.testPerplexity!);
+  assert.ok(t.every((x) => Number.isFinite(x) && x > 1));
+  assert.notEqual(t[0], t[2]);
+  assert.equal(t[2], r.test!.perplexity);
+  const plain = await LMTrainer.create(small(), { outDir: null, corpus }).run({ yieldEveryWindow: false });
+  assert.equal(plain.history[0]!.testPerplexity, undefined);
+  assert.deepEqual(plain.history.map((h) => h.validPerplexity), r.history.map((h) => h.validPerplexity));   // scoring test changes nothing
+});
+
 test('checkpoint round trip: loadModel gives the same parameters, configuration and vocabulary', async () => {
   const V = 10;
   const corpus = corpusOf(randomStream(200, V, 3), randomStream(60, V, 4), V);

@@ -99,6 +99,9 @@ export interface EpochRecord {
   /** Σ step costs / steps (nats per token) for train and validation. */
   trainNats: number;
   validNats: number;
+  /** With testEveryEpoch: the test split's perplexity after this epoch (the final test's B, T and token limit). */
+  testPerplexity?: number;
+  testNats?: number;
   windows: number;
   tokens: number;
   seconds: number;
@@ -366,6 +369,10 @@ export class LMTrainer {
         updates: acc.updates, clipped: acc.clipped, clipRate: acc.updates ? acc.clipped / acc.updates : 0, skipped: acc.skipped,
         gradNorm: { mean: acc.gnSum / Math.max(acc.updates - acc.skipped, 1), min: Number.isFinite(acc.gnMin) ? acc.gnMin : 0, max: acc.gnMax },
       };
+      if (cfg.testEveryEpoch && cfg.testTokens >= 0) {
+        const t = await this.evaluate('test', ro);
+        rec.testPerplexity = t.perplexity; rec.testNats = t.cost / t.steps;
+      }
       if (acc.hSum) rec.hGradNorms = acc.hSum.map((row) => row.map((v) => v / acc.hCount));
       st.history.push(rec);
       this.log(rec);

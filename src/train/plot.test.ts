@@ -21,6 +21,14 @@ test('learningCurveSvg draws both curves, axes, labels and a legend', () => {
   }
 });
 
+test('a third curve for test perplexity when the epochs recorded it', () => {
+  const withTest = log.split('\n').filter((l) => l.includes('"epoch"')).map((l, i) => JSON.stringify({ ...JSON.parse(l), testPerplexity: [500, 300, 260][i] })).join('\n') + '\n';
+  const svg = learningCurveSvg(parseTrainLog(withTest, 'y.jsonl'));
+  assert.equal((svg.match(/<polyline/g) ?? []).length, 3);
+  assert.equal((svg.match(/<circle/g) ?? []).length, 9);
+  assert.ok(svg.includes('test (260.00)'));
+});
+
 test('parseTrainLog names the file and line of a bad record', () => {
   assert.throws(() => parseTrainLog('{"epoch":1,"trainPerplexity":2,"validPerplexity":3}\nnot json\n', 'r.jsonl'), (e: Error) => e instanceof DataError && /r\.jsonl:2/.test(e.message));
   assert.throws(() => parseTrainLog('\n', 'e.jsonl'), (e: Error) => e instanceof DataError && /no epoch records/.test(e.message));

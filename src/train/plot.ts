@@ -71,6 +71,8 @@ export function learningCurveSvg(log: TrainLog, opts: PlotOptions = {}): string 
     { name: 'train', color: '#1f77b4', dash: '', ys: ep.map((r) => r.trainPerplexity) },
     { name: 'validation', color: '#d62728', dash: '6 4', ys: ep.map((r) => r.validPerplexity) },
   ];
+  const withTest = ep.some((r) => typeof r.testPerplexity === 'number');
+  if (withTest) series.push({ name: 'test', color: '#2ca02c', dash: '2 3', ys: ep.map((r) => r.testPerplexity ?? NaN) });
   const all = series.flatMap((s) => s.ys).filter((v) => Number.isFinite(v) && v > 0);
   if (all.length === 0) throw new DataError('no finite perplexities to plot');
   let lo = Math.min(...all), hi = Math.max(...all);
@@ -112,14 +114,15 @@ export function learningCurveSvg(log: TrainLog, opts: PlotOptions = {}): string 
     { ...series[0]!, label: `train (${last.trainPerplexity.toFixed(2)})` },
     { ...series[1]!, label: `validation (${last.validPerplexity.toFixed(2)})` },
   ];
+  if (withTest) entries.push({ ...series[2]!, label: `test (${last.testPerplexity?.toFixed(2) ?? '–'})` });
   const lx = m.l + pw - 190, ly = m.t + 8;
-  parts.push(`<rect x="${lx}" y="${ly}" width="184" height="${log.test ? 62 : 44}" fill="white" stroke="#999"/>`);
+  parts.push(`<rect x="${lx}" y="${ly}" width="184" height="${8 + entries.length * 18 + (log.test ? 18 : 0)}" fill="white" stroke="#999"/>`);
   entries.forEach((e, i) => {
     const y = ly + 15 + i * 18;
     parts.push(`<line x1="${lx + 8}" y1="${y}" x2="${lx + 36}" y2="${y}" stroke="${e.color}" stroke-width="2"${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`);
     parts.push(`<text x="${lx + 42}" y="${y}" dominant-baseline="middle">${esc(e.label)}</text>`);
   });
-  if (log.test) parts.push(`<text x="${lx + 8}" y="${ly + 51}" dominant-baseline="middle">test perplexity ${log.test.perplexity.toFixed(2)}</text>`);
+  if (log.test) parts.push(`<text x="${lx + 8}" y="${ly + 15 + entries.length * 18}" dominant-baseline="middle">test perplexity ${log.test.perplexity.toFixed(2)}</text>`);
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }

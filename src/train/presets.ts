@@ -59,6 +59,8 @@ export interface TrainConfig {
   testBatchSize: number;
   testNumSteps: number;
   testTokens: number;
+  /** Also score the test split after every epoch (recorded as testPerplexity in that epoch's record). */
+  testEveryEpoch: boolean;
   /** Record ‖∂E/∂h_t‖ per step and report it each epoch. */
   diagnostics: boolean;
   onDivergence: 'stop' | 'skip';
@@ -70,7 +72,7 @@ const base: Omit<TrainConfig, 'name'> = {
   epochs: 13, batchSize: 20, numSteps: 20, k1: 20, k2: 20, hidden: 200, embed: 200, layers: 2,
   cell: 'lstm', optimizer: 'sgd', lr: 1.0, lrDecay: 0.5, maxEpoch: 4, maxGradNorm: 5, keepProb: 1.0,
   forgetBias: 0, initScale: 0.1, seed: 1, maxStepsPerEpoch: 0, validTokens: 0,
-  testBatchSize: 1, testNumSteps: 1, testTokens: 0, diagnostics: false, onDivergence: 'stop',
+  testBatchSize: 1, testNumSteps: 1, testTokens: 0, testEveryEpoch: false, diagnostics: false, onDivergence: 'stop',
 };
 
 export const presets: Record<string, TrainConfig> = {

@@ -45,7 +45,7 @@ export function consoleReporter(o: ReporterOptions = {}): TrainerEvents {
     },
     epochEnd(r: EpochRecord) {
       bar?.stop(); bar = null;
-      out(`Epoch ${r.epoch}: lr ${fmt(r.lr)}  train ppl ${r.trainPerplexity.toFixed(2)}  valid ppl ${r.validPerplexity.toFixed(2)}  ` +
+      out(`Epoch ${r.epoch}: lr ${fmt(r.lr)}  train ppl ${r.trainPerplexity.toFixed(2)}  valid ppl ${r.validPerplexity.toFixed(2)}  ${r.testPerplexity !== undefined ? `test ppl ${r.testPerplexity.toFixed(2)}  ` : ''}` +
         `(${r.tokensPerSecond} tok/s, ${r.seconds.toFixed(1)} s, |g| mean ${r.gradNorm.mean.toFixed(2)} max ${r.gradNorm.max.toFixed(2)}, clipped ${r.clipped}/${r.updates})`);
       if (r.hGradNorms) out(formatGradientHealth(r));
     },

@@ -45,7 +45,7 @@ interface TrainFlags {
   layers?: number; cell?: string; optimizer?: string; lr?: number; lrDecay?: number; maxEpoch?: number;
   maxGradNorm?: number; keepProb?: number; forgetBias?: number; initScale?: number; seed?: number;
   maxStepsPerEpoch?: number; validTokens?: number; testBatchSize?: number; testNumSteps?: number; testTokens?: number;
-  diagnostics?: boolean; onDivergence?: string; out?: string; resume?: boolean; backend: string; threads?: number;
+  diagnostics?: boolean; testEveryEpoch?: boolean; onDivergence?: string; out?: string; resume?: boolean; backend: string; threads?: number;
   sample: number; progressEvery: number;
 }
 
@@ -81,6 +81,7 @@ export function registerTrain(program: Command): void {
     .option('--test-batch-size <n>', 'test batch size (tutorial: 1)', int('--test-batch-size'))
     .option('--test-num-steps <n>', 'test steps per window (tutorial: 1)', int('--test-num-steps'))
     .option('--test-tokens <n>', 'test on the first N tokens (0 = all, -1 = no test)', int('--test-tokens', -1))
+    .option('--test-every-epoch', 'also report test perplexity after every epoch (the TF tutorial tests once, at the end)')
     .option('--diagnostics', 'report per-step ‖∂E/∂h_t‖ and clip rate each epoch')
     .option('--on-divergence <what>', 'stop | skip', oneOf('--on-divergence', ['stop', 'skip']))
     .option('--out <dir>', 'output folder (default runs/<name>)')
@@ -97,7 +98,7 @@ export function registerTrain(program: Command): void {
         lrDecay: f.lrDecay, maxEpoch: f.maxEpoch, maxGradNorm: f.maxGradNorm, keepProb: f.keepProb, forgetBias: f.forgetBias,
         initScale: f.initScale, seed: f.seed, maxStepsPerEpoch: f.maxStepsPerEpoch, validTokens: f.validTokens,
         testBatchSize: f.testBatchSize, testNumSteps: f.testNumSteps, testTokens: f.testTokens,
-        diagnostics: f.diagnostics, onDivergence: f.onDivergence as TrainConfig['onDivergence'],
+        testEveryEpoch: f.testEveryEpoch, diagnostics: f.diagnostics, onDivergence: f.onDivergence as TrainConfig['onDivergence'],
       };
       const cfg = f.resume ? null : resolveConfig(f.preset, overrides);
       const out = f.out ?? path.join('runs', cfg?.name ?? overrides.name ?? f.preset);
