@@ -58,6 +58,9 @@ test('train → eval → generate → plot → export', () => {
   const bad = cli(['eval', '--checkpoint', ckpt, '--mix-weight', '0.5']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--mix-weight needs --ngram/);
+  const bad2 = cli(['eval', '--checkpoint', ckpt, '--fit-tokens', '100']);
+  assert.equal(bad2.status, 2);
+  assert.match(bad2.stderr, /--fit-tokens needs --ngram/);
 
   const gen = (seed: string) => cli(['generate', '--checkpoint', ckpt, '--prompt', 'the ', '--length', '40', '--temperature', '0.8', '--top-k', '5', '--seed', seed]);
   const g1 = gen('5'), g2 = gen('5'), g3 = gen('6');

@@ -16,7 +16,7 @@ import { parseInteger, parseNumber } from '../util.js';
 
 interface EvalFlags {
   checkpoint: string; split: string; text?: string; batchSize?: number; numSteps?: number; tokens: number; backend: string; threads?: number; json?: boolean;
-  dynamicLr?: number; dynamicDecay: number; dynamicClip: number; ngram?: number; mixWeight?: number; progressEvery: number;
+  dynamicLr?: number; dynamicDecay: number; fitTokens?: number; dynamicClip: number; ngram?: number; mixWeight?: number; progressEvery: number;
 }
 
 export function registerEval(program: Command): void {
@@ -33,6 +33,7 @@ export function registerEval(program: Command): void {
     .option('--dynamic-clip <norm>', 'dynamic evaluation: clip each step\'s gradient norm (0 = off)', parseNumber('--dynamic-clip'), 0)
     .option('--ngram <order>', 'also fit a Kneser-Ney n-gram of this order on the training split and mix it in, token by token', parseInteger('--ngram', 1))
     .option('--mix-weight <lambda>', 'weight of the neural model in the mixture (default: fitted by EM on the validation split)', parseNumber('--mix-weight'))
+    .option('--fit-tokens <n>', 'fit the mixture weight on the first N validation tokens (default: as --tokens)', parseInteger('--fit-tokens', 1))
     .option('--progress-every <s>', 'seconds between progress lines on stderr (0 = none)', parseNumber('--progress-every'), 10)
     .option('--backend <kind>', 'wasm | js', 'wasm')
     .option('--threads <n>', 'threads for the wasm backend', parseInteger('--threads', 1))
@@ -40,6 +41,7 @@ export function registerEval(program: Command): void {
     .action(async (f: EvalFlags) => {
       if (f.split !== 'valid' && f.split !== 'test') throw new ConfigError(`--split must be valid or test, got "${f.split}"`);
       if (f.mixWeight !== undefined && f.ngram === undefined) throw new ConfigError('--mix-weight needs --ngram ORDER');
+      if (f.fitTokens !== undefined && (f.ngram === undefined || f.mixWeight !== undefined)) throw new ConfigError('--fit-tokens needs --ngram ORDER and no --mix-weight');
       if (f.mixWeight !== undefined && !(f.mixWeight >= 0 && f.mixWeight <= 1)) throw new ConfigError(`--mix-weight must be in [0, 1], got ${f.mixWeight}`);
       const release = await useBackend(f.backend, f.threads);
       try {
@@ -63,7 +65,9 @@ export function registerEval(program: Command): void {
         const cut = (d: Int32Array) => (f.tokens > 0 ? d.subarray(0, f.tokens) : d);
         data = cut(data);
         const useTrainShape = f.split === 'valid' || Boolean(f.text);
-        const B = f.batchSize ?? (useTrainShape ? config.batchSize : config.testBatchSize);
+        // Dynamic evaluation reads one stream by default: with B > 1 parallel streams the model would have
+        // trained on later parts of the text (other streams' earlier windows) before predicting a token.
+        const B = f.batchSize ?? (f.dynamicLr !== undefined ? 1 : useTrainShape ? config.batchSize : config.testBatchSize);
         const T = f.numSteps ?? (useTrainShape ? config.numSteps : config.testNumSteps);
         const dynamic: DynamicEvalOptions | undefined = f.dynamicLr !== undefined
           ? { lr: f.dynamicLr, decay: f.dynamicDecay, maxGradNorm: f.dynamicClip || undefined } : undefined;
@@ -96,13 +100,14 @@ export function registerEval(program: Command): void {
         if (f.ngram !== undefined) {
           const tk = performance.now();
           const kn = KneserNey.fit(corpus!.train, vocab.size, { order: f.ngram });
+          const fitSeconds = round((performance.now() - tk) / 1000);
           const knNats = (d: Int32Array) => kn.logProbs(d).map((v) => -v);
           let lambda = f.mixWeight;
           const knAll = knNats(data);
           if (lambda === undefined) {
-            if (f.split === 'valid' && !f.text) lambda = fitMixtureWeight(r.tokenNats!, knAll);   // already scored
+            if (f.split === 'valid' && !f.text && !f.fitTokens) lambda = fitMixtureWeight(r.tokenNats!, knAll);   // already scored
             else {
-              const valid = cut(corpus!.valid);
+              const valid = f.fitTokens ? corpus!.valid.subarray(0, f.fitTokens) : cut(corpus!.valid);
               const rv = await score(valid, `${corpus!.name} valid (fitting the mixture weight)`);
               const kv = knNats(valid);
               lambda = fitMixtureWeight(rv.tokenNats!, kv);
@@ -113,7 +118,7 @@ export function registerEval(program: Command): void {
           }
           const onScored = knAll.map((v, i) => (Number.isNaN(r.tokenNats![i]!) ? NaN : v));
           const mixed = perplexityOf(mixNats(r.tokenNats!, knAll, lambda));
-          res.ngram = { order: f.ngram, perplexity: perplexityOf(onScored).perplexity, fitSeconds: round((performance.now() - tk) / 1000) };
+          res.ngram = { order: f.ngram, perplexity: perplexityOf(onScored).perplexity, fitSeconds };
           res.mixture = { weight: lambda, perplexity: mixed.perplexity, nats: mixed.nats, tokens: mixed.tokens };
         }
         const seconds = round((performance.now() - t0) / 1000);
