@@ -1,19 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, DataError } from '../errors.js';
+import { Rng } from '../tensor/random.js';
 import { KneserNey, modifiedKnDiscounts } from './kneser-ney.js';
 
-/** mulberry32: a tiny seeded generator, so the random corpora are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator as a () => [0, 1) function, so the random corpora are the same on every run. */
+const rng = (seed: number): (() => number) => { const g = new Rng(seed); return () => g.uniform(); };
 
 /**
  * A stream with structure, so that long n-grams repeat: each word has 3 preferred successors (80%),
@@ -64,7 +56,7 @@ class ReferenceKN {
       }
       const [n1, n2, n3, n4] = [coc[1]!, coc[2]!, coc[3]!, coc[4]!];
       const Y = n1 / (n1 + 2 * n2);
-      const fix = (d: number, fallback: number, max: number) => Math.min(max, Math.max(0, Number.isFinite(d) ? d : fallback));
+      const fix = (d: number, fallback: number, max: number) => (Number.isFinite(d) && d > 0 && d <= max ? d : fallback);
       this.discounts.push({
         d1: fix(1 - 2 * Y * n2 / n1, 0.5, 1),
         d2: fix(2 - 3 * Y * n3 / n2, 1.0, 2),
@@ -135,7 +127,7 @@ test('hand-checked bigram example', () => {
   close(lp[0]!, Math.log(0.21), 'ln P1(a)'); close(lp[1]!, Math.log(17 / 21 * 0.37), 'ln P(b|a)'); close(lp[2]!, Math.log(3 / 7 * 0.21), 'ln P(d|b)');
 });
 
-test('modifiedKnDiscounts: the formulas, fallbacks for zero count-of-counts, clamping to [0, r]', () => {
+test('modifiedKnDiscounts: the formulas, and fallbacks for zero count-of-counts or discounts outside (0, r]', () => {
   const d = modifiedKnDiscounts(100, 40, 20, 10);
   const Y = 100 / 180;
   assert.ok(Math.abs(d.d1 - (1 - 2 * Y * 40 / 100)) < 1e-15);
@@ -143,8 +135,8 @@ test('modifiedKnDiscounts: the formulas, fallbacks for zero count-of-counts, cla
   assert.ok(Math.abs(d.d3 - (3 - 4 * Y * 10 / 20)) < 1e-15);
   assert.deepEqual(modifiedKnDiscounts(0, 0, 0, 0), { d1: 0.5, d2: 1, d3: 1.5 });
   assert.deepEqual(modifiedKnDiscounts(5, 0, 0, 0), { d1: 1, d2: 1, d3: 1.5 });
-  // n2 small, n3 huge: D2 = 2 − 3·(1/3)·1000/1 < 0 → 0.
-  assert.equal(modifiedKnDiscounts(1, 1, 1000, 0).d2, 0);
+  // n2 small, n3 huge: D2 = 2 − 3·(1/3)·1000/1 < 0 → the fallback 1 (a zero discount would leave γ = 0).
+  assert.equal(modifiedKnDiscounts(1, 1, 1000, 0).d2, 1);
 });
 
 test('P(·|context) sums to 1 over the vocabulary for seen, partially seen, unseen and start-of-stream contexts', () => {

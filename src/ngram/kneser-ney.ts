@@ -8,7 +8,7 @@
  *   discounts per order, estimated from count-of-counts).
  * - R. Kneser and H. Ney (1995), "Improved backing-off for M-gram language modeling", ICASSP.
  * - SRILM `ngram-count -kndiscount -interpolate` and KenLM `lmplz` implement the same estimator
- *   (KenLM's fallback discounts 0.5, 1, 1.5 are the ones used below when a formula is undefined).
+ *   (KenLM's fallback discounts 0.5, 1, 1.5 are the ones used below when a formula is undefined or out of range).
  *
  * The model, for order n and a context h = w_{i−k+1} .. w_{i−1} (k ≤ n, h' = h without its first word):
  *
@@ -25,9 +25,11 @@
  *
  * Discounts per order come from the count-of-counts n_r (how many k-grams have c_k = r) of the
  * counts actually used at that order: Y = n1/(n1 + 2 n2), D1 = 1 − 2Y n2/n1, D2 = 2 − 3Y n3/n2,
- * D3+ = 3 − 4Y n4/n3. A discount whose formula is undefined (a zero denominator) takes KenLM's
- * fallback (0.5, 1, 1.5); every discount is then clamped to [0, r], so no count goes negative and
- * the normalization above stays exact.
+ * D3+ = 3 − 4Y n4/n3. A discount whose formula is undefined (a zero denominator) or out of range
+ * (≤ 0 or > r) takes KenLM's fallback (0.5, 1, 1.5), as KenLM does with --discount_fallback. Keeping
+ * every D in (0, r] keeps every count non-negative (so the normalization stays exact) and gives every
+ * seen context some mass to hand down (γ > 0): a zero D3+ would give P = 0 to every word after a context
+ * whose successors were all seen 3 times or more.
  *
  * The training stream is one sequence: no sentence boundaries are assumed. A context shorter than
  * n − 1 (the first tokens of a stream) is scored by the lower-order distribution of its own length.
@@ -50,17 +52,17 @@ export interface KneserNeyOptions {
   order: number;
 }
 
-/** Discounts used when a count-of-counts formula divides by zero (KenLM's --discount_fallback). */
+/** Discounts used when a count-of-counts formula divides by zero or leaves (0, r] (KenLM's --discount_fallback). */
 const FALLBACK_DISCOUNTS = [0.5, 1.0, 1.5] as const;
 
 /**
  * Modified-KN discounts from count-of-counts n[1..4] (n[0] unused). Undefined formulas take the
- * fallback; each D_r is clamped to [0, r] so that c − D(c) ≥ 0 for every count class.
+ * fallback, and so does one outside (0, r]: c − D(c) ≥ 0 for every count class, and D > 0 so γ > 0.
  */
 export function modifiedKnDiscounts(n1: number, n2: number, n3: number, n4: number): { d1: number; d2: number; d3: number } {
   const y = n1 / (n1 + 2 * n2);
   const raw = [1 - 2 * y * n2 / n1, 2 - 3 * y * n3 / n2, 3 - 4 * y * n4 / n3];
-  const [d1, d2, d3] = raw.map((d, i) => Math.min(i + 1, Math.max(0, Number.isFinite(d) ? d : FALLBACK_DISCOUNTS[i]!)));
+  const [d1, d2, d3] = raw.map((d, i) => (Number.isFinite(d) && d > 0 && d <= i + 1 ? d : FALLBACK_DISCOUNTS[i]!));
   return { d1: d1!, d2: d2!, d3: d3! };
 }
 
