@@ -2,25 +2,19 @@
 // the text output names the numbers, and impossible flags exit 2 with a message naming the value.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runCli } from './cli-helpers.js';
 import { loadTextCorpus } from '../src/data/text.js';
 import { KneserNey } from '../src/ngram/kneser-ney.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = path.join(root, 'bin', 'backprop.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backprop-ngram-'));
 const textFile = path.join(dir, 'tiny.txt');
 const lines = ['the cat sat on the mat .', 'a dog sat on a log .', 'the dog saw the cat .', 'a cat saw a dog on the mat .'];
 fs.writeFileSync(textFile, Array.from({ length: 120 }, (_, i) => lines[(i * 7) % lines.length]).join('\n') + '\n');
 
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[]) => runCli(args, dir, 60_000);
 
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 

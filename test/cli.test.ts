@@ -2,23 +2,18 @@
 // configuration errors; and a real SIGINT in the middle of training, resumed to the same numbers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { bin, runCli } from './cli-helpers.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = path.join(root, 'bin', 'backprop.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backprop-cli-'));
 const textFile = path.join(dir, 'tiny.txt');
 const lines = ['the cat sat on the mat.', 'a dog sat on a log.', 'the dog saw the cat.', 'a cat saw a dog on the mat.'];
 fs.writeFileSync(textFile, Array.from({ length: 120 }, (_, i) => lines[(i * 7) % lines.length]).join('\n') + '\n');
 
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[]) => runCli(args, dir);
 
 const small = ['--data', 'text', '--text', textFile, '--level', 'char', '--hidden', '16', '--embed', '8', '--layers', '1',
   '--batch-size', '4', '--num-steps', '10', '--optimizer', 'adam', '--lr', '0.01', '--seed', '3', '--backend', 'js'];

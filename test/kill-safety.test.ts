@@ -7,12 +7,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { bin } from './cli-helpers.js';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
 import { Rng } from '../src/tensor/random.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = path.join(root, 'bin', 'backprop.js');
 
 test('kill -9 at random moments never corrupts the last checkpoint', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backprop-kill-'));
