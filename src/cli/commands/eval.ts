@@ -45,7 +45,8 @@ export function registerEval(program: Command): void {
       if (f.mixWeight !== undefined && !(f.mixWeight >= 0 && f.mixWeight <= 1)) throw new ConfigError(`--mix-weight must be in [0, 1], got ${f.mixWeight}`);
       const release = await useBackend(f.backend, f.threads);
       try {
-        const { config, vocab } = loadModel(f.checkpoint);
+        let loaded: ReturnType<typeof loadModel> | null = loadModel(f.checkpoint);
+        const { config, vocab } = loaded;
         const needCorpus = !f.text || f.ngram !== undefined;
         const corpus = needCorpus ? loadCorpusFor(config) : null;
         if (corpus && corpus.vocab.size !== vocab.size) throw new DataError(`${f.checkpoint}: the corpus ${corpus.name} no longer gives the checkpoint's vocabulary`);
@@ -75,7 +76,8 @@ export function registerEval(program: Command): void {
 
         // Each scoring starts from the checkpoint's weights (dynamic evaluation changes them).
         const score = async (d: Int32Array, what: string): Promise<ScoreResult> => {
-          const { model } = loadModel(f.checkpoint);
+          const { model } = loaded ?? loadModel(f.checkpoint);
+          loaded = null;   // the first scoring uses the model already read; later ones reread the weights
           const b = new StreamBatcher(d, B, T);
           const t0 = performance.now();
           let last = t0;
