@@ -24,7 +24,7 @@ import type { LanguageModel } from '../nn/language-model.js';
 import { detachState, type StackState } from '../nn/recurrent.js';
 import { SGD, clipGradNorm } from '../optim/optimizers.js';
 import { Tensor } from '../tensor/tensor.js';
-import { evaluateWindows, stateArrays } from './tbptt.js';
+import { evaluateWindows } from './tbptt.js';
 
 export interface DynamicEvalOptions {
   /** η, the SGD learning rate of the adaptation steps. */
@@ -120,7 +120,7 @@ function dynamicStepper(model: LanguageModel, B: number, T: number, d: DynamicEv
         for (let j = 0; j < v.length; j++) v[j]! += decay * (theta0[j]! - v[j]!);
       }
       return detachState(r.state);
-    }, (st) => stateArrays(st ?? state));
+    });
     return { cost, rows, state: next };
   };
 }

@@ -131,7 +131,7 @@ export class TruncatedBPTT {
 
   private own(s: StackState): StackState {
     let buf = this.pool.pop();
-    if (!buf) { buf = this.model.initialState(this.B); this.owned.add(buf); }
+    if (!buf) { buf = detachState(this.model.initialState(this.B)); this.owned.add(buf); }
     buf.forEach((l, i) => { l.h.data.set(s[i]!.h.data as never); if (l.c) l.c.data.set(s[i]!.c!.data as never); });
     return buf;
   }
@@ -165,7 +165,7 @@ export class TruncatedBPTT {
 
   /** One update, in a backend scope: everything but the kept states is freed when it ends. */
   private update(costs: number[]): UpdateInfo {
-    return withScope(() => this.updateWindow(costs), () => [...this.owned].flatMap(stateArrays));
+    return withScope(() => this.updateWindow(costs));
   }
 
   private updateWindow(costs: number[]): UpdateInfo {
@@ -290,8 +290,8 @@ export function evaluateWindows(model: LanguageModel, windows: Iterable<{ x: Int
           const perRow = o.softmaxCrossEntropy(r.logits, new Tensor(tg, [T * B], 'int32'));
           onRows?.(perRow.data as ArrayLike<number>);
           cost += o.sum(perRow).item() / B;
-          return r.state;
-        }, (st) => stateArrays(st ?? s));
+          return detachState(r.state);
+        });
         steps += T;
       }
     });
