@@ -12,7 +12,6 @@ export * from './autodiff/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
 export * from './explain/index.js';
-export * from './nn/cells.js';
 export * from './nn/recurrent.js';
 export * from './nn/language-model.js';
 export * from './train/tbptt.js';

@@ -12,7 +12,7 @@ import { Rng } from '../src/tensor/random.js';
 import { Tensor, tensor } from '../src/tensor/tensor.js';
 import { SGD } from '../src/optim/optimizers.js';
 import { TruncatedBPTT } from '../src/train/tbptt.js';
-import { lstmStep, gruStep, rnnStep } from '../src/nn/cells.js';
+import { lstmStep, gruStep, rnnStep } from '../src/autodiff/cells.js';
 
 type Case = { name: string; shapes: number[][]; ints?: { shape: number[]; max: number }; fn: (...x: Tensor[]) => Tensor; lo?: number; hi?: number };
 const cases: Case[] = [];

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as o from './index.js';
+import { recordNode } from './tape.js';
 import { Rng } from '../tensor/random.js';
 import { intTensor, Tensor, tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../errors.js';
@@ -13,6 +14,18 @@ function r64(shape: number[], lo = -1, hi = 1): Tensor {
   for (let i = 0; i < t.size; i++) t.data[i] = rng.uniform(lo, hi);
   return t;
 }
+const maxDiff = (a: Tensor, b: Tensor) => Math.max(0, ...Array.from(a.data, (v, i) => Math.abs(v - b.data[i]!)));
+
+/** A fused path against its composition: same value and gradients to 1e-12 (float64), and gradcheck. */
+function compareFusedComposed(name: string, fused: (...x: Tensor[]) => Tensor, composed: (...x: Tensor[]) => Tensor, inputs: Tensor[]) {
+  const proj = r64(fused(...inputs).shape as number[]);
+  const vf = o.valueAndGrad((...x: Tensor[]) => o.sum(o.mul(fused(...x), proj)))(...inputs);
+  const vc = o.valueAndGrad((...x: Tensor[]) => o.sum(o.mul(composed(...x), proj)))(...inputs);
+  assert.ok(Math.abs(vf.value.item() - vc.value.item()) < 1e-12, `${name}: forward differs`);
+  vf.grads.forEach((g, i) => assert.ok(maxDiff(g, vc.grads[i]!) < 1e-12, `${name}: gradient of input ${i} differs by ${maxDiff(g, vc.grads[i]!)}`));
+  check(name, fused, inputs);
+}
+
 function check(name: string, fn: (...x: Tensor[]) => Tensor, inputs: Tensor[]) {
   const r = o.gradcheck(fn, inputs);
   assert.ok(r.ok, `${name}: gradient mismatch ${JSON.stringify(r.worst)} (max abs err ${r.maxAbsError})`);
@@ -54,10 +67,47 @@ const cases: Record<o.Prim, () => void> = {
   gather: () => check('gather', (t, i) => o.gather(t!, i!), [r64([5, 3]), intTensor([[0, 4], [4, 2]])]),
   where: () => check('where', (c, a, b) => o.where(c!, a!, b!), [tensor([[1, 0, 1]], { dtype: 'float64' }), r64([2, 3]), r64([3])]),
   clip: () => check('clip', (x) => o.clip(x!, -0.5, 0.5), [r64([20])]),
-  softmax: () => check('softmax', o.softmax, [r64([3, 5], -3, 3)]),
-  logSoftmax: () => check('logSoftmax', o.logSoftmax, [r64([3, 5], -3, 3)]),
-  softmaxCrossEntropy: () => check('softmaxCrossEntropy', (x, t) => o.softmaxCrossEntropy(x!, t!), [r64([4, 6], -3, 3), intTensor([0, 5, 2, 2])]),
-  squaredError: () => check('squaredError', o.squaredError, [r64([3, 2]), r64([3, 2])]),
+  softmaxCrossEntropy: () => {
+    check('softmaxCrossEntropy', (x, t) => o.softmaxCrossEntropy(x!, t!), [r64([4, 6], -3, 3), intTensor([0, 5, 2, 2])]);
+    // The fused loss against its composition, −logSoftmax(x)[t] (picked with a one-hot mask).
+    const t = intTensor([0, 5, 2, 2]), onehot = tensor(new Float64Array(24), [4, 6], { dtype: 'float64' });
+    t.data.forEach((c, r) => { onehot.data[r * 6 + c] = 1; });
+    compareFusedComposed('softmaxCrossEntropy', (x) => o.softmaxCrossEntropy(x!, t),
+      (x) => o.neg(o.sum(o.mul(o.logSoftmax(x!), onehot), -1)), [r64([4, 6], -3, 3)]);
+  },
+  // The fused recurrent cells: each against the same cell composed from tensor primitives, and gradcheck.
+  lstmStep: () => {
+    const [B, I, H] = [3, 4, 5];
+    compareFusedComposed('lstmStep', (x, h, c, W, b) => o.lstmStep(x!, h!, c!, W!, b!, 1.0), (x, h, c, W, b) => o.lstmStepComposed(x!, h!, c!, W!, b!, 1.0),
+      [r64([B, I]), r64([B, H]), r64([B, H]), r64([I + H, 4 * H]), r64([4 * H])]);
+  },
+  rnnStep: () => {
+    const [B, I, H] = [2, 3, 4];
+    compareFusedComposed('rnnStep', (x, h, W, b) => o.rnnStep(x!, h!, W!, b!), (x, h, W, b) => o.rnnStepComposed(x!, h!, W!, b!),
+      [r64([B, I]), r64([B, H]), r64([I + H, H]), r64([H])]);
+  },
+  gruStep: () => {
+    const [B, I, H] = [2, 3, 4];
+    compareFusedComposed('gruStep', (x, h, a, b, c, d) => o.gruStep(x!, h!, a!, b!, c!, d!), (x, h, a, b, c, d) => o.gruStepComposed(x!, h!, a!, b!, c!, d!),
+      [r64([B, I]), r64([B, H]), r64([I + H, 2 * H]), r64([2 * H]), r64([I + H, H]), r64([H])]);
+  },
+  // The whole-sequence LSTM against T fused steps (themselves checked against the composition above).
+  lstmSequence: () => {
+    const [T, B, I, H] = [4, 3, 2, 5];
+    const stepwise = (x: Tensor, h0: Tensor, c0: Tensor, W: Tensor, b: Tensor) => {
+      let h = h0, c = c0;
+      const hs: Tensor[] = [], cs: Tensor[] = [];
+      for (let t = 0; t < T; t++) {
+        const hc = o.lstmStep(o.slice(x, [t * B, 0], [B, I]), h, c, W, b, 0.7);
+        h = o.reshape(o.slice(hc, [0, 0, 0], [1, B, H]), [1, B, H]); c = o.reshape(o.slice(hc, [1, 0, 0], [1, B, H]), [1, B, H]);
+        hs.push(h); cs.push(c);
+        h = o.reshape(h, [B, H]); c = o.reshape(c, [B, H]);
+      }
+      return o.concat([o.concat(hs, 0), o.concat(cs, 0)], 0);
+    };
+    compareFusedComposed('lstmSequence', (x, h0, c0, W, b) => o.reshape(o.lstmSequence(x!, h0!, c0!, W!, b!, T, 0.7), [2 * T, B, H]),
+      (x, h0, c0, W, b) => stepwise(x!, h0!, c0!, W!, b!), [r64([T * B, I]), r64([B, H]), r64([B, H]), r64([I + H, 4 * H]), r64([4 * H])]);
+  },
 };
 
 for (const p of o.primitives) {
@@ -67,8 +117,28 @@ for (const p of o.primitives) {
   });
 }
 
-test('composites differentiate by composition: mean, split', () => {
+test('composites differentiate by composition: mean, softmax, logSoftmax, squaredError', () => {
   check('mean', (x) => o.mean(x!, 1), [r64([3, 4])]);
+  check('softmax', o.softmax, [r64([3, 5], -3, 3)]);
+  check('logSoftmax', o.logSoftmax, [r64([3, 5], -3, 3)]);
+  check('squaredError', o.squaredError, [r64([3, 2]), r64([3, 2])]);
+  for (const op of ['softmax', 'logSoftmax'] as const) {
+    assert.ok(!o.primitives.includes(op as never), `${op} is a composite, not a primitive`);
+  }
+});
+
+test('fused kernels of composites equal their compositions (softmax, logSoftmax without a gradient)', () => {
+  for (const dtype of ['float64', 'float32'] as const) {
+    const x = tensor(Array.from({ length: 15 }, () => rng.uniform(-30, 30)), [3, 5], { dtype });
+    const xg = x.clone().requireGrad();
+    for (const op of ['softmax', 'logSoftmax'] as const) {
+      const fused = o.noGrad(() => o[op](x)), composed = o[op](xg);
+      assert.ok(composed.node !== null && fused.node === null);
+      const tol = dtype === 'float64' ? 1e-14 : 1e-6;   // relative: log-probabilities reach −60 here
+      const rel = Math.max(...Array.from(fused.data, (v, i) => Math.abs(v - composed.data[i]!) / Math.max(1, Math.abs(v))));
+      assert.ok(rel < tol, `${op} ${dtype}: fused and composed differ by ${rel} (relative)`);
+    }
+  }
 });
 
 test('closed-form values', () => {
@@ -116,7 +186,7 @@ test('shape errors name the op and the shapes', () => {
 
 test('rule returning a wrongly shaped gradient is caught with the op name', () => {
   const x = tensor([1, 2, 3], { requiresGrad: true });
-  const y = o.recordNode(tensor([1, 2, 3]), 'brokenOp', [x], () => [tensor([1, 2])]);
+  const y = recordNode(tensor([1, 2, 3]), 'brokenOp', [x], () => [tensor([1, 2])]);
   assert.throws(() => o.backward(o.sum(y)), (e: Error) => /brokenOp/.test(e.message));
 });
 

@@ -1,7 +1,9 @@
 /**
- * The primitives: a closed set of differentiable operations. Each primitive's forward (which calls the
- * backend's kernels) and its vector-Jacobian product sit side by side, and the rule table at the bottom
- * of each section is typed `{ [P in Prim]: Rule }` so a primitive without a rule does not compile.
+ * The tensor primitives and their composites. Each primitive's forward (which calls the backend's
+ * kernels) and its vector-Jacobian product sit side by side: every section ends with its rules, typed
+ * `Rules<…>` against the parameters primitive.ts declares, and rules.ts gathers them (with the fused
+ * recurrent cells of cells.ts) into the one table. Composites (mean, split, softmax, logSoftmax,
+ * squaredError) are functions of primitives and are differentiated by composition.
  *
  * A rule receives ∂E/∂out (`dy`) and what the forward saved (`s`: its inputs, its output, its params), and
  * returns ∂E/∂input for each input. Rules may return gradients in a broadcast shape: the backward driver
@@ -12,17 +14,7 @@ import type { BinaryOp, DType, FloatArray, UnaryOp } from '../backend/index.js';
 import { ShapeError } from '../errors.js';
 import { broadcastShapes, fmtShape, normAxes, normAxis, shapeEq, sizeOf, type Shape } from '../tensor/shape.js';
 import { full, Tensor } from '../tensor/tensor.js';
-import { recordNode } from './tape.js';
-
-export type Prim =
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum'
-  | 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu'
-  | 'matmul' | 'sum' | 'max' | 'broadcastTo' | 'reshape' | 'transpose' | 'slice' | 'concat'
-  | 'gather' | 'where' | 'clip' | 'softmax' | 'logSoftmax' | 'softmaxCrossEntropy' | 'squaredError';
-
-/** What a forward saved for its rule. */
-interface Saved { inputs: readonly Tensor[]; out: Tensor; params: Record<string, unknown> }
-type Rule = (dy: Tensor, s: Saved) => (Tensor | null)[];
+import { needsGrad, record as recordPrim, type NoParams, type Prim, type PrimParams, type Rules } from './primitive.js';
 
 export type TensorLike = Tensor | number;
 
@@ -52,21 +44,32 @@ function lift(x: TensorLike, like: Tensor | undefined): Tensor {
   return full([], x, { dtype: like && like.dtype !== 'int32' ? like.dtype : 'float32' });
 }
 
-function record(op: Prim, out: Tensor, inputs: readonly Tensor[], params: Record<string, unknown> = {}): Tensor {
-  const saved: Saved = { inputs, out, params };
-  return recordNode(out, op, inputs, (dy) => rules[op](dy, saved));
+/** The primitives defined in this file. */
+export type TensorPrim = Exclude<Prim, CellPrim>;
+type CellPrim = 'rnnStep' | 'lstmStep' | 'gruStep' | 'lstmSequence';
+/** This file's primitives that save no parameters. */
+type PlainPrim = { [P in TensorPrim]: PrimParams[P] extends NoParams ? P : never }[TensorPrim];
+
+/** Record one of this file's primitives (its rule is in `tensorRules`, at the bottom). */
+function record<P extends TensorPrim>(op: P, out: Tensor, inputs: readonly Tensor[], params: PrimParams[P]): Tensor {
+  return recordPrim(tensorRules, op, out, inputs, params);
+}
+
+/** Record a primitive that saves nothing but its inputs and output. */
+function recordPlain(op: PlainPrim, out: Tensor, inputs: readonly Tensor[]): Tensor {
+  return recordPrim(tensorRules, op, out, inputs, {});
 }
 
 // ---- elementwise binary (broadcasting) ----------------------------------------------------------
 
-function binary(op: Prim & BinaryOp, kernel: BinaryOp, aIn: TensorLike, bIn: TensorLike): Tensor {
+function binary(op: PlainPrim & BinaryOp, kernel: BinaryOp, aIn: TensorLike, bIn: TensorLike): Tensor {
   const a = lift(aIn, bIn instanceof Tensor ? bIn : undefined), b = lift(bIn, a);
   checkFloat(a, op, 'first operand'); checkFloat(b, op, 'second operand');
   if (a.dtype !== b.dtype) throw new ShapeError(`${op}: dtypes differ (${a.dtype} vs ${b.dtype})`);
   const shape = broadcastShapes(a.shape, b.shape, op);
   const out = output(a.dtype, shape);
   B().binary(kernel, f(a), a.shape, f(b), b.shape, f(out), shape);
-  return record(op, out, [a, b]);
+  return recordPlain(op, out, [a, b]);
 }
 
 /** a + b, broadcasting. */
@@ -85,7 +88,7 @@ export function maximum(a: TensorLike, b: TensorLike): Tensor {
   const shape = broadcastShapes(A.shape, Bt.shape, 'maximum');
   const out = output(A.dtype, shape);
   B().binary('max', f(A), A.shape, f(Bt), Bt.shape, f(out), shape);
-  return record('maximum', out, [A, Bt]);
+  return recordPlain('maximum', out, [A, Bt]);
 }
 
 /** Non-differentiable comparisons: 1 where true, 0 elsewhere (float). */
@@ -120,15 +123,15 @@ const binaryRules = {
     const m = compare('ge', a, b);
     return [mul(dy, m), mul(dy, sub(1, m))];
   },
-} satisfies Record<'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum', Rule>;
+} satisfies Rules<'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum'>;
 
 // ---- elementwise unary --------------------------------------------------------------------------
 
-function unary(op: Prim & UnaryOp, x: Tensor): Tensor {
+function unary(op: PlainPrim & UnaryOp, x: Tensor): Tensor {
   checkFloat(x, op, 'input');
   const out = output(x.dtype, x.shape);
   B().unary(op, f(x), f(out));
-  return record(op, out, [x]);
+  return recordPlain(op, out, [x]);
 }
 
 export const neg = (x: Tensor): Tensor => unary('neg', x);
@@ -162,7 +165,7 @@ const unaryRules = {
   sigmoid: (dy, s) => [mul(dy, mul(s.out, sub(1, s.out)))],
   // d relu x = [x > 0]·dx — a mask, so the gradient at exactly 0 is 0, not ½
   relu: (dy, s) => [mul(dy, kernelUnary('step', s.inputs[0]!))],
-} satisfies Record<'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu', Rule>;
+} satisfies Rules<'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu'>;
 
 // ---- matmul -------------------------------------------------------------------------------------
 
@@ -196,7 +199,7 @@ const matmulRules = {
   // C = op(A)·op(B): d op(A) = dC·op(B)ᵀ, d op(B) = op(A)ᵀ·dC; then undo op (transpose back).
   matmul: (dy, s) => {
     const [a, b] = s.inputs as [Tensor, Tensor];
-    const { transA, transB } = s.params as { transA: boolean; transB: boolean };
+    const { transA, transB } = s.params;
     let dA: Tensor | null = null, dB: Tensor | null = null;
     if (a.requiresGrad) {
       dA = transA ? matmul(b, dy, { transA: transB, transB: true }) : matmul(dy, b, { transB: !transB });
@@ -214,7 +217,7 @@ const matmulRules = {
     }
     return [dA, dB];
   },
-} satisfies Record<'matmul', Rule>;
+} satisfies Rules<'matmul'>;
 
 // ---- reductions and shape ops -------------------------------------------------------------------
 
@@ -253,7 +256,7 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   const out = output(x.dtype, shape);
   const zero = alloc(x.dtype, []);
   B().binary('add', f(x), x.shape, f(zero), [], f(out), shape);
-  return record('broadcastTo', out, [x]);
+  return recordPlain('broadcastTo', out, [x]);
 }
 
 /** Same data, new shape (one dimension may be −1). */
@@ -265,7 +268,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
     throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${n} elements) to ${fmtShape(shape)}`);
   }
   const out = new Tensor(x.data, resolved, x.dtype); // shares storage: reshape is free
-  return record('reshape', out, [x]);
+  return recordPlain('reshape', out, [x]);
 }
 
 /** Permute axes (default: reverse them). */
@@ -328,12 +331,12 @@ export function split(x: Tensor, sizes: readonly number[], axis = 0): Tensor[] {
 
 const shapeRules = {
   // d Σx = broadcast(dy) back over the summed axes
-  sum: (dy, s) => [broadcastTo(reshape(dy, s.params.kept as number[]), s.inputs[0]!.shape)],
+  sum: (dy, s) => [broadcastTo(reshape(dy, s.params.kept), s.inputs[0]!.shape)],
   // d max = dy at the arg-max positions, split equally among ties
   max: (dy, s) => {
-    const x = s.inputs[0]!, kept = s.params.kept as number[];
+    const x = s.inputs[0]!, kept = s.params.kept;
     const mask = compare('eq', x, reshape(s.out, kept));
-    const ties = sum(mask, s.params.axes as number[], true);
+    const ties = sum(mask, s.params.axes, true);
     return [mul(mask, div(reshape(dy, kept), ties))];
   },
   // broadcasting is summed back by the driver
@@ -341,7 +344,7 @@ const shapeRules = {
   reshape: (dy, s) => [reshape(dy, s.inputs[0]!.shape)],
   // the inverse permutation
   transpose: (dy, s) => {
-    const p = s.params.perm as number[];
+    const p = s.params.perm;
     const inv = new Array<number>(p.length);
     p.forEach((v, i) => { inv[v] = i; });
     return [transpose(dy, inv)];
@@ -350,12 +353,12 @@ const shapeRules = {
   slice: (dy, s) => {
     const x = s.inputs[0]!;
     const out = alloc(x.dtype, x.shape);
-    B().sliceAddInto(f(dy), dy.shape, x.shape, s.params.begin as number[], f(out));
+    B().sliceAddInto(f(dy), dy.shape, x.shape, s.params.begin, f(out));
     return [out];
   },
   // each input gets its slice of dy
   concat: (dy, s) => {
-    const ax = s.params.axis as number;
+    const ax = s.params.axis;
     let off = 0;
     return s.inputs.map((t) => {
       const begin = dy.shape.map((_, i) => (i === ax ? off : 0));
@@ -363,7 +366,7 @@ const shapeRules = {
       return t.requiresGrad ? slice(dy, begin, t.shape) : null;
     });
   },
-} satisfies Record<'sum' | 'max' | 'broadcastTo' | 'reshape' | 'transpose' | 'slice' | 'concat', Rule>;
+} satisfies Rules<'sum' | 'max' | 'broadcastTo' | 'reshape' | 'transpose' | 'slice' | 'concat'>;
 
 // ---- indexing, selection, clipping --------------------------------------------------------------
 
@@ -378,7 +381,7 @@ export function gather(table: Tensor, indices: Tensor): Tensor {
   } catch (e) {
     throw new ShapeError(`gather: ${(e as Error).message} (table ${fmtShape(table.shape)})`);
   }
-  return record('gather', out, [table, indices]);
+  return recordPlain('gather', out, [table, indices]);
 }
 
 /** cond ? a : b elementwise (cond is 0/1 float, e.g. from `compare`), broadcasting all three. */
@@ -388,7 +391,7 @@ export function where(cond: Tensor, aIn: TensorLike, bIn: TensorLike): Tensor {
   const [c2, a2, b2] = [broadcastTo(cond, shape), broadcastTo(a, shape), broadcastTo(b, shape)];
   const out = output(a.dtype, shape);
   B().where(f(c2), f(a2), f(b2), f(out));
-  return record('where', out, [c2, a2, b2]);
+  return recordPlain('where', out, [c2, a2, b2]);
 }
 
 /** Clamp to [lo, hi]. */
@@ -415,12 +418,12 @@ const selectRules = {
   },
   // passes where lo ≤ x ≤ hi
   clip: (dy, s) => {
-    const x = s.inputs[0]!, { lo, hi } = s.params as { lo: number; hi: number };
+    const x = s.inputs[0]!, { lo, hi } = s.params;
     return [mul(dy, mul(compare('ge', x, lo), compare('ge', hi, x)))];
   },
-} satisfies Record<'gather' | 'where' | 'clip', Rule>;
+} satisfies Rules<'gather' | 'where' | 'clip'>;
 
-// ---- fused, numerically stable losses ----------------------------------------------------------
+// ---- row-wise normalisations (composites) and the fused loss ------------------------------------
 
 function rows(x: Tensor, op: string): [number, number] {
   if (x.rank < 1) throw new ShapeError(`${op}: needs at least one axis, got a scalar`);
@@ -428,24 +431,45 @@ function rows(x: Tensor, op: string): [number, number] {
   return [x.size / Math.max(C, 1), C];
 }
 
-/** The two row-wise normalisations share their shape handling; the kernels differ. */
-function rowwise(op: 'softmax' | 'logSoftmax', x: Tensor): Tensor {
-  checkFloat(x, op, 'input');
+/** The fused kernel of a row-wise normalisation (no history): the fast path when no gradient is needed. */
+function rowwiseKernel(op: 'softmax' | 'logSoftmax', x: Tensor): Tensor {
   const [R, C] = rows(x, op);
   const out = output(x.dtype, x.shape);
   B()[op](f(x), R, C, f(out));
-  return record(op, out, [x]);
+  return out;
 }
 
-/** Softmax over the last axis (max-subtracted: softmax(±300) is exact, never NaN). */
-export function softmax(x: Tensor): Tensor { return rowwise('softmax', x); }
+/** x − max(x) over the last axis; the max is a constant (softmax does not depend on it). */
+function shiftByMax(x: Tensor): Tensor {
+  return sub(x, max(x, -1, true).detach());
+}
 
-/** log-softmax over the last axis: x − max − log Σ exp(x − max). */
-export function logSoftmax(x: Tensor): Tensor { return rowwise('logSoftmax', x); }
+/**
+ * Softmax over the last axis, a composite: e^(x − max) / Σ e^(x − max), max-subtracted so softmax(±300)
+ * is exact, never NaN. Differentiated by composition; without a gradient to record it runs the fused
+ * kernel instead (tested equal to the composition).
+ */
+export function softmax(x: Tensor): Tensor {
+  checkFloat(x, 'softmax', 'input');
+  rows(x, 'softmax');
+  if (!needsGrad([x])) return rowwiseKernel('softmax', x);
+  const e = exp(shiftByMax(x));
+  return div(e, sum(e, -1, true));
+}
+
+/** log-softmax over the last axis, a composite: (x − max) − log Σ e^(x − max). Fused kernel without a gradient. */
+export function logSoftmax(x: Tensor): Tensor {
+  checkFloat(x, 'logSoftmax', 'input');
+  rows(x, 'logSoftmax');
+  if (!needsGrad([x])) return rowwiseKernel('logSoftmax', x);
+  const z = shiftByMax(x);
+  return sub(z, log(sum(exp(z), -1, true)));
+}
 
 /**
  * Per-row cross-entropy of softmax(logits) against integer targets: logits [..., C], targets int32 [...]
- * → loss [...] (−log p_target). Fused: never forms log(0).
+ * → loss [...] (−log p_target). A fused primitive: one pass forward, never forms log(0), and its rule
+ * needs only the saved probabilities. Tested against the composition −logSoftmax(x)[t].
  */
 export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   checkFloat(logits, 'softmaxCrossEntropy', 'logits');
@@ -464,47 +488,28 @@ export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   return record('softmaxCrossEntropy', out, [logits, targets], { probs });
 }
 
-/** Elementwise squared error ½(y − t)², the tutorial's E for one output. */
+/** Elementwise squared error ½(y − t)², the tutorial's E for one output (a composite: ∂E/∂y = y − t). */
 export function squaredError(y: Tensor, t: TensorLike): Tensor {
-  const tt = lift(t, y);
   checkFloat(y, 'squaredError', 'prediction');
-  const shape = broadcastShapes(y.shape, tt.shape, 'squaredError');
-  const d = output(y.dtype, shape);
-  B().binary('sub', f(y), y.shape, f(tt), tt.shape, f(d), shape);
-  const out = output(y.dtype, shape);
-  B().unary('square', f(d), f(out));
-  B().scaleInPlace(f(out), 0.5);
-  return record('squaredError', out, [y, tt], { diff: d });
+  const d = sub(y, lift(t, y));
+  return mul(mul(d, d), 0.5);
 }
 
 const lossRules = {
-  // d softmax: dx = y ⊙ (dy − Σ dy⊙y)
-  softmax: (dy, s) => [mul(s.out, sub(dy, sum(mul(dy, s.out), -1, true)))],
-  // d logSoftmax: dx = dy − softmax(x)·Σ dy
-  logSoftmax: (dy, s) => [sub(dy, mul(exp(s.out), sum(dy, -1, true)))],
   // d CE/d logits = dloss · (softmax − onehot(target)); targets get none
   softmaxCrossEntropy: (dy, s) => {
     const [logits, targets] = s.inputs as [Tensor, Tensor];
-    const probs = s.params.probs as Tensor;
+    const probs = s.params.probs;
     const [R, C] = rows(logits, 'softmaxCrossEntropy');
     const dx = output(logits.dtype, logits.shape);
     B().softmaxCrossEntropyBackward(f(probs), R, C, targets.data as Int32Array, f(dy), f(dx));
     return [dx, null];
   },
-  // d ½(y−t)² = (y − t)·dy for y, −(y − t)·dy for t
-  squaredError: (dy, s) => {
-    const d = s.params.diff as Tensor;
-    const g = mul(dy, d);
-    return [g, s.inputs[1]!.requiresGrad ? neg(g) : null];
-  },
-} satisfies Record<'softmax' | 'logSoftmax' | 'softmaxCrossEntropy' | 'squaredError', Rule>;
+} satisfies Rules<'softmaxCrossEntropy'>;
 
-// ---- the rule table -----------------------------------------------------------------------------
+// ---- this file's rules -------------------------------------------------------------------------
 
-/** Every primitive's vector-Jacobian product. Typed exhaustively: a missing rule is a compile error. */
-export const rules: { readonly [P in Prim]: Rule } = {
+/** The rules of the tensor primitives (rules.ts adds the cells' and checks the table is complete). */
+export const tensorRules: Rules<TensorPrim> = {
   ...binaryRules, ...unaryRules, ...matmulRules, ...shapeRules, ...selectRules, ...lossRules,
 };
-
-/** The list of primitives (for tests and documentation). */
-export const primitives = Object.keys(rules) as Prim[];

@@ -1,11 +1,10 @@
-// Recurrent cells: fused forward/backward against the composed autodiff version, gradient checks,
-// masking, sequence-to-one use, stream resets.
+// Recurrent stacks: whole-sequence gradients, masking, sequence-to-one use, stream resets. (The fused
+// cells themselves are checked with the other primitives, in autodiff/ops.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as o from '../autodiff/index.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor, tensor } from '../tensor/tensor.js';
-import { gruStep, gruStepComposed, lstmStep, lstmStepComposed, rnnStep, rnnStepComposed } from './cells.js';
 import { RecurrentStack, detachState, resetStreams } from './recurrent.js';
 
 const rng = new Rng(5);
@@ -15,34 +14,6 @@ function r64(shape: number[], s = 0.5): Tensor {
   return t;
 }
 const maxDiff = (a: Tensor, b: Tensor) => Math.max(...Array.from(a.data, (v, i) => Math.abs(v - b.data[i]!)));
-
-function compareFusedComposed(name: string, fused: (...x: Tensor[]) => Tensor, composed: (...x: Tensor[]) => Tensor, inputs: Tensor[]) {
-  const proj = r64(fused(...inputs).shape as number[]);
-  const vf = o.valueAndGrad((...x: Tensor[]) => o.sum(o.mul(fused(...x), proj)))(...inputs);
-  const vc = o.valueAndGrad((...x: Tensor[]) => o.sum(o.mul(composed(...x), proj)))(...inputs);
-  assert.ok(Math.abs(vf.value.item() - vc.value.item()) < 1e-12, `${name}: forward differs`);
-  vf.grads.forEach((g, i) => assert.ok(maxDiff(g, vc.grads[i]!) < 1e-12, `${name}: gradient of input ${i} differs by ${maxDiff(g, vc.grads[i]!)}`));
-  const r = o.gradcheck(fused, inputs);
-  assert.ok(r.ok, `${name}: fused gradcheck ${JSON.stringify(r.worst)}`);
-}
-
-test('LSTM: fused step equals the composed version (values and gradients), gradcheck', () => {
-  const [B, I, H] = [3, 4, 5];
-  compareFusedComposed('lstm', (x, h, c, W, b) => lstmStep(x!, h!, c!, W!, b!, 1.0), (x, h, c, W, b) => lstmStepComposed(x!, h!, c!, W!, b!, 1.0),
-    [r64([B, I]), r64([B, H]), r64([B, H]), r64([I + H, 4 * H]), r64([4 * H])]);
-});
-
-test('RNN: fused step equals the composed version, gradcheck', () => {
-  const [B, I, H] = [2, 3, 4];
-  compareFusedComposed('rnn', (x, h, W, b) => rnnStep(x!, h!, W!, b!), (x, h, W, b) => rnnStepComposed(x!, h!, W!, b!),
-    [r64([B, I]), r64([B, H]), r64([I + H, H]), r64([H])]);
-});
-
-test('GRU: fused step equals the composed version, gradcheck', () => {
-  const [B, I, H] = [2, 3, 4];
-  compareFusedComposed('gru', (x, h, a, b, c, d) => gruStep(x!, h!, a!, b!, c!, d!), (x, h, a, b, c, d) => gruStepComposed(x!, h!, a!, b!, c!, d!),
-    [r64([B, I]), r64([B, H]), r64([I + H, 2 * H]), r64([2 * H]), r64([I + H, H]), r64([H])]);
-});
 
 for (const cell of ['rnn', 'lstm', 'gru'] as const) {
   test(`${cell} stack: whole-sequence gradient (full BPTT over 2 layers, 6 steps) passes gradcheck`, () => {
@@ -85,21 +56,3 @@ test('detachState stops the gradient, resetStreams zeroes only the chosen stream
   }
 });
 
-test('LSTM over a whole sequence (fused, batched GEMMs) equals T fused steps, values and gradients; gradcheck', async () => {
-  const { lstmSequence } = await import('./cells.js');
-  const [T, B, I, H] = [4, 3, 2, 5];
-  const inputs = [r64([T * B, I]), r64([B, H]), r64([B, H]), r64([I + H, 4 * H]), r64([4 * H])];
-  const stepwise = (x: Tensor, h0: Tensor, c0: Tensor, W: Tensor, b: Tensor) => {
-    let h = h0, c = c0;
-    const hs: Tensor[] = [], cs: Tensor[] = [];
-    for (let t = 0; t < T; t++) {
-      const hc = lstmStep(o.slice(x, [t * B, 0], [B, I]), h, c, W, b, 0.7);
-      h = o.reshape(o.slice(hc, [0, 0, 0], [1, B, H]), [1, B, H]); c = o.reshape(o.slice(hc, [1, 0, 0], [1, B, H]), [1, B, H]);
-      hs.push(h); cs.push(c);
-      h = o.reshape(h, [B, H]); c = o.reshape(c, [B, H]);
-    }
-    return o.concat([o.concat(hs, 0), o.concat(cs, 0)], 0);
-  };
-  compareFusedComposed('lstmSequence', (x, h0, c0, W, b) => o.reshape(lstmSequence(x!, h0!, c0!, W!, b!, T, 0.7), [2 * T, B, H]),
-    (x, h0, c0, W, b) => stepwise(x!, h0!, c0!, W!, b!), inputs);
-});

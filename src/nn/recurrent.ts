@@ -12,7 +12,7 @@ import { globalRng, type Rng } from '../tensor/random.js';
 import { fmtShape } from '../tensor/shape.js';
 import { Tensor, zeros } from '../tensor/tensor.js';
 import type { DType } from '../backend/index.js';
-import { gruStep, lstmSequence, lstmStep, rnnStep, unpackHC } from './cells.js';
+import { gruStep, lstmSequence, lstmStep, rnnStep, unpackHC } from '../autodiff/cells.js';
 import { initialize, type Init } from './init.js';
 import { Dropout } from './layers.js';
 import { Module, Parameter } from './module.js';

@@ -1,6 +1,7 @@
 /**
- * Recurrent cells as explicit forward/backward pairs (llm.c style), each registered on the tape as one
- * fused node, plus the same cells composed from primitives (the reference their tests compare against).
+ * The fused recurrent cells: primitives like any other (their parameters are declared in primitive.ts),
+ * each an explicit forward/backward pair (llm.c style) whose forward caches what its rule needs, plus the
+ * same cells composed from tensor primitives (the reference their tests compare against).
  *
  * Dimension letters: B batch, I input size, H hidden size. Every cell first concatenates its input and
  * previous hidden state, xh = [x, h] of shape [B, I+H], and multiplies by one kernel, as TensorFlow's
@@ -15,8 +16,8 @@
  * The LSTM step returns h' and c' packed as one tensor hc [2, B, H] (hc[0] = h', hc[1] = c'), so a single
  * node carries both outputs; `unpackHC` slices them apart.
  */
-import * as o from '../autodiff/index.js';
-import { recordNode } from '../autodiff/index.js';
+import * as o from './ops.js';
+import { record, type Rule, type Rules } from './primitive.js';
 import { allocOutput, getBackend } from '../backend/index.js';
 import type { DType, FloatArray } from '../backend/index.js';
 import { ShapeError } from '../errors.js';
@@ -92,21 +93,26 @@ export function lstmStep(x: Tensor, h: Tensor, c: Tensor, W: Tensor, b: Tensor, 
   const acts = output(dt, [B, 4 * H]), tanhC = alloc(dt, [B, H]);
   const hv = f(hc).subarray(0, B * H), cv = f(hc).subarray(B * H);
   B_().lstmCellForward(f(z), f(c), B, H, forgetBias, cv, hv, f(acts), f(tanhC));
-  return recordNode(hc, 'lstmStep', [x, h, c, W, b], (dhc) => {
-    // Backward, in exact reverse order: pointwise part, then the affine map.
-    const dh = f(dhc).subarray(0, B * H), dc = f(dhc).subarray(B * H);
-    const dz = output(dt, [B, 4 * H]), dcPrev = output(dt, [B, H]);
-    B_().lstmCellBackward(dh, dc, f(c), f(acts), f(tanhC), B, H, f(dz), f(dcPrev));
-    const dW = W.requiresGrad ? alloc(dt, W.shape as number[]) : null;
-    const db = b.requiresGrad ? alloc(dt, [4 * H]) : null;
-    const needXh = x.requiresGrad || h.requiresGrad;
-    const dxh = needXh ? output(dt, [B, I + H]) : null;
-    affineBackward(f(dz), f(xh), f(W), B, I + H, 4 * H, dW && f(dW), db && f(db), dxh && f(dxh));
-    let dx: Tensor | null = null, dhPrev: Tensor | null = null;
-    if (dxh) { dx = output(dt, [B, I]); dhPrev = output(dt, [B, H]); splitRows(f(dxh), B, I, H, f(dx), f(dhPrev)); }
-    return [dx, dhPrev, dcPrev, dW, db];
-  });
+  return record(cellRules, 'lstmStep', hc, [x, h, c, W, b], { forgetBias, xh, acts, tanhC });
 }
+
+/** Backward of lstmStep, in exact reverse order: the pointwise part, then the affine map. */
+const lstmStepRule: Rule<'lstmStep'> = (dhc, s) => {
+  const [x, h, c, W, b] = s.inputs as [Tensor, Tensor, Tensor, Tensor, Tensor];
+  const { xh, acts, tanhC } = s.params;
+  const [B, I] = x.shape as [number, number], H = h.shape[1]!, dt = x.dtype;
+  const dh = f(dhc).subarray(0, B * H), dc = f(dhc).subarray(B * H);
+  const dz = output(dt, [B, 4 * H]), dcPrev = output(dt, [B, H]);
+  B_().lstmCellBackward(dh, dc, f(c), f(acts), f(tanhC), B, H, f(dz), f(dcPrev));
+  const dW = W.requiresGrad ? alloc(dt, W.shape as number[]) : null;
+  const db = b.requiresGrad ? alloc(dt, [4 * H]) : null;
+  const needXh = x.requiresGrad || h.requiresGrad;
+  const dxh = needXh ? output(dt, [B, I + H]) : null;
+  affineBackward(f(dz), f(xh), f(W), B, I + H, 4 * H, dW && f(dW), db && f(db), dxh && f(dxh));
+  let dx: Tensor | null = null, dhPrev: Tensor | null = null;
+  if (dxh) { dx = output(dt, [B, I]); dhPrev = output(dt, [B, H]); splitRows(f(dxh), B, I, H, f(dx), f(dhPrev)); }
+  return [dx, dhPrev, dcPrev, dW, db];
+};
 
 /** The same LSTM step composed from primitives (reference for tests). */
 export function lstmStepComposed(x: Tensor, h: Tensor, c: Tensor, W: Tensor, b: Tensor, forgetBias = 0): Tensor {
@@ -137,19 +143,25 @@ export function rnnStep(x: Tensor, h: Tensor, W: Tensor, b: Tensor): Tensor {
   const out = alloc(dt, [B, H]);
   affine(f(xh), f(W), f(b), B, I + H, H, f(out));
   B_().unary('tanh', f(out), f(out));
-  return recordNode(out, 'rnnStep', [x, h, W, b], (dy) => {
-    const dz = alloc(dt, [B, H]);
-    const y = f(out), g = f(dy), d = f(dz);
-    for (let i = 0; i < d.length; i++) d[i] = g[i]! * (1 - y[i]! * y[i]!); // tanh' = 1 − h'²
-    const dW = W.requiresGrad ? alloc(dt, W.shape as number[]) : null;
-    const db = b.requiresGrad ? alloc(dt, [H]) : null;
-    const dxh = x.requiresGrad || h.requiresGrad ? alloc(dt, [B, I + H]) : null;
-    affineBackward(d, f(xh), f(W), B, I + H, H, dW && f(dW), db && f(db), dxh && f(dxh));
-    let dx: Tensor | null = null, dh: Tensor | null = null;
-    if (dxh) { dx = alloc(dt, [B, I]); dh = alloc(dt, [B, H]); splitRows(f(dxh), B, I, H, f(dx), f(dh)); }
-    return [dx, dh, dW, db];
-  });
+  return record(cellRules, 'rnnStep', out, [x, h, W, b], { xh });
 }
+
+/** Backward of rnnStep: through tanh, then the affine map. */
+const rnnStepRule: Rule<'rnnStep'> = (dy, s) => {
+  const [x, h, W, b] = s.inputs as [Tensor, Tensor, Tensor, Tensor];
+  const { xh } = s.params, out = s.out;
+  const [B, I] = x.shape as [number, number], H = h.shape[1]!, dt = x.dtype;
+  const dz = alloc(dt, [B, H]);
+  const y = f(out), g = f(dy), d = f(dz);
+  for (let i = 0; i < d.length; i++) d[i] = g[i]! * (1 - y[i]! * y[i]!); // tanh' = 1 − h'²
+  const dW = W.requiresGrad ? alloc(dt, W.shape as number[]) : null;
+  const db = b.requiresGrad ? alloc(dt, [H]) : null;
+  const dxh = x.requiresGrad || h.requiresGrad ? alloc(dt, [B, I + H]) : null;
+  affineBackward(d, f(xh), f(W), B, I + H, H, dW && f(dW), db && f(db), dxh && f(dxh));
+  let dx: Tensor | null = null, dh: Tensor | null = null;
+  if (dxh) { dx = alloc(dt, [B, I]); dh = alloc(dt, [B, H]); splitRows(f(dxh), B, I, H, f(dx), f(dh)); }
+  return [dx, dh, dW, db];
+};
 
 export function rnnStepComposed(x: Tensor, h: Tensor, W: Tensor, b: Tensor): Tensor {
   return o.tanh(o.add(o.matmul(o.concat([x, h], 1), W), b));
@@ -181,42 +193,49 @@ export function gruStep(x: Tensor, h: Tensor, Wg: Tensor, bg: Tensor, Wc: Tensor
     const u = G[r * 2 * H + H + k]!;
     O[r * H + k] = u * hv[r * H + k]! + (1 - u) * C[r * H + k]!;
   }
-  return recordNode(out, 'gruStep', [x, h, Wg, bg, Wc, bc], (dy) => {
-    const D = f(dy);
-    const dzc = alloc(dt, [B, H]), dzg = alloc(dt, [B, 2 * H]), dh = alloc(dt, [B, H]);
-    const Dzc = f(dzc), Dzg = f(dzg), Dh = f(dh);
-    for (let r = 0; r < B; r++) for (let k = 0; k < H; k++) {
-      const q = r * H + k, u = G[r * 2 * H + H + k]!, cv = C[q]!;
-      Dzc[q] = D[q]! * (1 - u) * (1 - cv * cv);                // through c̃ = tanh(·)
-      Dzg[r * 2 * H + H + k] = D[q]! * (hv[q]! - cv) * u * (1 - u); // through u = σ(·)
-      Dh[q] = D[q]! * u;                                         // the direct path u⊙h
-    }
-    const needIn = x.requiresGrad || h.requiresGrad;
-    const dWc = Wc.requiresGrad ? alloc(dt, Wc.shape as number[]) : null;
-    const dbc = bc.requiresGrad ? alloc(dt, [H]) : null;
-    const dxrh = output(dt, [B, I + H]);
-    affineBackward(Dzc, f(xrh), f(Wc), B, I + H, H, dWc && f(dWc), dbc && f(dbc), f(dxrh));
-    const dx = output(dt, [B, I]), drh = alloc(dt, [B, H]);
-    splitRows(f(dxrh), B, I, H, f(dx), f(drh));
-    const Drh = f(drh);
-    for (let r = 0; r < B; r++) for (let k = 0; k < H; k++) {
-      const q = r * H + k, rv = G[r * 2 * H + k]!;
-      Dzg[r * 2 * H + k] = Drh[q]! * hv[q]! * rv * (1 - rv);    // through r = σ(·) in r⊙h
-      Dh[q] += Drh[q]! * rv;                                     // h inside r⊙h
-    }
-    const dWg = Wg.requiresGrad ? alloc(dt, Wg.shape as number[]) : null;
-    const dbg = bg.requiresGrad ? alloc(dt, [2 * H]) : null;
-    const dxh = needIn ? alloc(dt, [B, I + H]) : null;
-    affineBackward(Dzg, f(xh), f(Wg), B, I + H, 2 * H, dWg && f(dWg), dbg && f(dbg), dxh && f(dxh));
-    if (dxh) {
-      const dx2 = output(dt, [B, I]), dh2 = alloc(dt, [B, H]);
-      splitRows(f(dxh), B, I, H, f(dx2), f(dh2));
-      be.axpby(f(dx), 1, f(dx2), 1, f(dx));
-      be.axpby(Dh, 1, f(dh2), 1, Dh);
-    }
-    return [needIn ? dx : null, needIn ? dh : null, dWg, dbg, dWc, dbc];
-  });
+  return record(cellRules, 'gruStep', out, [x, h, Wg, bg, Wc, bc], { xh, gates: g, xrh, cand });
 }
+
+/** Backward of gruStep: through the interpolation, the candidate's affine map, then the gates'. */
+const gruStepRule: Rule<'gruStep'> = (dy, s) => {
+  const [x, h, Wg, bg, Wc, bc] = s.inputs as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
+  const { xh, gates, xrh, cand } = s.params;
+  const [B, I] = x.shape as [number, number], H = h.shape[1]!, dt = x.dtype, be = B_();
+  const G = f(gates), C = f(cand), hv = f(h);
+  const D = f(dy);
+  const dzc = alloc(dt, [B, H]), dzg = alloc(dt, [B, 2 * H]), dh = alloc(dt, [B, H]);
+  const Dzc = f(dzc), Dzg = f(dzg), Dh = f(dh);
+  for (let r = 0; r < B; r++) for (let k = 0; k < H; k++) {
+    const q = r * H + k, u = G[r * 2 * H + H + k]!, cv = C[q]!;
+    Dzc[q] = D[q]! * (1 - u) * (1 - cv * cv);                // through c̃ = tanh(·)
+    Dzg[r * 2 * H + H + k] = D[q]! * (hv[q]! - cv) * u * (1 - u); // through u = σ(·)
+    Dh[q] = D[q]! * u;                                         // the direct path u⊙h
+  }
+  const needIn = x.requiresGrad || h.requiresGrad;
+  const dWc = Wc.requiresGrad ? alloc(dt, Wc.shape as number[]) : null;
+  const dbc = bc.requiresGrad ? alloc(dt, [H]) : null;
+  const dxrh = output(dt, [B, I + H]);
+  affineBackward(Dzc, f(xrh), f(Wc), B, I + H, H, dWc && f(dWc), dbc && f(dbc), f(dxrh));
+  const dx = output(dt, [B, I]), drh = alloc(dt, [B, H]);
+  splitRows(f(dxrh), B, I, H, f(dx), f(drh));
+  const Drh = f(drh);
+  for (let r = 0; r < B; r++) for (let k = 0; k < H; k++) {
+    const q = r * H + k, rv = G[r * 2 * H + k]!;
+    Dzg[r * 2 * H + k] = Drh[q]! * hv[q]! * rv * (1 - rv);    // through r = σ(·) in r⊙h
+    Dh[q] += Drh[q]! * rv;                                     // h inside r⊙h
+  }
+  const dWg = Wg.requiresGrad ? alloc(dt, Wg.shape as number[]) : null;
+  const dbg = bg.requiresGrad ? alloc(dt, [2 * H]) : null;
+  const dxh = needIn ? alloc(dt, [B, I + H]) : null;
+  affineBackward(Dzg, f(xh), f(Wg), B, I + H, 2 * H, dWg && f(dWg), dbg && f(dbg), dxh && f(dxh));
+  if (dxh) {
+    const dx2 = output(dt, [B, I]), dh2 = alloc(dt, [B, H]);
+    splitRows(f(dxh), B, I, H, f(dx2), f(dh2));
+    be.axpby(f(dx), 1, f(dx2), 1, f(dx));
+    be.axpby(Dh, 1, f(dh2), 1, Dh);
+  }
+  return [needIn ? dx : null, needIn ? dh : null, dWg, dbg, dWc, dbc];
+};
 
 export function gruStepComposed(x: Tensor, h: Tensor, Wg: Tensor, bg: Tensor, Wc: Tensor, bc: Tensor): Tensor {
   const H = h.shape[1]!;
@@ -261,36 +280,54 @@ export function lstmSequence(x: Tensor, h0: Tensor, c0: Tensor, W: Tensor, b: Te
     be.matmul(hAt(t - 1), Wh, z, 1, B, H, G, false, false, true);
     be.lstmCellForward(z, cAt(t - 1), B, H, forgetBias, cAt(t), hAt(t), A.subarray(t * B * G, (t + 1) * B * G), TC.subarray(t * BH, (t + 1) * BH));
   }
-  return recordNode(out, 'lstmSequence', [x, h0, c0, W, b], (dOut) => {
-    const D = f(dOut);
-    const dZ = output(dt, [T * B, G]), dZv = f(dZ);
-    // dh, dc: the gradient reaching h_t and c_t from step t+1 (zero after the last step).
-    const dh = alloc(dt, [B, H]);
-    let dc = alloc(dt, [B, H]), dcPrev = output(dt, [B, H]);
-    const dhIn = output(dt, [B, H]), dcIn = output(dt, [B, H]);
-    for (let t = T - 1; t >= 0; t--) {
-      be.axpby(f(dh), 1, D.subarray(t * BH, (t + 1) * BH), 1, f(dhIn));         // + ∂E/∂h_t from the output
-      be.axpby(f(dc), 1, D.subarray((T + t) * BH, (T + t + 1) * BH), 1, f(dcIn));
-      const dz = dZv.subarray(t * B * G, (t + 1) * B * G);
-      be.lstmCellBackward(f(dhIn), f(dcIn), cAt(t - 1), A.subarray(t * B * G, (t + 1) * B * G), TC.subarray(t * BH, (t + 1) * BH), B, H, dz, f(dcPrev));
-      be.matmul(dz, Wh, f(dh), 1, B, G, H, false, true, false);                  // dh_{t−1} = dz_t·W_hᵀ
-      [dc, dcPrev] = [dcPrev, dc];
-    }
-    const dW = W.requiresGrad ? alloc(dt, [I + H, G]) : null;
-    if (dW) {
-      const dWv = f(dW);
-      be.matmul(f(x), dZv, dWv.subarray(0, I * G), 1, I, T * B, G, true, false, false);              // dW_x = Xᵀ·dZ
-      // H_prev [T·B, H] = [h0, h_0, …, h_{T−2}]: h0 then out[0, 0..T−2], contiguous after h0.
-      be.matmul(f(h0), dZv.subarray(0, B * G), dWv.subarray(I * G), 1, H, B, G, true, false, false);
-      if (T > 1) be.matmul(O.subarray(0, (T - 1) * BH), dZv.subarray(B * G), dWv.subarray(I * G), 1, H, (T - 1) * B, G, true, false, true);
-    }
-    let db: Tensor | null = null;
-    if (b.requiresGrad) {
-      db = output(dt, [G]);
-      be.reduce('sum', dZv, [T * B, G], [0], f(db));
-    }
-    let dx: Tensor | null = null;
-    if (x.requiresGrad) { dx = output(dt, [T * B, I]); be.matmul(dZv, Wx, f(dx), 1, T * B, G, I, false, true, false); } // dX = dZ·W_xᵀ
-    return [dx, h0.requiresGrad ? dh : null, c0.requiresGrad ? dc : null, dW, db];
-  });
+  return record(cellRules, 'lstmSequence', out, [x, h0, c0, W, b], { T, acts, tanhC });
 }
+
+/**
+ * Backward of lstmSequence: the steps in reverse for dz_t and dh (one small GEMM each), then the weight
+ * and input gradients as four large GEMMs over all steps.
+ */
+const lstmSequenceRule: Rule<'lstmSequence'> = (dOut, s) => {
+  const [x, h0, c0, W, b] = s.inputs as [Tensor, Tensor, Tensor, Tensor, Tensor];
+  const { T, acts, tanhC } = s.params;
+  const B = h0.shape[0]!, H = h0.shape[1]!, I = x.shape[1]!;
+  const dt = x.dtype, be = B_(), BH = B * H, G = 4 * H;
+  const Wx = f(W).subarray(0, I * G), Wh = f(W).subarray(I * G);
+  const O = f(s.out), A = f(acts), TC = f(tanhC);
+  const cAt = (t: number) => (t < 0 ? f(c0) : O.subarray((T + t) * BH, (T + t + 1) * BH));
+  const D = f(dOut);
+  const dZ = output(dt, [T * B, G]), dZv = f(dZ);
+  // dh, dc: the gradient reaching h_t and c_t from step t+1 (zero after the last step).
+  const dh = alloc(dt, [B, H]);
+  let dc = alloc(dt, [B, H]), dcPrev = output(dt, [B, H]);
+  const dhIn = output(dt, [B, H]), dcIn = output(dt, [B, H]);
+  for (let t = T - 1; t >= 0; t--) {
+    be.axpby(f(dh), 1, D.subarray(t * BH, (t + 1) * BH), 1, f(dhIn));         // + ∂E/∂h_t from the output
+    be.axpby(f(dc), 1, D.subarray((T + t) * BH, (T + t + 1) * BH), 1, f(dcIn));
+    const dz = dZv.subarray(t * B * G, (t + 1) * B * G);
+    be.lstmCellBackward(f(dhIn), f(dcIn), cAt(t - 1), A.subarray(t * B * G, (t + 1) * B * G), TC.subarray(t * BH, (t + 1) * BH), B, H, dz, f(dcPrev));
+    be.matmul(dz, Wh, f(dh), 1, B, G, H, false, true, false);                  // dh_{t−1} = dz_t·W_hᵀ
+    [dc, dcPrev] = [dcPrev, dc];
+  }
+  const dW = W.requiresGrad ? alloc(dt, [I + H, G]) : null;
+  if (dW) {
+    const dWv = f(dW);
+    be.matmul(f(x), dZv, dWv.subarray(0, I * G), 1, I, T * B, G, true, false, false);              // dW_x = Xᵀ·dZ
+    // H_prev [T·B, H] = [h0, h_0, …, h_{T−2}]: h0 then out[0, 0..T−2], contiguous after h0.
+    be.matmul(f(h0), dZv.subarray(0, B * G), dWv.subarray(I * G), 1, H, B, G, true, false, false);
+    if (T > 1) be.matmul(O.subarray(0, (T - 1) * BH), dZv.subarray(B * G), dWv.subarray(I * G), 1, H, (T - 1) * B, G, true, false, true);
+  }
+  let db: Tensor | null = null;
+  if (b.requiresGrad) {
+    db = output(dt, [G]);
+    be.reduce('sum', dZv, [T * B, G], [0], f(db));
+  }
+  let dx: Tensor | null = null;
+  if (x.requiresGrad) { dx = output(dt, [T * B, I]); be.matmul(dZv, Wx, f(dx), 1, T * B, G, I, false, true, false); } // dX = dZ·W_xᵀ
+  return [dx, h0.requiresGrad ? dh : null, c0.requiresGrad ? dc : null, dW, db];
+};
+
+/** The cells' rules, for the primitive table (rules.ts). */
+export const cellRules: Rules<'rnnStep' | 'lstmStep' | 'gruStep' | 'lstmSequence'> = {
+  rnnStep: rnnStepRule, lstmStep: lstmStepRule, gruStep: gruStepRule, lstmSequence: lstmSequenceRule,
+};
