@@ -9,8 +9,9 @@ import { ConfigError, DataError } from '../../errors.js';
 import { StreamBatcher, charTokens, wordTokens } from '../../data/index.js';
 import { decodeUtf8, readBytes } from '../../data/text.js';
 import { KneserNey } from '../../ngram/kneser-ney.js';
-import { loadCorpusFor, loadModel } from '../../train/lm-trainer.js';
-import { fitMixtureWeight, mixNats, perplexityOf, scoreStream, type DynamicEvalOptions, type ScoreResult } from '../../train/score.js';
+import { loadCorpus } from '../../data/sources.js';
+import { loadModel } from '../../train/model-file.js';
+import { fitMixtureWeight, mixNats, perplexityOf, scoreStream, type DynamicEvalOptions, type ScoreResult } from '../../eval/score.js';
 import { useBackend } from './train.js';
 import { parseInteger, parseNumber } from '../util.js';
 
@@ -48,7 +49,7 @@ export function registerEval(program: Command): void {
         let loaded: ReturnType<typeof loadModel> | null = loadModel(f.checkpoint);
         const { config, vocab } = loaded;
         const needCorpus = !f.text || f.ngram !== undefined;
-        const corpus = needCorpus ? loadCorpusFor(config) : null;
+        const corpus = needCorpus ? loadCorpus(config) : null;
         if (corpus && corpus.vocab.size !== vocab.size) throw new DataError(`${f.checkpoint}: the corpus ${corpus.name} no longer gives the checkpoint's vocabulary`);
         let data: Int32Array, source: string;
         if (f.text) {
