@@ -85,11 +85,20 @@ export async function scoreStream(model: LanguageModel, b: StreamBatcher, opts: 
       state = r.state; cost += r.cost; steps += r.steps;
     }
     opts.progress?.(i + 1, total);
-    if (opts.yieldEveryWindow ?? true) await new Promise((res) => setImmediate(res));
+    if (opts.yieldEveryWindow ?? true) await yieldToEventLoop();
   }
   const res: ScoreResult = { cost, steps, perplexity: Math.exp(cost / Math.max(steps, 1)), tokens: steps * B, state };
   if (tokenNats) res.tokenNats = tokenNats;
   return res;
+}
+
+/**
+ * Resolves after pending events (signals, timers, I/O) have had their turn: setImmediate where it
+ * exists (Node), otherwise a zero-delay timer (a page), so long loops stay interruptible in both.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+  return new Promise((res) => { if (immediate) immediate(res); else setTimeout(res, 0); });
 }
 
 /** One dynamic-evaluation window: score (before the update), then adapt. x, y batch-major [B·T]. */

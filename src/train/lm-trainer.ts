@@ -29,7 +29,7 @@ import type { LanguageModel } from '../nn/language-model.js';
 import type { StackState } from '../nn/recurrent.js';
 import { createOptimizer, stepDecay, type Optimizer } from '../optim/optimizers.js';
 import { Rng, type RngState } from '../tensor/random.js';
-import { scoreStream, type ScoreResult } from '../eval/score.js';
+import { scoreStream, yieldToEventLoop, type ScoreResult } from '../eval/score.js';
 import { buildModel, loadModelTensors, modelTensors, optimizerContents, restoreOptimizer, stateFromTensors, stateTensors } from './model-file.js';
 import { TruncatedBPTT } from './tbptt.js';
 import { validateConfig, type TrainConfig } from './presets.js';
@@ -276,7 +276,7 @@ export class LMTrainer {
         st.window++; st.windowsDone++; ranThisCall++;
         ev?.window?.({ epoch: st.epoch + 1, window: st.window, windows, tokens: acc.windows * B * T, seconds: acc.seconds, perplexity: Math.exp(acc.cost / Math.max(acc.steps, 1)) });
         ro.afterWindow?.();
-        if (ro.yieldEveryWindow ?? true) await new Promise((res) => setImmediate(res));
+        if (ro.yieldEveryWindow ?? true) await yieldToEventLoop();
         const stop = (ro.stopAfterWindows !== undefined && ranThisCall >= ro.stopAfterWindows) || (ro.shouldStop?.() ?? false);
         if (stop) {
           if (st.window === windows) break;   // finish the epoch's validation first, then stop below
