@@ -2,7 +2,7 @@
  * `backprop eval`: perplexity of a checkpoint on its corpus's validation or test split, or on any text
  * file; optionally with dynamic evaluation (the model adapts to the text as it reads it) and/or mixed
  * token by token with a Kneser-Ney n-gram model fitted on the training split (the mixture weight fitted
- * on the validation split). The scoring itself lives in src/train/score.ts.
+ * on the validation split). The scoring itself lives in src/eval/score.ts.
  */
 import type { Command } from 'commander';
 import { ConfigError, DataError } from '../../errors.js';
