@@ -9,7 +9,7 @@
  *  - fan-out accumulation: a tensor used twice receives the sum of both contributions.
  * Every gradient is checked against its input's shape, with an error naming the op and the input.
  */
-import { allocOutput, getBackend } from '../backend/index.js';
+import { allocOutput, getBackend, withScope } from '../backend/index.js';
 import { ShapeError } from '../errors.js';
 import { fmtShape, shapeEq, sizeOf } from '../tensor/shape.js';
 import { Tensor, type GradNode } from '../tensor/tensor.js';
@@ -103,7 +103,9 @@ export function backward(root: Tensor, dRoot?: Tensor): void {
     throw new ShapeError(`backward: gradient shape ${fmtShape(dRoot.shape)} does not match tensor shape ${fmtShape(root.shape)}`);
   }
   const grads = new Map<number, Tensor>([[root.id, dRoot]]);
-  noGrad(() => {
+  // The walk's intermediate gradients die with it: an engine scope frees them when it ends. What
+  // outlives it is written into existing .grad buffers (arena views) or cloned (clone() is 'kept').
+  withScope(() => noGrad(() => {
     for (const t of topoOrder(root)) {
       const g = grads.get(t.id);
       if (!g) continue;
@@ -129,7 +131,7 @@ export function backward(root: Tensor, dRoot?: Tensor): void {
         grads.set(x.id, addInto(grads.get(x.id), r));
       }
     }
-  });
+  }));
 }
 
 /** Reset `.grad` of the given tensors: zero-filled where it is a preallocated buffer, else dropped. */

@@ -14,6 +14,8 @@
 export type DType = 'float32' | 'float64' | 'int32';
 export type FloatArray = Float32Array | Float64Array;
 export type DataArray = Float32Array | Float64Array | Int32Array;
+/** How long storage lives (see `Backend.alloc`). */
+export type Lifetime = 'scope' | 'kept' | 'arena';
 
 /** Elementwise one-input kernels. `step` is 1 where x > 0 else 0 (the ReLU derivative). */
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'step' | 'abs' | 'square';
@@ -24,22 +26,28 @@ export type ReduceOp = 'sum' | 'max';
 export interface Backend {
   readonly name: string;
 
-  /** Zero-filled storage of `n` elements. Freed by the garbage collector (the backend may pool it). */
-  alloc(dtype: DType, n: number): DataArray;
+  /**
+   * Zero-filled storage of `n` elements. `lifetime` (see wasm/memory.ts for the full story): 'scope'
+   * (the default) belongs to the innermost open engine scope and is freed when it ends, or, outside any
+   * scope, is owned by the garbage collector; 'kept' is owned by the garbage collector even inside a
+   * scope (values that outlive a step: `Tensor.clone()`, carried state); 'arena' is long-lived storage
+   * (parameters, gradients, optimizer moments). Backends whose storage the collector sees (the
+   * reference backend) ignore it.
+   */
+  alloc(dtype: DType, n: number, lifetime?: Lifetime): DataArray;
   /**
    * Optional: storage whose contents are undefined, for an output that a kernel overwrites completely
    * (skips the zero-fill, which for a [T·B, V] logits array costs as much as the kernel that writes it).
    */
   allocUninit?(dtype: DType, n: number): DataArray;
   /**
-   * Optional bulk reclamation for storage the engine knows is dead: everything allocated between
-   * `beginScope` and `endScope` is freed at `endScope`, except the arrays in `keep`. Only the engine's
-   * own loops (a training step, an evaluation window) open scopes, and only around code whose results
-   * they fully control; user code never needs them. Backends whose storage the garbage collector sees
-   * (the reference backend) leave them out.
+   * Optional engine scopes: storage allocated with lifetime 'scope' between `beginScope` and `endScope`
+   * is freed at `endScope`. Only the engine opens scopes (backward, optimizer steps, training and
+   * evaluation steps), around code whose results it controls; user code never needs them. Backends
+   * whose storage the garbage collector sees (the reference backend) leave them out.
    */
   beginScope?(): void;
-  endScope?(keep: readonly DataArray[]): void;
+  endScope?(): void;
 
   /** out[i] = op(x[i]). */
   unary(op: UnaryOp, x: FloatArray, out: FloatArray): void;

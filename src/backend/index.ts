@@ -9,7 +9,7 @@ import type { Backend, DataArray, DType } from './backend.js';
 import { JsBackend } from './js/backend.js';
 import { createWasmBackend } from './wasm/index.js';
 
-export type { Backend, DType, DataArray, FloatArray, UnaryOp, BinaryOp, ReduceOp } from './backend.js';
+export type { Backend, DType, DataArray, FloatArray, Lifetime, UnaryOp, BinaryOp, ReduceOp } from './backend.js';
 
 export const referenceBackend: Backend = new JsBackend();
 
@@ -34,18 +34,25 @@ export function allocOutput(dtype: DType, n: number): DataArray {
 }
 export function setBackend(b: Backend): void { active = b; }
 
+/** Storage that outlives the open engine scope, owned by the garbage collector (see `Backend.alloc`). */
+export function allocKept(dtype: DType, n: number): DataArray { return active.alloc(dtype, n, 'kept'); }
+
+/** Long-lived storage for parameters, gradients and optimizer moments (see `Backend.alloc`). */
+export function allocArena(dtype: DType, n: number): DataArray { return active.alloc(dtype, n, 'arena'); }
+
 /**
- * Run `fn` in a backend scope: storage it allocates is reclaimed when it returns, except the arrays
- * `keep(result)` names (and anything allocated before). For the engine's own loops only (see Backend).
+ * Run `fn` in an engine scope: storage it allocates is freed when it returns, except what was allocated
+ * 'kept' (`Tensor.clone()`, `detachState`) or 'arena'. The engine's own steps use it (backward, optimizer
+ * steps, `trainStep`, TBPTT updates, evaluation windows); a value that must outlive the scope is made
+ * with `clone()` inside it. Nothing allocated inside may be used after it returns.
  */
-export function withScope<T>(fn: () => T, keep: (result: T | undefined) => readonly DataArray[]): T {
+export function withScope<T>(fn: () => T): T {
   const b = active;
-  b.beginScope?.();
-  let result: T | undefined;
+  if (!b.beginScope) return fn();
+  b.beginScope();
   try {
-    result = fn();
-    return result;
+    return fn();
   } finally {
-    b.endScope?.(keep(result));
+    b.endScope?.();
   }
 }

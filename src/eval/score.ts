@@ -18,7 +18,7 @@
  *   network with a trigram); λ is fitted by EM on held-out data (validation), then applied to test.
  */
 import * as o from '../autodiff/index.js';
-import { withScope, type DataArray } from '../backend/index.js';
+import { withScope } from '../backend/index.js';
 import type { StreamBatcher } from '../data/batcher.js';
 import { ConfigError, DivergenceError, ShapeError } from '../errors.js';
 import type { LanguageModel } from '../nn/language-model.js';
@@ -129,7 +129,7 @@ function dynamicStepper(model: LanguageModel, B: number, T: number, d: DynamicEv
         for (let j = 0; j < v.length; j++) v[j]! += decay * (theta0[j]! - v[j]!);
       }
       return detachState(r.state);
-    }, (st) => stateArrays(st ?? state));
+    });
     return { cost, rows, state: next };
   };
 }
@@ -156,8 +156,8 @@ export function evaluateWindows(model: LanguageModel, windows: Iterable<{ x: Int
           const perRow = o.softmaxCrossEntropy(r.logits, new Tensor(tg, [T * B], 'int32'));
           onRows?.(perRow.data as ArrayLike<number>);
           cost += o.sum(perRow).item() / B;
-          return r.state;
-        }, (st) => stateArrays(st ?? s));
+          return detachState(r.state);   // a clone: it outlives the window's scope
+        });
         steps += T;
       }
     });
@@ -165,11 +165,6 @@ export function evaluateWindows(model: LanguageModel, windows: Iterable<{ x: Int
     model.train(wasTraining);
   }
   return { cost, steps, perplexity: Math.exp(cost / Math.max(steps, 1)), state: s };
-}
-
-/** The storage behind a stack state (what a scope must keep). */
-function stateArrays(s: StackState): DataArray[] {
-  return s.flatMap((l) => (l.c ? [l.h.data, l.c.data] : [l.h.data]));
 }
 
 /** Perplexity from per-token costs (positions with NaN are skipped). */

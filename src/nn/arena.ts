@@ -4,7 +4,7 @@
  * an optimizer step or a global-norm clip is one pass over memory and a checkpoint is a few large writes.
  * Packing happens once (`ParamArena.pack`); afterwards backward accumulates straight into the grad block.
  */
-import { getBackend } from '../backend/index.js';
+import { allocArena } from '../backend/index.js';
 import type { DType, FloatArray } from '../backend/index.js';
 import { ShapeError } from '../errors.js';
 import { fmtShape, sizeOf } from '../tensor/shape.js';
@@ -40,9 +40,8 @@ export class ParamArena {
       total += t.size;
       return e;
     });
-    const b = getBackend();
-    const values = b.alloc(dtype, total) as FloatArray;
-    const grads = b.alloc(dtype, total) as FloatArray;
+    const values = allocArena(dtype, total) as FloatArray;
+    const grads = allocArena(dtype, total) as FloatArray;
     for (const e of entries) {
       const v = values.subarray(e.offset, e.offset + e.size);
       v.set(e.tensor.data as FloatArray);

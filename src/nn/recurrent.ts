@@ -192,9 +192,12 @@ export function splitTime(x: Tensor): Tensor[] {
   return Array.from({ length: T }, (_, t) => o.reshape(o.slice(x, [t, 0, 0], [1, B, I]), [B, I]));
 }
 
-/** The same state with the gradient stopped (values kept): the boundary between two windows. */
+/**
+ * The boundary between two windows: the state's values with the gradient stopped, copied (`clone`) into
+ * storage that outlives the engine scope of the step that computed them. The one mark a carried state needs.
+ */
 export function detachState(s: StackState): StackState {
-  return s.map((l) => ({ h: l.h.detach(), ...(l.c ? { c: l.c.detach() } : {}) }));
+  return s.map((l) => ({ h: l.h.clone(), ...(l.c ? { c: l.c.clone() } : {}) }));
 }
 
 /** Zero the state of selected streams (rows), e.g. at a document boundary. */

@@ -6,7 +6,7 @@
  *   const opt = new SGD(model, { lr: 0.5 });       // w ← w − α·∂E/∂w, the tutorial's rule
  *   loss = ...; backward(loss); opt.step(); opt.zeroGrad();
  */
-import { getBackend } from '../backend/index.js';
+import { allocArena, getBackend } from '../backend/index.js';
 import type { FloatArray } from '../backend/index.js';
 import { ConfigError } from '../errors.js';
 import { ParamArena } from '../nn/arena.js';
@@ -83,7 +83,7 @@ export class Momentum extends Optimizer {
     super(params, opts.lr);
     this.mu = opts.momentum ?? 0.9;
     if (!(this.mu >= 0 && this.mu < 1)) throw new ConfigError(`Momentum: momentum must be in [0, 1), got ${this.mu}`);
-    this.v = getBackend().alloc(this.arena.dtype, this.arena.size) as FloatArray;
+    this.v = allocArena(this.arena.dtype, this.arena.size) as FloatArray;
   }
   protected update(p: FloatArray, g: FloatArray): void { getBackend().momentumUpdate(p, g, this.v, this.lr, this.mu); }
   override buffers(): Record<string, FloatArray> { return { v: this.v }; }
@@ -99,9 +99,8 @@ export class Adam extends Optimizer {
     for (const [k, v] of [['beta1', this.beta1], ['beta2', this.beta2]] as const) {
       if (!(v >= 0 && v < 1)) throw new ConfigError(`Adam: ${k} must be in [0, 1), got ${v}`);
     }
-    const b = getBackend();
-    this.m = b.alloc(this.arena.dtype, this.arena.size) as FloatArray;
-    this.v = b.alloc(this.arena.dtype, this.arena.size) as FloatArray;
+    this.m = allocArena(this.arena.dtype, this.arena.size) as FloatArray;
+    this.v = allocArena(this.arena.dtype, this.arena.size) as FloatArray;
   }
   protected update(p: FloatArray, g: FloatArray): void {
     getBackend().adamUpdate(p, g, this.m, this.v, this.lr, this.beta1, this.beta2, this.eps, this.stepCount);

@@ -6,7 +6,7 @@
  * optimizers (parameters) and the backward driver (gradients). Nothing needs to be freed by hand:
  * storage is reclaimed by the garbage collector (and pooled by the backend that owns it).
  */
-import { getBackend } from '../backend/index.js';
+import { allocKept, getBackend } from '../backend/index.js';
 import type { DataArray, DType } from '../backend/index.js';
 import { ShapeError } from '../errors.js';
 import { checkShape, fmtShape, sizeOf, type Shape } from './shape.js';
@@ -83,9 +83,12 @@ export class Tensor {
     return t;
   }
 
-  /** An independent copy of the values (no history). */
+  /**
+   * An independent copy of the values (no history) that the caller owns: its storage outlives any
+   * engine scope it is made in (a state carried from one training step to the next is a clone).
+   */
   clone(): Tensor {
-    const d = getBackend().alloc(this.dtype, this.size);
+    const d = allocKept(this.dtype, this.size);
     d.set(this.data as never);
     return new Tensor(d, this.shape, this.dtype, false);
   }

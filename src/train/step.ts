@@ -31,5 +31,5 @@ export function trainStep(opt: Optimizer, lossFn: () => Tensor, opts: { maxGradN
     const clip = opts.maxGradNorm !== undefined ? clipGradNorm(opt.arena, opts.maxGradNorm) : undefined;
     opt.step();
     return { loss: value, gradNorm: clip?.norm, clipped: clip?.clipped };
-  }, () => []);
+  });
 }

@@ -30,7 +30,7 @@ import { crossEntropyLoss, type SeqData, type SequenceLoss, type SequenceModel }
 import { clipGradNorm } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { withScope, type DataArray } from '../backend/index.js';
+import { withScope } from '../backend/index.js';
 
 export interface TBPTTOptions {
   /** Update every k1 steps. */
@@ -80,18 +80,14 @@ export class TruncatedBPTT<S> {
   readonly B: number;
   readonly loss: SequenceLoss;
   /**
-   * The state after the last step run forward: what the next window starts from. Its buffers are
-   * recycled by later updates: clone the tensors to keep the values beyond the next `feed`.
+   * The state after the last step run forward: what the next window starts from. Values only (no
+   * history), in storage that outlives the update that computed it (a clone); never changed in place.
    */
   state: S;
   /** Totals since construction. */
   readonly totals = { steps: 0, updates: 0, clipped: 0, skipped: 0 };
   private hist: Step<S>[] = [];
   private pending = 0;
-  // Kept states live in buffers the trainer owns and recycles, so a long run allocates none per step
-  // (and a backend scope can free everything else at the end of each update).
-  private readonly pool: S[] = [];
-  private readonly owned = new Set<S>();
 
   constructor(readonly model: SequenceModel<S>, readonly optimizer: Optimizer, readonly opts: TBPTTOptions) {
     for (const k of ['k1', 'k2', 'batchSize'] as const) {
@@ -100,53 +96,35 @@ export class TruncatedBPTT<S> {
     if (opts.maxGradNorm !== undefined && !(opts.maxGradNorm > 0)) throw new ConfigError(`TBPTT: maxGradNorm must be > 0, got ${opts.maxGradNorm}`);
     this.k1 = opts.k1; this.k2 = opts.k2; this.B = opts.batchSize;
     this.loss = opts.loss ?? crossEntropyLoss;
-    this.state = this.own(model.initialState(this.B));
+    this.state = this.carry(model.initialState(this.B));
   }
 
   /** Zero the state of every stream (the tutorial's initial state), forgetting the window history. */
   resetState(): void {
-    this.state = this.own(this.model.initialState(this.B));
-    for (const s of this.hist) this.drop(s.stateBefore);
+    this.state = this.carry(this.model.initialState(this.B));
     this.hist = [];
     this.pending = 0;
   }
 
   /** Zero the state of some streams only (the others keep theirs). */
   resetStreams(rows: readonly number[]): void {
-    this.setCurrent(this.model.mapState(this.state, (t) => zeroRows(t, rows)));
-    for (const s of this.hist) {
-      if (!s.stateBefore) continue;
-      const old = s.stateBefore;
-      s.stateBefore = this.own(this.model.mapState(old, (t) => zeroRows(t, rows)));
-      this.drop(old);
-    }
+    const reset = (s: S) => this.model.mapState(s, (t) => zeroRows(t, rows));
+    this.state = reset(this.state);
+    for (const s of this.hist) if (s.stateBefore) s.stateBefore = reset(s.stateBefore);
   }
 
   /** Replace the carried state (e.g. from a checkpoint). */
   setState(s: S): void {
-    this.state = this.own(s);
-    for (const h of this.hist) this.drop(h.stateBefore);
+    this.state = this.carry(s);
     this.hist = []; this.pending = 0;
   }
 
-  /** A trainer-owned copy of `s` (values only, no history), from the recycled buffers. */
-  private setCurrent(s: S): void {
-    const old = this.state;
-    this.state = this.own(s);
-    this.drop(old);
-  }
-
-  private own(s: S): S {
-    let buf = this.pool.pop();
-    if (!buf) { buf = this.model.initialState(this.B); this.owned.add(buf); }
-    const from = tensorsOf(this.model, s);
-    tensorsOf(this.model, buf).forEach((t, i) => t.data.set(from[i]!.data as never));
-    return buf;
-  }
-
-  /** Return a buffer to the pool (unless it is the current state). */
-  private drop(s: S | null): void {
-    if (s && s !== this.state && this.owned.has(s) && !this.pool.includes(s)) this.pool.push(s);
+  /**
+   * A state carried past the update that computed it: its values with the gradient stopped, cloned,
+   * so the storage outlives the engine scope the update runs in (the one mark carried state needs).
+   */
+  private carry(s: S): S {
+    return this.model.mapState(s, (t) => t.clone());
   }
 
   /**
@@ -169,13 +147,13 @@ export class TruncatedBPTT<S> {
     }
     // Keep only what a future window can reach (and the steps not yet run).
     const keep = Math.max(this.k2, this.pending);
-    if (this.hist.length > keep) for (const s of this.hist.splice(0, this.hist.length - keep)) this.drop(s.stateBefore);
+    if (this.hist.length > keep) this.hist.splice(0, this.hist.length - keep);
     return res;
   }
 
-  /** One update, in a backend scope: everything but the kept states is freed when it ends. */
+  /** One update, in an engine scope: what it allocates is freed when it ends, but the states it carries (clones). */
   private update(costs: number[]): UpdateInfo {
-    return withScope(() => this.updateWindow(costs), () => [...this.owned].flatMap((s) => stateArrays(this.model, s)));
+    return withScope(() => this.updateWindow(costs));
   }
 
   private updateWindow(costs: number[]): UpdateInfo {
@@ -186,16 +164,16 @@ export class TruncatedBPTT<S> {
     let firstNew = n - this.pending;
     for (let i = firstNew; i < n - w; i++) {
       const s = this.hist[i]!;
-      s.stateBefore = this.own(this.state);
+      s.stateBefore = this.state;
       const r = o.noGrad(() => this.model.run(s.x, B, 1, this.state));
       costs.push(o.noGrad(() => o.mean(this.loss.perRow(r.outputs, s.y)).item()));
       s.costReported = true;
-      this.setCurrent(r.state);
+      this.state = this.carry(r.state);
       firstNew = i + 1;
     }
     // 2. The window: from the kept state entering it, under the current parameters, with a graph.
     const win = this.hist.slice(n - w);
-    if (win[0]!.stateBefore === null) win[0]!.stateBefore = this.own(this.state);
+    if (win[0]!.stateBefore === null) win[0]!.stateBefore = this.state;
     const start = win[0]!.stateBefore;
     const xs = concatSteps(win.map((s) => s.x)), ys = concatSteps(win.map((s) => s.y));
     // Per-step states are needed only where a future window can begin inside this one (k1 < k2).
@@ -240,11 +218,8 @@ export class TruncatedBPTT<S> {
     this.totals.updates++;
     // 4. Keep the state values (detached) for the windows to come.
     // Only steps where a future window can begin need their entering state: indices ≥ n − k2 + k1.
-    for (let i = firstStart; i < w; i++) {
-      this.drop(win[i]!.stateBefore);
-      win[i]!.stateBefore = this.own(r.states[i - 1]!);
-    }
-    this.setCurrent(r.state);
+    for (let i = firstStart; i < w; i++) win[i]!.stateBefore = this.carry(r.states[i - 1]!);
+    this.state = this.carry(r.state);
     this.pending = 0;
     const info: UpdateInfo = {
       step: this.totals.steps, window: [this.totals.steps - w + 1, this.totals.steps], loss, gradNorm, clipped, skipped,
@@ -258,18 +233,6 @@ export class TruncatedBPTT<S> {
     }
     return info;
   }
-}
-
-/** The tensors of a state, in the model's order. */
-function tensorsOf<S>(model: SequenceModel<S>, s: S): Tensor[] {
-  const out: Tensor[] = [];
-  model.mapState(s, (t) => { out.push(t); return t; });
-  return out;
-}
-
-/** The storage behind a state (what a scope must keep). */
-export function stateArrays<S>(model: SequenceModel<S>, s: S): DataArray[] {
-  return tensorsOf(model, s).map((t) => t.data);
 }
 
 /** A copy of t [B, …] with the rows of the given streams zeroed. */

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { BinaryOp, DataArray, FloatArray, UnaryOp } from '../backend.js';
 import { JsBackend } from '../js/backend.js';
 import { createWasmBackend, type WasmBackend } from './index.js';
+import { sizeClass } from './memory.js';
 
 const ref = new JsBackend();
 // SIMD with fused multiply-add (relaxed SIMD), plain SIMD, and scalar; 1 and 2 threads each.
@@ -36,13 +37,13 @@ function randInt(n: number, V: number, seed: number): Int32Array {
 
 /** Copies `src` into storage of backend `be` (so kernels run in place). */
 function put(be: WasmBackend, src: Float32Array): Float32Array {
-  const x = be.alloc('float32', src.length) as Float32Array;
+  const x = be.alloc('float32', src.length, 'arena') as Float32Array;
   x.set(src);
   return x;
 }
 
 function putInt(be: WasmBackend, src: Int32Array): Int32Array {
-  const x = be.alloc('int32', src.length) as Int32Array;
+  const x = be.alloc('int32', src.length, 'arena') as Int32Array;
   x.set(src);
   return x;
 }
@@ -81,22 +82,22 @@ for (const [ci, cfg] of CONFIGS.entries()) {
       assert.equal(be().simd, cfg.simd);
       assert.equal(be().relaxed, cfg.relaxedSimd, 'relaxed SIMD (Node 20: behind a V8 flag the backend enables)');
       assert.equal(be().threads, cfg.threads);
-      const x = be().alloc('float32', 17) as Float32Array;
+      const x = be().alloc('float32', 17, 'arena') as Float32Array;
       assert.ok(x instanceof Float32Array && x.length === 17 && x.every((v) => v === 0));
       assert.equal(x.byteOffset % 64, 0);
       assert.ok(be().heap.owns(x));
-      assert.ok(be().alloc('int32', 3) instanceof Int32Array);
-      assert.ok(be().alloc('float64', 3) instanceof Float64Array);
+      assert.ok(be().alloc('int32', 3, 'arena') instanceof Int32Array);
+      assert.ok(be().alloc('float64', 3, 'arena') instanceof Float64Array);
       // Reused blocks come back zeroed.
       x.fill(7);
-      assert.ok((be().alloc('float32', 17) as Float32Array).every((v) => v === 0));
+      assert.ok((be().alloc('float32', 17, 'arena') as Float32Array).every((v) => v === 0));
     });
 
     test('unary: every op, all sizes and extreme inputs', () => {
       for (const op of UNARY) {
         for (const n of [...SIZES, EXTREMES.length]) {
           const src = n === EXTREMES.length ? Float32Array.from(EXTREMES) : rand(n, n + 7, -6, 6);
-          const x = put(be(), src), out = be().alloc('float32', n) as Float32Array, exp = new Float32Array(n);
+          const x = put(be(), src), out = be().alloc('float32', n, 'arena') as Float32Array, exp = new Float32Array(n);
           be().unary(op, x, out);
           ref.unary(op, src, exp);
           assertClose(out, exp, 2e-6, 1e-37, `${op} n=${n}`);
@@ -104,7 +105,7 @@ for (const [ci, cfg] of CONFIGS.entries()) {
       }
       // The saturating cases exactly.
       const x = put(be(), Float32Array.from([300, -300, 1e30, -1e30, 100, -100]));
-      const out = be().alloc('float32', 6) as Float32Array;
+      const out = be().alloc('float32', 6, 'arena') as Float32Array;
       be().unary('sigmoid', x, out);
       assert.deepEqual(Array.from(out.subarray(0, 4)), [1, 0, 1, 0]);
       be().unary('tanh', x, out);
@@ -141,7 +142,7 @@ for (const [ci, cfg] of CONFIGS.entries()) {
           const lo = op === 'pow' ? 0.1 : -3;
           const sa = rand(na, 11 + ci2, lo, 3), sb = rand(nb, 97 + ci2, op === 'pow' ? -2 : -3, 3);
           if (op === 'eq' || op === 'ge') for (let i = 0; i < Math.min(na, nb); i += 3) sb[i] = sa[i]!;
-          const a = put(be(), sa), b = put(be(), sb), out = be().alloc('float32', no) as Float32Array;
+          const a = put(be(), sa), b = put(be(), sb), out = be().alloc('float32', no, 'arena') as Float32Array;
           const exp = new Float32Array(no);
           be().binary(op, a, as, b, bs, out, os);
           ref.binary(op, sa, as, sb, bs, exp, os);
@@ -151,7 +152,7 @@ for (const [ci, cfg] of CONFIGS.entries()) {
       // NaN semantics of max/min follow the reference (a >= b ? a : b).
       const sa = Float32Array.from([NaN, 1, NaN, 2]), sb = Float32Array.from([1, NaN, NaN, 2]);
       for (const op of ['max', 'min', 'gt', 'ge', 'eq'] as BinaryOp[]) {
-        const out = be().alloc('float32', 4) as Float32Array, exp = new Float32Array(4);
+        const out = be().alloc('float32', 4, 'arena') as Float32Array, exp = new Float32Array(4);
         be().binary(op, put(be(), sa), [4], put(be(), sb), [4], out, [4]);
         ref.binary(op, sa, [4], sb, [4], exp, [4]);
         assertClose(out, exp, 0, 0, `${op} NaN`);
@@ -162,7 +163,7 @@ for (const [ci, cfg] of CONFIGS.entries()) {
       for (const n of SIZES) {
         const sx = rand(n, 5, -3, 3), sy = rand(n, 6, -3, 3), sc = rand(n, 7, -1, 1).map((v) => (v > 0 ? 1 : 0));
         const x = put(be(), sx), y = put(be(), sy), c = put(be(), sc);
-        const out = be().alloc('float32', n) as Float32Array, exp = new Float32Array(n);
+        const out = be().alloc('float32', n, 'arena') as Float32Array, exp = new Float32Array(n);
         be().clip(x, -1, 0.5, out); ref.clip(sx, -1, 0.5, exp);
         assertClose(out, exp, 0, 0, 'clip');
         be().where(c, x, y, out); ref.where(sc, sx, sy, exp);
@@ -195,7 +196,7 @@ for (const [ci, cfg] of CONFIGS.entries()) {
 
     test('matmul: K = 0, foreign arrays, float64', () => {
       const c = put(be(), Float32Array.from([1, 2, 3, 4]));
-      be().matmul(be().alloc('float32', 0) as Float32Array, be().alloc('float32', 0) as Float32Array, c, 1, 2, 0, 2, false, false, true);
+      be().matmul(be().alloc('float32', 0, 'arena') as Float32Array, be().alloc('float32', 0, 'arena') as Float32Array, c, 1, 2, 0, 2, false, false, true);
       assert.deepEqual(Array.from(c), [1, 2, 3, 4]);
       be().matmul(new Float32Array(0), new Float32Array(0), c, 1, 2, 0, 2, false, false, false);
       assert.deepEqual(Array.from(c), [0, 0, 0, 0]);
@@ -222,7 +223,7 @@ for (const [ci, cfg] of CONFIGS.entries()) {
         for (const axes of axesList) {
           const m = shape.filter((_, i) => !axes.includes(i)).reduce((p, d) => p * d, 1);
           for (const op of ['sum', 'max'] as const) {
-            const out = be().alloc('float32', m) as Float32Array, exp = new Float32Array(m);
+            const out = be().alloc('float32', m, 'arena') as Float32Array, exp = new Float32Array(m);
             be().reduce(op, x, shape, axes, out);
             ref.reduce(op, sx, shape, axes, exp);
             const red = n / m;
@@ -231,7 +232,7 @@ for (const [ci, cfg] of CONFIGS.entries()) {
         }
       }
       const sx = Float32Array.from([1, NaN, 3, 4, -Infinity, 2]);
-      const out = be().alloc('float32', 2) as Float32Array, exp = new Float32Array(2);
+      const out = be().alloc('float32', 2, 'arena') as Float32Array, exp = new Float32Array(2);
       be().reduce('max', put(be(), sx), [2, 3], [1], out);
       ref.reduce('max', sx, [2, 3], [1], exp);
       assertClose(out, exp, 0, 0, 'max NaN');
@@ -242,17 +243,17 @@ for (const [ci, cfg] of CONFIGS.entries()) {
       for (const [shape, perm] of cases) {
         const n = shape.reduce((p, d) => p * d, 1);
         const sx = rand(n, 9);
-        const out = be().alloc('float32', n) as Float32Array, exp = new Float32Array(n);
+        const out = be().alloc('float32', n, 'arena') as Float32Array, exp = new Float32Array(n);
         be().transpose(put(be(), sx), shape, perm, out);
         ref.transpose(sx, shape, perm, exp);
         assertClose(out, exp, 0, 0, `transpose ${JSON.stringify(shape)} ${JSON.stringify(perm)}`);
       }
       const si = randInt(12, 100, 4);
-      const io = be().alloc('int32', 12) as Int32Array, ie = new Int32Array(12);
+      const io = be().alloc('int32', 12, 'arena') as Int32Array, ie = new Int32Array(12);
       be().transpose(putInt(be(), si), [3, 4], [1, 0], io);
       ref.transpose(si, [3, 4], [1, 0], ie);
       assert.deepEqual(Array.from(io), Array.from(ie));
-      const sx = rand(60, 2), out = be().alloc('float32', 12) as Float32Array, exp = new Float32Array(12);
+      const sx = rand(60, 2), out = be().alloc('float32', 12, 'arena') as Float32Array, exp = new Float32Array(12);
       be().slice(put(be(), sx), [3, 4, 5], [1, 0, 2], [2, 2, 3], out);
       ref.slice(sx, [3, 4, 5], [1, 0, 2], [2, 2, 3], exp);
       assertClose(out, exp, 0, 0, 'slice');
@@ -261,7 +262,7 @@ for (const [ci, cfg] of CONFIGS.entries()) {
     test('gatherRows and scatterAddRows, with bad indices', () => {
       for (const [V, D, N] of [[1, 1, 1], [10, 17, 33], [1000, 64, 200]] as const) {
         const st = rand(V * D, V), idx = randInt(N, V, D);
-        const table = put(be(), st), out = be().alloc('float32', N * D) as Float32Array, exp = new Float32Array(N * D);
+        const table = put(be(), st), out = be().alloc('float32', N * D, 'arena') as Float32Array, exp = new Float32Array(N * D);
         be().gatherRows(table, V, D, putInt(be(), idx), out);
         ref.gatherRows(st, V, D, idx, exp);
         assertClose(out, exp, 0, 0, 'gather');
@@ -270,7 +271,7 @@ for (const [ci, cfg] of CONFIGS.entries()) {
         ref.scatterAddRows(sd, D, idx, dte);
         assertClose(dt, dte, 1e-6, 1e-6, 'scatter');
       }
-      const table = be().alloc('float32', 6) as Float32Array, out = be().alloc('float32', 4) as Float32Array;
+      const table = be().alloc('float32', 6, 'arena') as Float32Array, out = be().alloc('float32', 4, 'arena') as Float32Array;
       assert.throws(() => be().gatherRows(table, 3, 2, Int32Array.from([0, 3]), out), RangeError);
       assert.throws(() => be().gatherRows(table, 3, 2, Int32Array.from([-1, 0]), out), RangeError);
       assert.throws(() => be().scatterAddRows(out, 2, Int32Array.from([1, 5]), table), RangeError);
@@ -282,22 +283,22 @@ for (const [ci, cfg] of CONFIGS.entries()) {
         const sx = rand(R * C, C, -8, 8);
         sx[0] = 1000; if (R * C > 2) sx[2] = -1000; // extreme logits stay finite
         const x = put(be(), sx), t = randInt(R, C, R);
-        const out = be().alloc('float32', R * C) as Float32Array, exp = new Float32Array(R * C);
+        const out = be().alloc('float32', R * C, 'arena') as Float32Array, exp = new Float32Array(R * C);
         be().softmax(x, R, C, out); ref.softmax(sx, R, C, exp);
         assertClose(out, exp, 1e-5, 1e-9, `softmax ${R}x${C}`);
         be().logSoftmax(x, R, C, out); ref.logSoftmax(sx, R, C, exp);
         assertClose(out, exp, 1e-5, 1e-4, `logSoftmax ${R}x${C}`);
-        const loss = be().alloc('float32', R) as Float32Array, lossE = new Float32Array(R);
+        const loss = be().alloc('float32', R, 'arena') as Float32Array, lossE = new Float32Array(R);
         be().softmaxCrossEntropy(x, R, C, putInt(be(), t), loss, out);
         ref.softmaxCrossEntropy(sx, R, C, t, lossE, exp);
         assertClose(out, exp, 1e-5, 1e-9, 'ce probs');
         assertClose(loss, lossE, 1e-5, 1e-4, 'ce loss');
-        const sg = rand(R, 3, 0, 2), dx = be().alloc('float32', R * C) as Float32Array, dxE = new Float32Array(R * C);
+        const sg = rand(R, 3, 0, 2), dx = be().alloc('float32', R * C, 'arena') as Float32Array, dxE = new Float32Array(R * C);
         be().softmaxCrossEntropyBackward(out, R, C, t, put(be(), sg), dx);
         ref.softmaxCrossEntropyBackward(exp, R, C, t, sg, dxE);
         assertClose(dx, dxE, 1e-5, 1e-8, 'ce backward');
       }
-      const x = be().alloc('float32', 6) as Float32Array;
+      const x = be().alloc('float32', 6, 'arena') as Float32Array;
       assert.throws(() => be().softmaxCrossEntropy(x, 2, 3, Int32Array.from([0, 3]), new Float32Array(2), new Float32Array(6)), RangeError);
     });
 
@@ -305,7 +306,7 @@ for (const [ci, cfg] of CONFIGS.entries()) {
       for (const [B, H] of [[1, 1], [3, 17], [64, 200]] as const) {
         const sz = rand(B * 4 * H, H, -6, 6), scp = rand(B * H, B, -2, 2);
         sz[0] = 300; sz[1 % (4 * H)] = -300;
-        const outs = () => [B * H, B * H, B * 4 * H, B * H].map((n) => be().alloc('float32', n) as Float32Array);
+        const outs = () => [B * H, B * H, B * 4 * H, B * H].map((n) => be().alloc('float32', n, 'arena') as Float32Array);
         const [c, h, acts, tc] = outs() as [Float32Array, Float32Array, Float32Array, Float32Array];
         const [ce, he, ae, te] = [B * H, B * H, B * 4 * H, B * H].map((n) => new Float32Array(n)) as [Float32Array, Float32Array, Float32Array, Float32Array];
         be().lstmCellForward(put(be(), sz), put(be(), scp), B, H, 1, c, h, acts, tc);
@@ -313,7 +314,7 @@ for (const [ci, cfg] of CONFIGS.entries()) {
         assertClose(c, ce, 2e-6, 1e-6, 'c'); assertClose(h, he, 2e-6, 1e-6, 'h');
         assertClose(acts, ae, 2e-6, 1e-7, 'acts'); assertClose(tc, te, 2e-6, 1e-6, 'tanhC');
         const sdh = rand(B * H, 1), sdc = rand(B * H, 2);
-        const dz = be().alloc('float32', B * 4 * H) as Float32Array, dcp = be().alloc('float32', B * H) as Float32Array;
+        const dz = be().alloc('float32', B * 4 * H, 'arena') as Float32Array, dcp = be().alloc('float32', B * H, 'arena') as Float32Array;
         const dze = new Float32Array(B * 4 * H), dcpe = new Float32Array(B * H);
         be().lstmCellBackward(put(be(), sdh), put(be(), sdc), put(be(), scp), acts, tc, B, H, dz, dcp);
         ref.lstmCellBackward(sdh, sdc, scp, ae, te, B, H, dze, dcpe);
@@ -344,6 +345,8 @@ for (const [ci, cfg] of CONFIGS.entries()) {
 }
 
 describe('wasm allocator', () => {
+  // Kernel tests above allocate 'arena' storage so that they run on WASM-resident arrays (in place);
+  // the lifetimes themselves are tested here.
   test('dropped views are reclaimed: memory does not grow without bound', async (t) => {
     const gc = (globalThis as { gc?: () => void }).gc;
     if (!gc) { t.skip('run with --expose-gc'); return; }
@@ -363,16 +366,58 @@ describe('wasm allocator', () => {
     assert.ok(be.heap.memory.buffer.byteLength - pages0 < 64 << 20, 'memory kept growing');
   });
 
+  test('lifetimes: a scope frees its blocks; kept and arena storage outlive it; small kept storage is JS-heap', () => {
+    const be = backends[0]!, heap = be.heap;
+    const big = 100_000;                                  // 400 kB: above SMALL_KEPT
+    heap.beginScope();
+    const live0 = heap.liveBytes;
+    const scoped = be.alloc('float32', big);
+    const kept = be.alloc('float32', big, 'kept');
+    const arena = be.alloc('float32', big, 'arena');
+    const small = be.alloc('float32', 10, 'kept');
+    assert.ok(heap.owns(scoped) && heap.owns(kept) && heap.owns(arena));
+    assert.ok(!heap.owns(small), 'a small kept request lives in the JS heap');
+    const afterAlloc = heap.liveBytes;
+    heap.endScope();
+    assert.equal(heap.liveBytes, afterAlloc - sizeClass(big * 4), 'only the scoped block was freed');
+    assert.ok(heap.liveBytes > live0);
+    // The freed block is handed out again (same class): proof it went back to the free list.
+    heap.beginScope();
+    const again = be.alloc('float32', big);
+    assert.equal(again.byteOffset, scoped.byteOffset);
+    heap.endScope();
+    assert.throws(() => heap.endScope(), /no open scope/);
+    void kept; void arena;
+  });
+
+  test('the kept budget: past it, requests spill to the JS heap instead of growing WASM memory', () => {
+    const be = backends[0]!, heap = be.heap;
+    const budget = heap.keptBudget;
+    heap.keptBudget = heap.keptBytes + 3 * sizeClass(400_000);
+    try {
+      const spilled0 = heap.spilled, bytes0 = heap.memory.buffer.byteLength;
+      const views = Array.from({ length: 10 }, () => be.alloc('float32', 100_000));
+      assert.equal(views.filter((v) => heap.owns(v)).length, 3);
+      assert.equal(heap.spilled - spilled0, 7);
+      assert.ok(views.every((v) => v.length === 100_000 && v.every((x) => x === 0)));
+      assert.ok(heap.memory.buffer.byteLength - bytes0 <= 3 * sizeClass(400_000) + (64 << 10) * 16);
+      const inArena = be.alloc('float32', 100_000, 'arena');
+      assert.ok(heap.owns(inArena), 'arena storage is never spilled');
+    } finally {
+      heap.keptBudget = budget;
+    }
+  });
+
   test('a subarray keeps its parent block alive', async () => {
     const gc = (globalThis as { gc?: () => void }).gc;
     const be = backends[0]!;
-    let parent: Float32Array | undefined = be.alloc('float32', 4096) as Float32Array;
+    let parent: Float32Array | undefined = be.alloc('float32', 4096, 'arena') as Float32Array;
     parent.fill(3);
     const child = parent.subarray(10, 20);
     parent = undefined;
     for (let i = 0; i < 3; i++) { gc?.(); await new Promise((r) => setTimeout(r, 0)); }
     const others: DataArray[] = [];
-    for (let i = 0; i < 8; i++) others.push(be.alloc('float32', 4096)); // would reuse the block if freed
+    for (let i = 0; i < 8; i++) others.push(be.alloc('float32', 4096, 'arena')); // would reuse the block if freed
     assert.ok(child.every((v) => v === 3));
     assert.equal(others.length, 8);
   });

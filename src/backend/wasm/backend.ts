@@ -10,7 +10,7 @@
  * (slice, general broadcasting, general transposes and reductions) also run on the reference backend,
  * which works on our views directly.
  */
-import type { Backend, BinaryOp, DataArray, DType, FloatArray, ReduceOp, UnaryOp } from '../backend.js';
+import type { Backend, BinaryOp, DataArray, DType, FloatArray, Lifetime, ReduceOp, UnaryOp } from '../backend.js';
 import { JsBackend } from '../js/backend.js';
 import { WasmHeap } from './memory.js';
 import type { ThreadPool } from './pool.js';
@@ -184,15 +184,15 @@ export class WasmBackend implements Backend {
   }
 
   beginScope(): void { this.heap.beginScope(); }
-  endScope(keep: readonly DataArray[]): void { this.heap.endScope(keep); }
+  endScope(): void { this.heap.endScope(); }
 
   allocUninit(dtype: DType, n: number): DataArray {
     return dtype === 'float32' ? this.heap.allocF32(n, false) : this.alloc(dtype, n);
   }
 
-  alloc(dtype: DType, n: number): DataArray {
-    if (dtype === 'float32') return this.heap.allocF32(n);
-    if (dtype === 'int32') return this.heap.allocI32(n);
+  alloc(dtype: DType, n: number, lifetime: Lifetime = 'scope'): DataArray {
+    if (dtype === 'float32') return this.heap.allocF32(n, true, lifetime);
+    if (dtype === 'int32') return this.heap.allocI32(n, lifetime);
     return new Float64Array(n);
   }
 

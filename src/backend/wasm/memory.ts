@@ -8,10 +8,23 @@
  * Blocks are never split or coalesced: a training loop allocates the same shapes step after step,
  * so exact-class reuse is what matters (the jax-js design).
  *
- * Users never free: `allocF32`/`allocI32` return views registered with a FinalizationRegistry, and
- * the block returns to its free list once the view is garbage-collected. The views are a subclass
- * whose `subarray` keeps the parent view alive, so a named sub-view of a block (an arena) can never
- * outlive its storage. Memory is shared, so growing it never detaches existing views.
+ * Who frees what (users never do). Every block has one of three lifetimes (`Lifetime`):
+ *  - 'scope': allocated while an engine scope is open (a backward pass, an optimizer step, a training
+ *    step): freed, all at once, when that scope ends. The engine opens scopes only around code whose
+ *    results it controls, and whatever must outlive one is allocated 'kept' (`Tensor.clone()`).
+ *  - 'kept' (also what a request outside any scope gets): owned by the garbage collector. The view is
+ *    registered with a FinalizationRegistry and the block returns to its free list once the view is
+ *    collected. But finalizers run only between tasks, and V8 does not count WASM memory as memory
+ *    pressure, so a synchronous loop of ops would grow the heap without bound. Hence two rules: a small
+ *    request (under `SMALL_KEPT` bytes: a carried state, a loss, a tiny network's activations) gets an
+ *    ordinary JS-heap typed array, and so does any request once `keptBudget` bytes of 'kept' blocks are
+ *    live. The collector reclaims JS-heap arrays even inside a synchronous loop, and kernels stage them
+ *    in and out (a copy, cheap at these sizes). So memory stays flat in a plain loop of ops, and once
+ *    the loop yields and finalizers run, large requests return to WASM memory.
+ *  - 'arena': parameters, gradients and optimizer moments: collected like 'kept', but never counted
+ *    against the budget nor moved out of WASM memory (they are few, large and used by every kernel).
+ * The views are a subclass whose `subarray` keeps the parent view alive, so a named sub-view of a
+ * block (an arena) can never outlive its storage. Memory is shared, so growing it never detaches views.
  */
 
 /** Bytes below which nothing is allocated: static data, then the pool control block at CONTROL_BASE. */
@@ -59,26 +72,40 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(b / step) * step;
 }
 
-interface Block { ptr: number; size: number; freed?: boolean }
+/** How long a block lives; see the file comment. */
+export type Lifetime = 'scope' | 'kept' | 'arena';
+
+/** Default cap on live 'kept' bytes in WASM memory (see the file comment). */
+export const DEFAULT_KEPT_BUDGET = 256 * 2 ** 20;
+/** 'kept' requests below this many bytes live in the JS heap (see the file comment). */
+export const SMALL_KEPT = 64 * 2 ** 10;
+
+interface Block { ptr: number; size: number; kept: boolean; freed?: boolean }
 
 export class WasmHeap {
   readonly memory: WebAssembly.Memory;
   /** Bytes in blocks currently handed out (views alive or raw blocks not yet freed). */
   liveBytes = 0;
+  /** Bytes in live 'kept' blocks (what `keptBudget` caps). */
+  keptBytes = 0;
+  /** 'kept' requests served from the JS heap because the budget was full (for tests and profiles). */
+  spilled = 0;
   /** The first never-used address. */
   private top = RESERVED;
   private readonly free = new Map<number, number[]>();
   private readonly registry = new FinalizationRegistry<Block>((b) => this.release(b));
-  // Open scopes, innermost last: the blocks handed out as views while each was open.
+  // Open scopes, innermost last: the blocks handed out with lifetime 'scope' while each was open.
   private readonly scopes: Set<Block>[] = [];
-  // The block behind each view handed out (sub-views resolve to their root through `parents`).
-  private readonly blockOf = new WeakMap<object, Block>();
   // Every SharedArrayBuffer object the memory has had (a grow replaces memory.buffer's object).
   private readonly buffers = new WeakSet<ArrayBufferLike>();
   private current: ArrayBufferLike;
 
-  constructor(memory: WebAssembly.Memory) {
+  /** Cap on live 'kept' bytes before requests spill to the JS heap. */
+  keptBudget: number;
+
+  constructor(memory: WebAssembly.Memory, keptBudget = DEFAULT_KEPT_BUDGET) {
     this.memory = memory;
+    this.keptBudget = keptBudget;
     this.current = memory.buffer;
     this.buffers.add(this.current);
     if (this.current.byteLength < RESERVED) this.grow(RESERVED);
@@ -107,48 +134,48 @@ export class WasmHeap {
       this.top = ptr + size;
     }
     this.liveBytes += size;
-    return { ptr, size };
+    return { ptr, size, kept: false };
   }
 
   /** Free a view's block once, whichever comes first: its scope ending or its view being collected. */
   private release(b: Block): void {
     if (b.freed) return;
     b.freed = true;
+    if (b.kept) this.keptBytes -= b.size;
     this.freeBlock(b.ptr, b.size);
   }
 
-  /**
-   * Scopes let the engine free, in bulk, storage it knows is dead (the end of a training step) instead
-   * of waiting for the garbage collector, which does not see WASM memory as memory pressure and runs
-   * finalizers only between tasks: a synchronous training loop would otherwise grow the heap without
-   * bound. Every view handed out while a scope is open belongs to it.
-   */
+  /** Open an engine scope: blocks handed out with lifetime 'scope' until it ends belong to it. */
   beginScope(): void { this.scopes.push(new Set()); }
 
-  /**
-   * Close the innermost scope: free every block allocated in it except those behind `keep` (views or
-   * sub-views), which move to the enclosing scope (or, outermost, back to the garbage collector's care).
-   */
-  endScope(keep: readonly ArrayBufferView[]): void {
+  /** Whether an engine scope is open. */
+  get inScope(): boolean { return this.scopes.length > 0; }
+
+  /** Close the innermost scope and free every block allocated in it. */
+  endScope(): void {
     const scope = this.scopes.pop();
     if (!scope) throw new Error('WasmHeap.endScope: no open scope');
-    const outer = this.scopes[this.scopes.length - 1];
-    for (const v of keep) {
-      let root: object = v;
-      for (let p = parents.get(root); p; p = parents.get(root)) root = p;
-      const b = this.blockOf.get(root);
-      if (b && scope.delete(b)) outer?.add(b);
-    }
     for (const b of scope) {
       this.registry.unregister(b);
       this.release(b);
     }
   }
 
-  private track<T extends object>(v: T, b: Block): T {
+  /**
+   * A view of `n` 4-byte elements with the given lifetime ('scope' outside any scope means 'kept'), or
+   * null when a 'kept' request is small or finds the budget full (the caller then uses the JS heap).
+   */
+  private place<T extends object>(n: number, lifetime: Lifetime, make: (ptr: number) => T): T | null {
+    const scope = lifetime === 'scope' ? this.scopes[this.scopes.length - 1] : undefined;
+    const kept = lifetime !== 'arena' && !scope;
+    if (kept && n * 4 < SMALL_KEPT) return null;
+    if (kept && this.keptBytes + sizeClass(n * 4) > this.keptBudget) { this.spilled++; return null; }
+    const b = this.allocBlock(n * 4);
+    b.kept = kept;
+    if (kept) this.keptBytes += b.size;
+    const v = make(b.ptr);
+    if (scope) scope.add(b);
     this.registry.register(v, b, b);
-    this.blockOf.set(v, b);
-    this.scopes[this.scopes.length - 1]?.add(b);
     return v;
   }
 
@@ -159,20 +186,23 @@ export class WasmHeap {
     list.push(ptr);
   }
 
-  /** n zeroed float32 in the memory (contents undefined with `zero` false), freed when the view is collected. */
-  allocF32(n: number, zero = true): WasmFloat32Array {
-    const b = this.allocBlock(n * 4);
-    const v = new WasmFloat32Array(this.buffer, b.ptr, n);
+  /**
+   * n float32 (zeroed unless `zero` is false) with the given lifetime. Usually a view into the memory;
+   * a plain Float32Array when the 'kept' budget is full (see the file comment).
+   */
+  allocF32(n: number, zero = true, lifetime: Lifetime = 'scope'): Float32Array {
+    const v = this.place(n, lifetime, (ptr) => new WasmFloat32Array(this.buffer, ptr, n));
+    if (!v) return new Float32Array(n);
     if (zero) v.fill(0);
-    return this.track(v, b);
+    return v;
   }
 
-  /** n zeroed int32 in the memory, freed when the returned view is garbage-collected. */
-  allocI32(n: number): WasmInt32Array {
-    const b = this.allocBlock(n * 4);
-    const v = new WasmInt32Array(this.buffer, b.ptr, n);
+  /** n zeroed int32, like allocF32. */
+  allocI32(n: number, lifetime: Lifetime = 'scope'): Int32Array {
+    const v = this.place(n, lifetime, (ptr) => new WasmInt32Array(this.buffer, ptr, n));
+    if (!v) return new Int32Array(n);
     v.fill(0);
-    return this.track(v, b);
+    return v;
   }
 
   f32(ptr: number, n: number): Float32Array { return new Float32Array(this.buffer, ptr, n); }
