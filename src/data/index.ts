@@ -10,4 +10,6 @@ export {
 } from './text.js';
 export type { Level, TextCorpusOptions, PtbSplits } from './text.js';
 export { StreamBatcher } from './batcher.js';
+export { dataSources, loadCorpus, checkCorpusSource } from './sources.js';
+export type { DataSource, CorpusSource } from './sources.js';
 export type { Window } from './batcher.js';

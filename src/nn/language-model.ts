@@ -11,6 +11,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { Dense, Embedding } from './layers.js';
 import { Module } from './module.js';
 import { RecurrentStack, runStack, type CellKind, type StackState } from './recurrent.js';
+import type { SequenceModel, SequenceRun, SequenceRunOptions } from './sequence.js';
 
 export interface LMConfig {
   vocabSize: number;
@@ -28,15 +29,13 @@ export interface LMConfig {
   dtype?: DType;
 }
 
-export interface RunResult {
-  /** [T·B, V], time-major rows: row t·B + b is stream b at step t. */
+export interface RunResult extends SequenceRun<StackState> {
+  /** [T·B, V], time-major rows: row t·B + b is stream b at step t (the same tensor as `outputs`). */
   logits: Tensor;
-  /** The state after each step (empty unless `keepStates` or `retainStates` was asked for). */
-  states: StackState[];
-  state: StackState;
 }
 
-export class LanguageModel extends Module {
+/** A sequence model (src/nn/sequence.ts): TruncatedBPTT trains it with `crossEntropyLoss`. */
+export class LanguageModel extends Module implements SequenceModel<StackState> {
   readonly embedding: Embedding;
   readonly rnn: RecurrentStack;
   readonly proj: Dense;
@@ -61,12 +60,20 @@ export class LanguageModel extends Module {
    * Run T steps of B streams from `state`. `ids` is time-major [T·B] (row t·B + b). The graph spans all T
    * steps, so backward() on a loss of the logits is backpropagation through these T steps.
    */
-  run(ids: Int32Array, B: number, T: number, state: StackState, opts: { retainStates?: boolean; keepStates?: boolean } = {}): RunResult {
+  run(ids: Int32Array | Float32Array | Float64Array, B: number, T: number, state: StackState, opts: SequenceRunOptions = {}): RunResult {
+    if (!(ids instanceof Int32Array)) throw new ShapeError('language model: the inputs must be int32 token ids');
     if (ids.length !== B * T) throw new ShapeError(`language model: ${ids.length} token ids do not make ${T} steps of batch ${B}`);
     const emb = this.embedding.forward(new Tensor(ids, [T * B], 'int32'));
     const r = runStack(this.rnn, emb, T, state, opts);
-    return { logits: this.proj.forward(r.output), states: r.states ?? [], state: r.state };
+    const logits = this.proj.forward(r.output);
+    return { outputs: logits, logits, states: r.states ?? [], state: r.state };
   }
+
+  mapState(s: StackState, f: (t: Tensor) => Tensor): StackState {
+    return s.map((l) => (l.c ? { h: f(l.h), c: f(l.c) } : { h: f(l.h) }));
+  }
+
+  hidden(s: StackState): Tensor[] { return s.map((l) => l.h); }
 }
 
 /** Batch-major [B·T] (the batcher's layout, row b·T + t) → time-major [T·B]. */

@@ -8,7 +8,10 @@ import { ConfigError } from '../errors.js';
 import { StreamBatcher, Vocab, type Corpus } from '../data/index.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { Rng } from '../tensor/random.js';
-import { BEST_FILE, CHECKPOINT_FILE, LMTrainer, LOG_FILE, evaluateAsync, loadModel, type EpochRecord } from './lm-trainer.js';
+import { BEST_FILE, CHECKPOINT_FILE, LOG_FILE } from '../io/run-folder.js';
+import { scoreStream } from '../eval/score.js';
+import { LMTrainer, type EpochRecord } from './lm-trainer.js';
+import { loadModel } from './model-file.js';
 import { resolveConfig, type TrainConfig } from './presets.js';
 
 function corpusOf(train: number[] | Int32Array, valid: number[] | Int32Array, V: number): Corpus {
@@ -41,7 +44,7 @@ test('perplexity = exp(Σ step costs / steps), hand-checked: p = (1/2, 1/4, 1/4)
   const t = LMTrainer.create(cfg, { outDir: null, corpus: corpusOf(data, data, 3) });
   t.model.proj.weight.data.fill(0);                   // logits = bias, whatever the state
   t.model.proj.bias!.data.set([Math.log(0.5), Math.log(0.25), Math.log(0.25)]);
-  const r = await evaluateAsync(t.model, new StreamBatcher(Int32Array.from(data), 1, 2));
+  const r = await scoreStream(t.model, new StreamBatcher(Int32Array.from(data), 1, 2));
   assert.equal(r.steps, 8);
   assert.ok(Math.abs(r.cost - 14 * Math.LN2) < 1e-5, `cost ${r.cost}`);
   assert.ok(Math.abs(r.perplexity - 2 ** 1.75) < 1e-5, `perplexity ${r.perplexity}`);
@@ -107,7 +110,7 @@ test('best.ckpt holds the epoch with the lowest validation perplexity, and score
     const ck = loadCheckpoint(path.join(dir, BEST_FILE));
     assert.equal((ck.meta.trainer_state as { epoch: number }).epoch, best + 1);
     const { model, config } = loadModel(path.join(dir, BEST_FILE));
-    const again = await evaluateAsync(model, new StreamBatcher(corpus.valid, config.batchSize, config.numSteps), { yieldEveryWindow: false });
+    const again = await scoreStream(model, new StreamBatcher(corpus.valid, config.batchSize, config.numSteps), { yieldEveryWindow: false });
     assert.equal(again.perplexity, valid[best]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

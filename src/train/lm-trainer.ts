@@ -7,6 +7,10 @@
  * Perplexity is the tutorial's: exp(total_cost / total_steps), each step's cost the batch-mean
  * cross-entropy in nats.
  *
+ * The trainer is the loop. Around it: corpus choice (src/data/sources.ts), the run folder's files
+ * (src/io/run-folder.ts), what goes into a checkpoint and how a model is read back
+ * (./model-file.ts), and perplexity (src/eval/score.ts).
+ *
  * Everything needed to continue a run lives in one checkpoint (written atomically by src/io): the
  * parameters, the optimizer's state, the vocabulary, the configuration, the random generator's
  * state (dropout draws from it), and the data position: epoch, next window and the carried state.
@@ -17,73 +21,18 @@
  *   const t = LMTrainer.create(resolveConfig('tiny'), { outDir: 'runs/tiny' });
  *   const r = await t.run();            // r.history[e].validPerplexity, r.test?.perplexity
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { ConfigError, DataError, FormatError } from '../errors.js';
-import { loadBrownCorpus, loadPtbFiles, loadTextCorpus, StreamBatcher, Vocab, type Corpus } from '../data/index.js';
-import { saveCheckpoint, loadCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
-import type { TensorRecord } from '../io/safetensors.js';
-import { LanguageModel } from '../nn/language-model.js';
+import { ConfigError, DataError } from '../errors.js';
+import { loadCorpus, StreamBatcher, Vocab, type Corpus } from '../data/index.js';
+import { loadCheckpoint, type Checkpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
+import { RunFolder } from '../io/run-folder.js';
+import type { LanguageModel } from '../nn/language-model.js';
 import type { StackState } from '../nn/recurrent.js';
 import { createOptimizer, stepDecay, type Optimizer } from '../optim/optimizers.js';
 import { Rng, type RngState } from '../tensor/random.js';
-import { Tensor } from '../tensor/tensor.js';
-import { TruncatedBPTT, type EvalResult } from './tbptt.js';
-import { scoreStream } from './score.js';
+import { scoreStream, yieldToEventLoop, type ScoreResult } from '../eval/score.js';
+import { buildModel, loadModelTensors, modelTensors, optimizerContents, restoreOptimizer, stateFromTensors, stateTensors } from './model-file.js';
+import { TruncatedBPTT } from './tbptt.js';
 import { validateConfig, type TrainConfig } from './presets.js';
-
-export const CHECKPOINT_FILE = 'checkpoint.ckpt';
-export const LOG_FILE = 'train.jsonl';
-/** The checkpoint of the epoch with the lowest validation perplexity so far (early stopping: evaluate this one). */
-export const BEST_FILE = 'best.ckpt';
-
-// ---------------------------------------------------------------------------------------------
-// Data and model from a configuration
-
-/** Loads the corpus a configuration names (DataError / ConfigError on a bad source). */
-export function loadCorpusFor(cfg: TrainConfig): Corpus {
-  switch (cfg.data) {
-    case 'brown-bengio': return loadBrownCorpus('bengio');
-    case 'brown-ptb': return loadBrownCorpus('ptb');
-    case 'text': return loadTextCorpus(cfg.text!, { level: cfg.level });
-    case 'ptb': return loadPtbFiles(cfg.ptbDir!, { level: cfg.level });
-  }
-}
-
-export function buildModel(cfg: TrainConfig, vocabSize: number, rng: Rng): LanguageModel {
-  return new LanguageModel({
-    vocabSize, embedSize: cfg.embed, hiddenSize: cfg.hidden, numLayers: cfg.layers, cell: cfg.cell,
-    keepProb: cfg.keepProb, forgetBias: cfg.forgetBias, initScale: cfg.initScale,
-  }, rng);
-}
-
-/**
- * Our module's parameter names → the file naming scheme of docs/formats.md:
- * `rnn.layers.{l}.kernel` → `{cell}.{l}.kernel` (so an LSTM's are `lstm.{l}.kernel`, as lstmLmToTensors
- * names them); `embedding.weight`, `proj.weight`, `proj.bias` stay.
- */
-export function fileParamName(name: string, cell: string): string {
-  return name.startsWith('rnn.layers.') ? `${cell}.${name.slice('rnn.layers.'.length)}` : name;
-}
-
-/** The model's parameters as named float32 tensors (copies), in the file naming scheme. */
-export function modelTensors(model: LanguageModel): Record<string, TensorRecord> {
-  const out: Record<string, TensorRecord> = {};
-  for (const [name, p] of model.namedParameters()) {
-    out[fileParamName(name, model.config.cell)] = { shape: [...p.shape], data: new Float32Array(p.data as Float32Array) };
-  }
-  return out;
-}
-
-/** Copies parameters from file-named tensors into the model (ShapeError naming a missing or misshaped one). */
-export function loadModelTensors(model: LanguageModel, tensors: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>, source: string): void {
-  const byModuleName: Record<string, { shape: readonly number[]; data: ArrayLike<number> }> = {};
-  for (const [name] of model.namedParameters()) {
-    const t = tensors[fileParamName(name, model.config.cell)];
-    if (t) byModuleName[name] = t;
-  }
-  model.arena().load(byModuleName, source);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Records
@@ -181,8 +130,10 @@ export interface TrainerOptions {
 export class LMTrainer {
   readonly model: LanguageModel;
   readonly optimizer: Optimizer;
-  readonly tbptt: TruncatedBPTT;
+  readonly tbptt: TruncatedBPTT<StackState>;
   readonly train: StreamBatcher;
+  /** Where the run's files go (null: the trainer writes nothing). */
+  readonly folder: RunFolder | null;
   readonly rng: Rng;
   readonly schedule: (epoch: number) => number;
   st: TrainerState;
@@ -202,16 +153,13 @@ export class LMTrainer {
     });
     this.schedule = stepDecay(cfg.lr, cfg.lrDecay, cfg.maxEpoch);
     this.st = { epoch: 0, window: 0, rng: this.rng.getState(), acc: freshAcc(), history: [], test: null, windowsDone: 0 };
+    this.folder = opts.outDir ? new RunFolder(opts.outDir) : null;
   }
 
   /** A fresh run. Loads the corpus unless given; throws ConfigError/DataError before writing anything. */
   static create(cfg: TrainConfig, opts: TrainerOptions): LMTrainer {
-    const t = new LMTrainer(cfg, opts.corpus ?? loadCorpusFor(cfg), opts);
-    if (opts.outDir) {
-      fs.mkdirSync(opts.outDir, { recursive: true });
-      fs.writeFileSync(path.join(opts.outDir, LOG_FILE), '');
-      fs.writeFileSync(path.join(opts.outDir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
-    }
+    const t = new LMTrainer(cfg, opts.corpus ?? loadCorpus(cfg), opts);
+    t.folder?.start(cfg);
     return t;
   }
 
@@ -226,7 +174,7 @@ export class LMTrainer {
     const ck = loadCheckpoint(file);
     const cfg = { ...(ck.meta.config as TrainConfig) };
     if (opts.epochs !== undefined) cfg.epochs = opts.epochs;
-    const corpus = opts.corpus ?? loadCorpusFor(cfg);
+    const corpus = opts.corpus ?? loadCorpus(cfg);
     const vocab = Vocab.fromJSON(ck.meta.vocab as never);
     if (vocab.size !== corpus.vocab.size || vocab.itos.some((w, i) => corpus.vocab.itos[i] !== w)) {
       throw new DataError(`${file}: the corpus ${corpus.name} no longer gives the checkpoint's vocabulary (${corpus.vocab.size} vs ${vocab.size} tokens)`);
@@ -239,15 +187,7 @@ export class LMTrainer {
 
   private restore(ck: LoadedCheckpoint, file: string): void {
     loadModelTensors(this.model, ck.tensors, file);
-    const os = ck.meta.optimizer as { kind: string; step: number; lr: number; buffers: string[] } | undefined;
-    if (!os) throw new FormatError(`${file}: no optimizer state (not a training checkpoint?)`);
-    const buffers: Record<string, Float32Array> = {};
-    for (const b of os.buffers) {
-      const t = ck.tensors[`optim.${b}`];
-      if (!t) throw new FormatError(`${file}: missing tensor optim.${b}`);
-      buffers[b] = t.data as Float32Array;
-    }
-    this.optimizer.loadState({ kind: os.kind, step: os.step, lr: os.lr, buffers });
+    restoreOptimizer(this.optimizer, ck, file);
     this.st = ck.meta.trainer_state as TrainerState;
     if (this.st.acc.gnMin === null) this.st.acc.gnMin = Infinity;   // JSON has no Infinity
     this.rng.setState(this.st.rng);
@@ -255,51 +195,37 @@ export class LMTrainer {
   }
 
   /** Where the checkpoint goes (null when the trainer writes nothing). */
-  get checkpointFile(): string | null { return this.opts.outDir ? path.join(this.opts.outDir, CHECKPOINT_FILE) : null; }
+  get checkpointFile(): string | null { return this.folder?.checkpointFile ?? null; }
 
-  /** The checkpoint's contents (also used by tests to compare runs without files). */
-  snapshot(): { tensors: Record<string, TensorRecord>; meta: Record<string, unknown> } {
-    const tensors = modelTensors(this.model);
-    const os = this.optimizer.state();
-    for (const [k, v] of Object.entries(os.buffers)) tensors[`optim.${k}`] = { shape: [v.length], data: new Float32Array(v) };
-    if (this.st.window > 0) {
-      this.tbptt.state.forEach((l, i) => {
-        tensors[`state.${i}.h`] = { shape: [...l.h.shape], data: new Float32Array(l.h.data as Float32Array) };
-        if (l.c) tensors[`state.${i}.c`] = { shape: [...l.c.shape], data: new Float32Array(l.c.data as Float32Array) };
-      });
-    }
+  /**
+   * The checkpoint's contents (also used by tests to compare runs without files): parameters,
+   * optimizer state, the carried state mid-epoch, and the trainer's position.
+   */
+  snapshot(): Checkpoint {
+    const opt = optimizerContents(this.optimizer);
+    const tensors = { ...modelTensors(this.model), ...opt.tensors, ...(this.st.window > 0 ? stateTensors(this.tbptt.state) : {}) };
     this.st.rng = this.rng.getState();
     return {
       tensors,
-      meta: {
-        config: this.cfg,
-        vocab: this.corpus.vocab.toJSON(),
-        optimizer: { kind: os.kind, step: os.step, lr: os.lr, buffers: Object.keys(os.buffers) },
-        trainer_state: this.st,
-      },
+      meta: { config: this.cfg, vocab: this.corpus.vocab.toJSON(), optimizer: opt.meta, trainer_state: this.st },
     };
   }
 
   private save(reason: 'epoch' | 'interrupt' | 'final'): string | null {
-    const file = this.checkpointFile;
-    if (!file) return null;
-    saveCheckpoint(file, this.snapshot());
+    if (!this.folder) return null;
+    const file = this.folder.save('latest', this.snapshot());
     this.opts.events?.checkpoint?.(file, reason);
     return file;
   }
 
-  /** Copies the epoch's checkpoint to best.ckpt (same contents; resuming from it continues from that epoch). */
+  /** Writes the epoch's checkpoint again as best.ckpt (same contents; resuming from it continues from that epoch). */
   private saveBest(): void {
-    const file = this.checkpointFile;
-    if (!file) return;
-    const best = path.join(path.dirname(file), BEST_FILE);
-    saveCheckpoint(best, this.snapshot());
-    this.opts.events?.checkpoint?.(best, 'best');
+    if (!this.folder) return;
+    const file = this.folder.save('best', this.snapshot());
+    this.opts.events?.checkpoint?.(file, 'best');
   }
 
-  private log(rec: EpochRecord | TestRecord): void {
-    if (this.opts.outDir) fs.appendFileSync(path.join(this.opts.outDir, LOG_FILE), JSON.stringify(rec) + '\n');
-  }
+  private log(rec: EpochRecord | TestRecord): void { this.folder?.log(rec); }
 
   /** Windows in one training epoch (the whole epoch, or maxStepsPerEpoch). */
   get windowsPerEpoch(): number {
@@ -350,7 +276,7 @@ export class LMTrainer {
         st.window++; st.windowsDone++; ranThisCall++;
         ev?.window?.({ epoch: st.epoch + 1, window: st.window, windows, tokens: acc.windows * B * T, seconds: acc.seconds, perplexity: Math.exp(acc.cost / Math.max(acc.steps, 1)) });
         ro.afterWindow?.();
-        if (ro.yieldEveryWindow ?? true) await new Promise((res) => setImmediate(res));
+        if (ro.yieldEveryWindow ?? true) await yieldToEventLoop();
         const stop = (ro.stopAfterWindows !== undefined && ranThisCall >= ro.stopAfterWindows) || (ro.shouldStop?.() ?? false);
         if (stop) {
           if (st.window === windows) break;   // finish the epoch's validation first, then stop below
@@ -400,20 +326,14 @@ export class LMTrainer {
    * testTokens) perplexity, the state carried from zero: `evaluateWindows` one window at a time, so
    * the loop can yield between windows; the sums, hence exp(cost/steps), are the same.
    */
-  async evaluate(split: 'valid' | 'test', ro: RunOptions = {}): Promise<EvalResult> {
+  async evaluate(split: 'valid' | 'test', ro: RunOptions = {}): Promise<ScoreResult> {
     const b = split === 'valid' ? validBatcher(this.cfg, this.corpus) : testBatcher(this.cfg, this.corpus);
-    return evaluateAsync(this.model, b, ro);
+    return scoreStream(this.model, b, { yieldEveryWindow: ro.yieldEveryWindow, progress: () => ro.afterWindow?.() });
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** Static scoring of a batcher's stream (src/train/score.ts), one window at a time, yielding in between. */
-export async function evaluateAsync(model: LanguageModel, b: StreamBatcher, ro: RunOptions = {}): Promise<EvalResult> {
-  const r = await scoreStream(model, b, { yieldEveryWindow: ro.yieldEveryWindow, progress: () => ro.afterWindow?.() });
-  return { cost: r.cost, steps: r.steps, perplexity: r.perplexity, state: r.state };
-}
 
 function limit(data: Int32Array, tokens: number): Int32Array { return tokens > 0 ? data.subarray(0, tokens) : data; }
 
@@ -436,31 +356,4 @@ function addHGrad(acc: EpochAcc, h: number[][], k2: number): void {
   acc.hCount++;
 }
 
-function stateFromTensors(tensors: LoadedCheckpoint['tensors'], cfg: TrainConfig, file: string): StackState {
-  const out: StackState = [];
-  for (let l = 0; l < cfg.layers; l++) {
-    const get = (k: 'h' | 'c') => {
-      const t = tensors[`state.${l}.${k}`];
-      if (!t) throw new FormatError(`${file}: missing tensor state.${l}.${k} (the carried state of a mid-epoch checkpoint)`);
-      return new Tensor(new Float32Array(t.data), t.shape, 'float32');
-    };
-    out.push(cfg.cell === 'lstm' ? { h: get('h'), c: get('c') } : { h: get('h') });
-  }
-  return out;
-}
-
 function round(x: number, d: number): number { const f = 10 ** d; return Math.round(x * f) / f; }
-
-/** A trained model read back from a checkpoint, for eval / generate / export. */
-export interface LoadedModel { model: LanguageModel; config: TrainConfig; vocab: Vocab; checkpoint: LoadedCheckpoint }
-
-export function loadModel(file: string): LoadedModel {
-  const ck = loadCheckpoint(file);
-  const config = ck.meta.config as TrainConfig | undefined;
-  if (!config || typeof config !== 'object') throw new FormatError(`${file}: no "config" metadata (not a training checkpoint)`);
-  const vocab = Vocab.fromJSON(ck.meta.vocab as never);
-  const model = buildModel(config, vocab.size, new Rng(config.seed));
-  loadModelTensors(model, ck.tensors, file);
-  model.eval();
-  return { model, config, vocab, checkpoint: ck };
-}

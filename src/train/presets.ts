@@ -10,9 +10,7 @@
 import { ConfigError } from '../errors.js';
 import { cellKinds, type CellKind } from '../nn/recurrent.js';
 import type { OptimizerKind } from '../optim/optimizers.js';
-
-export type DataSource = 'brown-bengio' | 'brown-ptb' | 'text' | 'ptb';
-export const dataSources: readonly DataSource[] = ['brown-bengio', 'brown-ptb', 'text', 'ptb'];
+import { checkCorpusSource, type DataSource } from '../data/sources.js';
 
 export interface TrainConfig {
   /** Run name (default output folder runs/<name>). */
@@ -128,10 +126,7 @@ export function validateConfig(c: TrainConfig): void {
     if (!Number.isInteger(c[k]) || c[k] < 0) throw new ConfigError(`${k} must be an integer ≥ 0, got ${c[k]}`);
   }
   if (!Number.isInteger(c.testTokens)) throw new ConfigError(`testTokens must be an integer (< 0 skips the test), got ${c.testTokens}`);
-  if (!dataSources.includes(c.data)) throw new ConfigError(`unknown data source "${c.data}" (choose ${dataSources.join(', ')})`);
-  if (c.data === 'text' && !c.text) throw new ConfigError('data "text" needs a file (--text FILE)');
-  if (c.data === 'ptb' && !c.ptbDir) throw new ConfigError('data "ptb" needs a folder (--ptb-dir DIR)');
-  if (c.level !== 'word' && c.level !== 'char') throw new ConfigError(`level must be word or char, got "${c.level}"`);
+  checkCorpusSource(c);
   if (!cellKinds.includes(c.cell)) throw new ConfigError(`unknown cell "${c.cell}" (choose ${cellKinds.join(', ')})`);
   if (!['sgd', 'momentum', 'adam'].includes(c.optimizer)) throw new ConfigError(`unknown optimizer "${c.optimizer}" (choose sgd, momentum or adam)`);
   if (!Number.isFinite(c.lr) || c.lr < 0) throw new ConfigError(`lr must be a finite number ≥ 0, got ${c.lr}`);

@@ -20,15 +20,17 @@
  *   but not backpropagated; only the last k2 steps' losses are in J_t.
  * The PyTorch-forum recipe that keeps one graph and calls backward every k1 steps backpropagates each
  * loss through a different number of steps; here every loss in J_t sees the same k2-step window.
+ *
+ * The loop runs any stateful sequence model and any per-row loss (src/nn/sequence.ts): the language
+ * model with cross-entropy (the default loss), the explorer's small RNN with squared error.
  */
 import * as o from '../autodiff/index.js';
 import { ConfigError, DivergenceError, ShapeError } from '../errors.js';
-import type { LanguageModel } from '../nn/language-model.js';
-import { detachState, resetStreams, type StackState } from '../nn/recurrent.js';
+import { crossEntropyLoss, type SeqData, type SequenceLoss, type SequenceModel } from '../nn/sequence.js';
 import { clipGradNorm } from '../optim/optimizers.js';
 import type { Optimizer } from '../optim/optimizers.js';
-import { Tensor } from '../tensor/tensor.js';
-import { withScope, type DataArray } from '../backend/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { withScope } from '../backend/index.js';
 
 export interface TBPTTOptions {
   /** Update every k1 steps. */
@@ -37,6 +39,8 @@ export interface TBPTTOptions {
   k2: number;
   /** Number of parallel streams B. */
   batchSize: number;
+  /** The per-row loss of the model's outputs (default: softmax cross-entropy against token ids). */
+  loss?: SequenceLoss;
   /** Clip the global gradient norm to this (TF's max_grad_norm); undefined = no clipping. */
   maxGradNorm?: number;
   /** Record ‖∂E/∂h_t‖ for every step t of each window and every layer. */
@@ -51,7 +55,7 @@ export interface UpdateInfo {
   step: number;
   /** First and last global step of the backpropagated window. */
   window: [number, number];
-  /** Σ over the loss steps of the batch-mean cross-entropy (J_t). */
+  /** Σ over the loss steps of the batch-mean loss (J_t). */
   loss: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
@@ -62,108 +66,92 @@ export interface UpdateInfo {
 }
 
 export interface FeedResult {
-  /** Batch-mean cross-entropy of each step whose loss was computed in this call, in stream order. */
+  /** Batch-mean loss of each step whose loss was computed in this call, in stream order. */
   costs: number[];
   updates: UpdateInfo[];
 }
 
-interface Step { x: Int32Array; y: Int32Array; stateBefore: StackState | null; costReported: boolean }
+/** One step of the stream: its inputs [B·I] and targets [B·J], and the state entering it where kept. */
+interface Step<S> { x: SeqData; y: SeqData; stateBefore: S | null; costReported: boolean }
 
-export class TruncatedBPTT {
+export class TruncatedBPTT<S> {
   readonly k1: number;
   readonly k2: number;
   readonly B: number;
+  readonly loss: SequenceLoss;
   /**
-   * The state after the last step run forward: what the next window starts from. Its buffers are
-   * recycled by later updates: clone the tensors to keep the values beyond the next `feed`.
+   * The state after the last step run forward: what the next window starts from. Values only (no
+   * history), in storage that outlives the update that computed it (a clone); never changed in place.
    */
-  state: StackState;
+  state: S;
   /** Totals since construction. */
   readonly totals = { steps: 0, updates: 0, clipped: 0, skipped: 0 };
-  private hist: Step[] = [];
+  private hist: Step<S>[] = [];
   private pending = 0;
-  // Kept states live in buffers the trainer owns and recycles, so a long run allocates none per step
-  // (and a backend scope can free everything else at the end of each update).
-  private readonly pool: StackState[] = [];
-  private readonly owned = new Set<StackState>();
 
-  constructor(readonly model: LanguageModel, readonly optimizer: Optimizer, readonly opts: TBPTTOptions) {
+  constructor(readonly model: SequenceModel<S>, readonly optimizer: Optimizer, readonly opts: TBPTTOptions) {
     for (const k of ['k1', 'k2', 'batchSize'] as const) {
       if (!Number.isInteger(opts[k]) || opts[k] <= 0) throw new ConfigError(`TBPTT: ${k} must be a positive integer, got ${opts[k]}`);
     }
     if (opts.maxGradNorm !== undefined && !(opts.maxGradNorm > 0)) throw new ConfigError(`TBPTT: maxGradNorm must be > 0, got ${opts.maxGradNorm}`);
     this.k1 = opts.k1; this.k2 = opts.k2; this.B = opts.batchSize;
-    this.state = this.own(model.initialState(this.B));
+    this.loss = opts.loss ?? crossEntropyLoss;
+    this.state = this.carry(model.initialState(this.B));
   }
 
   /** Zero the state of every stream (the tutorial's initial state), forgetting the window history. */
   resetState(): void {
-    this.state = this.own(this.model.initialState(this.B));
-    for (const s of this.hist) this.drop(s.stateBefore);
+    this.state = this.carry(this.model.initialState(this.B));
     this.hist = [];
     this.pending = 0;
   }
 
   /** Zero the state of some streams only (the others keep theirs). */
   resetStreams(rows: readonly number[]): void {
-    this.setCurrent(resetStreams(this.state, rows));
-    for (const s of this.hist) {
-      if (!s.stateBefore) continue;
-      const old = s.stateBefore;
-      s.stateBefore = this.own(resetStreams(old, rows));
-      this.drop(old);
-    }
+    const reset = (s: S) => this.model.mapState(s, (t) => zeroRows(t, rows));
+    this.state = reset(this.state);
+    for (const s of this.hist) if (s.stateBefore) s.stateBefore = reset(s.stateBefore);
   }
 
   /** Replace the carried state (e.g. from a checkpoint). */
-  setState(s: StackState): void {
-    this.state = this.own(s);
-    for (const h of this.hist) this.drop(h.stateBefore);
+  setState(s: S): void {
+    this.state = this.carry(s);
     this.hist = []; this.pending = 0;
   }
 
-  /** A trainer-owned copy of `s` (values only, no history), from the recycled buffers. */
-  private setCurrent(s: StackState): void {
-    const old = this.state;
-    this.state = this.own(s);
-    this.drop(old);
-  }
-
-  private own(s: StackState): StackState {
-    let buf = this.pool.pop();
-    if (!buf) { buf = detachState(this.model.initialState(this.B)); this.owned.add(buf); }
-    buf.forEach((l, i) => { l.h.data.set(s[i]!.h.data as never); if (l.c) l.c.data.set(s[i]!.c!.data as never); });
-    return buf;
-  }
-
-  /** Return a buffer to the pool (unless it is the current state). */
-  private drop(s: StackState | null): void {
-    if (s && s !== this.state && this.owned.has(s) && !this.pool.includes(s)) this.pool.push(s);
+  /**
+   * A state carried past the update that computed it: its values with the gradient stopped, cloned,
+   * so the storage outlives the engine scope the update runs in (the one mark carried state needs).
+   */
+  private carry(s: S): S {
+    return this.model.mapState(s, (t) => t.clone());
   }
 
   /**
-   * Feed T more steps of the B streams. x, y: [B·T] batch-major (row b·T + t), as the PTB batcher gives.
+   * Feed T more steps of the B streams. x, y: batch-major [B·T·I] and [B·T·J] (row b·T + t holds I
+   * input values, J target values; I = J = 1 for token ids, as the PTB batcher gives them).
    * Updates happen inside, every k1 steps of the stream (steps left over wait for the next call).
    */
-  feed(x: Int32Array, y: Int32Array, T: number): FeedResult {
+  feed(x: SeqData, y: SeqData, T: number): FeedResult {
     const B = this.B;
-    if (x.length !== B * T || y.length !== B * T) throw new ShapeError(`TBPTT.feed: x and y must have batch·T = ${B}·${T} = ${B * T} ids, got ${x.length} and ${y.length}`);
+    if (!(Number.isInteger(T) && T > 0) || x.length === 0 || y.length === 0 || x.length % (B * T) !== 0 || y.length % (B * T) !== 0) {
+      throw new ShapeError(`TBPTT.feed: x and y must hold batch·T = ${B}·${T} = ${B * T} rows, got ${x.length} and ${y.length} values`);
+    }
+    const I = x.length / (B * T), J = y.length / (B * T);
     const res: FeedResult = { costs: [], updates: [] };
     for (let t = 0; t < T; t++) {
-      const xs = new Int32Array(B), ys = new Int32Array(B);
-      for (let b = 0; b < B; b++) { xs[b] = x[b * T + t]!; ys[b] = y[b * T + t]!; }
-      this.hist.push({ x: xs, y: ys, stateBefore: null, costReported: false });
+      this.hist.push({ x: stepRows(x, B, T, I, t), y: stepRows(y, B, T, J, t), stateBefore: null, costReported: false });
       this.totals.steps++;
       this.pending++;
       if (this.pending === this.k1) res.updates.push(this.update(res.costs));
     }
     // Keep only what a future window can reach (and the steps not yet run).
     const keep = Math.max(this.k2, this.pending);
-    if (this.hist.length > keep) for (const s of this.hist.splice(0, this.hist.length - keep)) this.drop(s.stateBefore);
+    if (this.hist.length > keep) this.hist.splice(0, this.hist.length - keep);
     return res;
   }
 
-  /** One update, in a backend scope: everything but the kept states is freed when it ends. */
+  /** One update, in an engine scope: what it allocates is freed when it ends, but the states it carries (clones). */
   private update(costs: number[]): UpdateInfo {
     return withScope(() => this.updateWindow(costs));
   }
@@ -176,23 +164,23 @@ export class TruncatedBPTT {
     let firstNew = n - this.pending;
     for (let i = firstNew; i < n - w; i++) {
       const s = this.hist[i]!;
-      s.stateBefore = this.own(this.state);
+      s.stateBefore = this.state;
       const r = o.noGrad(() => this.model.run(s.x, B, 1, this.state));
-      costs.push(o.noGrad(() => o.mean(o.softmaxCrossEntropy(r.logits, new Tensor(s.y, [B], 'int32'))).item()));
+      costs.push(o.noGrad(() => o.mean(this.loss.perRow(r.outputs, s.y)).item()));
       s.costReported = true;
-      this.setCurrent(r.state);
+      this.state = this.carry(r.state);
       firstNew = i + 1;
     }
     // 2. The window: from the kept state entering it, under the current parameters, with a graph.
     const win = this.hist.slice(n - w);
-    if (win[0]!.stateBefore === null) win[0]!.stateBefore = this.own(this.state);
+    if (win[0]!.stateBefore === null) win[0]!.stateBefore = this.state;
     const start = win[0]!.stateBefore;
-    const ids = new Int32Array(w * B), tg = new Int32Array(w * B);
-    win.forEach((s, i) => { ids.set(s.x, i * B); tg.set(s.y, i * B); });
+    const xs = concatSteps(win.map((s) => s.x)), ys = concatSteps(win.map((s) => s.y));
     // Per-step states are needed only where a future window can begin inside this one (k1 < k2).
     const firstStart = Math.max(1, w - this.k2 + k1);
-    const r = this.model.run(ids, B, w, start, { retainStates: this.opts.diagnostics ?? false, keepStates: firstStart < w });
-    const perRow = o.softmaxCrossEntropy(r.logits, new Tensor(tg, [w * B], 'int32'));   // [w·B]
+    const r = this.model.run(xs, B, w, start, { retainStates: this.opts.diagnostics ?? false, keepStates: firstStart < w });
+    const perRow = this.loss.perRow(r.outputs, ys);   // [w·B]
+    if (perRow.size !== w * B) throw new ShapeError(`TBPTT: the loss gave ${perRow.size} values for ${w}·${B} rows`);
     // J = Σ over the last m steps of the batch mean (the TF tutorial's cost: sum over steps / batch size).
     const lossRows = m === w ? perRow : o.slice(perRow, [(w - m) * B], [m * B]);
     const J = o.div(o.sum(lossRows), B);
@@ -230,18 +218,16 @@ export class TruncatedBPTT {
     this.totals.updates++;
     // 4. Keep the state values (detached) for the windows to come.
     // Only steps where a future window can begin need their entering state: indices ≥ n − k2 + k1.
-    for (let i = firstStart; i < w; i++) {
-      this.drop(win[i]!.stateBefore);
-      win[i]!.stateBefore = this.own(r.states[i - 1]!);
-    }
-    this.setCurrent(r.state);
+    for (let i = firstStart; i < w; i++) win[i]!.stateBefore = this.carry(r.states[i - 1]!);
+    this.state = this.carry(r.state);
     this.pending = 0;
     const info: UpdateInfo = {
       step: this.totals.steps, window: [this.totals.steps - w + 1, this.totals.steps], loss, gradNorm, clipped, skipped,
     };
     if (this.opts.diagnostics) {
-      info.hGradNorms = this.model.rnn.layers.map((_, l) => r.states.map((st) => {
-        const g = st[l]!.h.grad;
+      const layers = this.model.hidden(r.state).length;
+      info.hGradNorms = Array.from({ length: layers }, (_, l) => r.states.map((st) => {
+        const g = this.model.hidden(st)[l]!.grad;
         return g ? Math.sqrt(sumSq(g.data as Float32Array)) : 0;
       }));
     }
@@ -249,9 +235,34 @@ export class TruncatedBPTT {
   }
 }
 
-/** The storage behind a stack state (what a scope must keep). */
-export function stateArrays(s: StackState): DataArray[] {
-  return s.flatMap((l) => (l.c ? [l.h.data, l.c.data] : [l.h.data]));
+/** A copy of t [B, …] with the rows of the given streams zeroed. */
+function zeroRows(t: Tensor, rows: readonly number[]): Tensor {
+  const c = t.clone();
+  const B = t.shape[0]!, width = t.size / B;
+  for (const r of rows) {
+    if (!Number.isInteger(r) || r < 0 || r >= B) throw new ShapeError(`resetStreams: stream ${r} is out of range [0, ${B})`);
+    c.data.fill(0, r * width, (r + 1) * width);
+  }
+  return c;
+}
+
+/** Step t of batch-major data [B·T·W] (row b·T + t holds W values): its B rows, [B·W]. */
+function stepRows(a: SeqData, B: number, T: number, W: number, t: number): SeqData {
+  const out = emptyLike(a, B * W);
+  for (let b = 0; b < B; b++) out.set(a.subarray((b * T + t) * W, (b * T + t + 1) * W), b * W);
+  return out;
+}
+
+/** Steps one after another: time-major data. */
+function concatSteps(steps: SeqData[]): SeqData {
+  const out = emptyLike(steps[0]!, steps.reduce((n, s) => n + s.length, 0));
+  let off = 0;
+  for (const s of steps) { out.set(s, off); off += s.length; }
+  return out;
+}
+
+function emptyLike(a: SeqData, n: number): SeqData {
+  return a instanceof Int32Array ? new Int32Array(n) : a instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
 }
 
 function sumSq(a: ArrayLike<number>): number {
@@ -266,37 +277,4 @@ function firstNonFinite(arena: Optimizer['arena']): string {
     for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i]!)) return `${e.name} (element ${i}: ${g[i]})`;
   }
   return 'some parameter';
-}
-
-export interface EvalResult { /** Σ over steps of the batch-mean cost. */ cost: number; steps: number; perplexity: number; state: StackState }
-
-/**
- * Perplexity exactly as the TF tutorial computes it: exp(total_cost / total_steps), costs averaged over
- * the batch and summed over steps, with the state carried from window to window. x, y batch-major [B·T].
- * `onRows`, if given, receives each window's per-token costs, time-major [T·B] (row t·B + b).
- */
-export function evaluateWindows(model: LanguageModel, windows: Iterable<{ x: Int32Array; y: Int32Array }>, B: number, T: number, state?: StackState, onRows?: (nats: ArrayLike<number>) => void): EvalResult {
-  let s = state ?? model.initialState(B);
-  let cost = 0, steps = 0;
-  const wasTraining = model.training;
-  model.eval();
-  try {
-    o.noGrad(() => {
-      for (const win of windows) {
-        const ids = new Int32Array(B * T), tg = new Int32Array(B * T);
-        for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) { ids[t * B + b] = win.x[b * T + t]!; tg[t * B + b] = win.y[b * T + t]!; }
-        s = withScope(() => {
-          const r = model.run(ids, B, T, s);
-          const perRow = o.softmaxCrossEntropy(r.logits, new Tensor(tg, [T * B], 'int32'));
-          onRows?.(perRow.data as ArrayLike<number>);
-          cost += o.sum(perRow).item() / B;
-          return detachState(r.state);
-        });
-        steps += T;
-      }
-    });
-  } finally {
-    model.train(wasTraining);
-  }
-  return { cost, steps, perplexity: Math.exp(cost / Math.max(steps, 1)), state: s };
 }

@@ -4,10 +4,15 @@
  *
  *   h_t = tanh(x_t·W_xh + h_{t−1}·W_hh + b),   y_t = h_t·W_hy,   E = Σ_{t ∈ loss steps} ½(y_t − target_t)²
  *
- * ∂E/∂h_t is read from `.grad` of each h_t (kept with `retainGrad()`) after `backward(E)`: the page
- * never differentiates by hand.
+ * The RNN is a SequenceModel, and every gradient the page shows comes from the engine's one
+ * TruncatedBPTT (src/train/tbptt.ts), the loop that trains the language models: full BPTT is its
+ * k1 = k2 = T case, and ‖∂E/∂h_t‖ is its diagnostics output. The page never differentiates by hand and
+ * keeps no BPTT loop of its own. It shows gradients for fixed weights, so the optimizer's rate is 0.
  */
-import { add, backward, matmul, Rng, sum, squaredError, tanh, tensor, type Tensor } from '../../src/index.js';
+import {
+  add, concat, matmul, Module, noGrad, Parameter, Rng, SGD, tanh, Tensor, TruncatedBPTT, weightedSquaredErrorLoss, zeros,
+  type SeqData, type SequenceModel, type SequenceRun, type SequenceRunOptions,
+} from '../../src/index.js';
 
 export const H = 4;
 export const T = 12;
@@ -35,42 +40,75 @@ const Why = Array.from({ length: H }, () => rng.uniform(-1, 1));
 export const xs = Array.from({ length: T + 1 }, (_, t) => 0.05 * Math.sin(0.8 * t));
 export const targets = Array.from({ length: T + 1 }, (_, t) => 0.1 * Math.sin(0.8 * (t - 2)));
 
+interface RnnState { h: Tensor }
+
+/** The RNN with W_hh = scale·Q, in float64; one stream (B = 1) in the page, any B here. */
+class TinyRnn extends Module implements SequenceModel<RnnState> {
+  readonly wxh = new Parameter([1, H], 'float64');
+  readonly whh = new Parameter([H, H], 'float64');
+  readonly b = new Parameter([1, H], 'float64');
+  readonly why = new Parameter([H, 1], 'float64');
+
+  constructor(scale: number) {
+    super();
+    this.wxh.data.set(Wxh);
+    this.whh.data.set(Q.flat().map((v) => v * scale));
+    this.why.data.set(Why);
+  }
+
+  initialState(B: number): RnnState { return { h: zeros([B, H], { dtype: 'float64' }) }; }
+
+  /** x: time-major [T·B] inputs; outputs y [T·B, 1]. */
+  run(x: SeqData, B: number, steps: number, state: RnnState, opts: SequenceRunOptions = {}): SequenceRun<RnnState> {
+    let h = state.h;
+    const ys: Tensor[] = [], states: RnnState[] = [];
+    for (let t = 0; t < steps; t++) {
+      const xt = new Tensor(Float64Array.from(x.subarray(t * B, (t + 1) * B)), [B, 1], 'float64');
+      h = tanh(add(add(matmul(xt, this.wxh), matmul(h, this.whh)), this.b));
+      if (opts.retainStates) h.retainGrad();
+      if (opts.keepStates || opts.retainStates) states.push({ h });
+      ys.push(matmul(h, this.why));
+    }
+    return { outputs: steps === 1 ? ys[0]! : concat(ys, 0), states, state: { h } };
+  }
+
+  mapState(s: RnnState, f: (t: Tensor) => Tensor): RnnState { return { h: f(s.h) }; }
+  hidden(s: RnnState): Tensor[] { return [s.h]; }
+}
+
+/** Steps 1 … T: inputs, and (target, weight) pairs for the squared-error loss (weight 0 = no loss at that step). */
+function stream(lossAt: (t: number) => boolean): { x: Float64Array; y: Float64Array } {
+  const x = new Float64Array(T), y = new Float64Array(2 * T);
+  for (let t = 1; t <= T; t++) {
+    x[t - 1] = xs[t]!;
+    y[2 * (t - 1)] = targets[t]!;
+    y[2 * (t - 1) + 1] = lossAt(t) ? 1 : 0;
+  }
+  return { x, y };
+}
+
+/** TBPTT(k1, k2) over the T steps with ‖∂E/∂h_t‖ diagnostics, weights fixed. */
+function runTbptt(scale: number, k1: number, k2: number, lossAt: (t: number) => boolean) {
+  const model = new TinyRnn(scale);
+  const tr = new TruncatedBPTT(model, new SGD(model, { lr: 0 }), { k1, k2, batchSize: 1, loss: weightedSquaredErrorLoss, diagnostics: true });
+  const { x, y } = stream(lossAt);
+  return { model, updates: tr.feed(x, y, T).updates };
+}
+
 export interface Unrolled {
-  /** First and last step of the window. */
-  from: number;
-  to: number;
-  /** h_t for t = from … to. */
+  /** h_t for t = 1 … T. */
   h: number[][];
-  /** ∂E/∂h_t for t = from … to (zeros where no loss depends on h_t). */
-  dh: number[][];
+  /** ‖∂E/∂h_t‖ for t = 1 … T (0 where no loss depends on h_t). */
   norms: number[];
   loss: number;
 }
 
-/**
- * Run steps `from` … `to` starting from the (constant, detached) state `h0`, with the loss on the steps
- * where `lossAt(t)` holds, and backpropagate through the window.
- */
-export function unroll(scale: number, from: number, to: number, h0: number[], lossAt: (t: number) => boolean): Unrolled {
-  const f64 = { dtype: 'float64' } as const;
-  const whh = tensor(Q.flat().map((v) => v * scale), [H, H], { ...f64, requiresGrad: true });
-  const wxh = tensor(Wxh, [1, H], { ...f64, requiresGrad: true });
-  const why = tensor(Why, [H, 1], { ...f64, requiresGrad: true });
-  const b = tensor(new Array(H).fill(0), [1, H], { ...f64, requiresGrad: true });
-  let h: Tensor = tensor(h0, [1, H], f64);
-  const hs: Tensor[] = [];
-  let E: Tensor | null = null;
-  for (let t = from; t <= to; t++) {
-    h = tanh(add(add(matmul(tensor([[xs[t]!]], f64), wxh), matmul(h, whh)), b)).retainGrad();
-    hs.push(h);
-    if (lossAt(t)) {
-      const e = sum(squaredError(matmul(h, why), tensor([[targets[t]!]], f64)));
-      E = E ? add(E, e) : e;
-    }
-  }
-  if (E) backward(E);
-  const dh = hs.map((x) => (x.grad ? Array.from(x.grad.data) : new Array<number>(H).fill(0)));
-  return { from, to, h: hs.map((x) => Array.from(x.data)), dh, norms: dh.map((g) => Math.hypot(...g)), loss: E ? E.item() : 0 };
+/** Full BPTT through all T steps from h_0 = 0 (TBPTT with k1 = k2 = T), the loss on the steps where `lossAt(t)` holds. */
+export function unroll(scale: number, lossAt: (t: number) => boolean): Unrolled {
+  const { model, updates } = runTbptt(scale, T, T, lossAt);
+  const u = updates[0]!;
+  const forward = noGrad(() => model.run(stream(lossAt).x, 1, T, model.initialState(1), { keepStates: true }));
+  return { h: forward.states.map((s) => Array.from(s.h.data)), norms: u.hGradNorms![0]!, loss: u.loss };
 }
 
 export interface TbpttUpdate {
@@ -83,23 +121,21 @@ export interface TbpttUpdate {
   used: number[];
   /** Of those, the ones before the window (k1 > k2): counted, but no gradient path inside the window. */
   dropped: number[];
-  grads: Unrolled;
+  /** ‖∂E/∂h_s‖ for s = start … t. */
+  norms: number[];
 }
 
 /**
- * Truncated BPTT(k1, k2), Sutskever's definition: step through the sequence; every k1 steps (at
- * t = k1, 2k1, …), backpropagate through the last k2 steps, starting from the forward run's h_{t−k2}.
+ * Truncated BPTT(k1, k2), Sutskever's definition, as the engine's TruncatedBPTT runs it: step through
+ * the sequence; every k1 steps (at t = k1, 2k1, …), backpropagate through the last k2 steps, starting
+ * from the forward run's h_{t−k2}. `tail`: the steps after the last update.
  */
-export function tbptt(scale: number, k1: number, k2: number, full: Unrolled): { updates: TbpttUpdate[]; tail: number[] } {
-  const updates: TbpttUpdate[] = [];
-  for (let t = k1; t <= T; t += k1) {
-    const start = Math.max(1, t - k2 + 1);
-    const h0 = start === 1 ? new Array<number>(H).fill(0) : full.h[start - 2]!;
-    const lossSteps = Array.from({ length: k1 }, (_, i) => t - k1 + 1 + i).filter((u) => u >= 1);
-    const used = lossSteps.filter((u) => u >= start);
-    const dropped = lossSteps.filter((u) => u < start);
-    updates.push({ t, start, lossSteps, used, dropped, grads: unroll(scale, start, t, h0, (u) => used.includes(u)) });
-  }
+export function tbptt(scale: number, k1: number, k2: number): { updates: TbpttUpdate[]; tail: number[] } {
+  const updates = runTbptt(scale, k1, k2, () => true).updates.map((u): TbpttUpdate => {
+    const [start, t] = u.window;
+    const lossSteps = Array.from({ length: k1 }, (_, i) => t - k1 + 1 + i).filter((s) => s >= 1);
+    return { t, start, lossSteps, used: lossSteps.filter((s) => s >= start), dropped: lossSteps.filter((s) => s < start), norms: u.hGradNorms![0]! };
+  });
   const last = updates.at(-1)?.t ?? 0;
   const tail = Array.from({ length: T - last }, (_, i) => last + 1 + i);
   return { updates, tail };

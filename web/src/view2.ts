@@ -110,8 +110,8 @@ export function mountBpttView(root: HTMLElement): void {
     ratio.dataset.ratio = String(ratioValue);
   }
 
-  function renderTbptt(full: Unrolled): void {
-    const { updates, tail } = tbptt(st.scale, st.k1, st.k2, full);
+  function renderTbptt(): void {
+    const { updates, tail } = tbptt(st.scale, st.k1, st.k2);
     const width = Math.max(300, Math.min(tbChart.clientWidth || 800, 1000));
     const left = 44;
     const { col, cx } = columns(width, left);
@@ -119,7 +119,7 @@ export function mountBpttView(root: HTMLElement): void {
     const height = top + Math.max(1, updates.length) * rowH + 8;
     const svg = svgRoot(width, height, { class: 'tb' });
     for (let t = 1; t <= T; t++) s('text', { x: cx(t), y: 12, 'text-anchor': 'middle', class: 'lbl tick' }, svg, String(t));
-    const allLogs = updates.flatMap((u) => u.grads.norms.filter((n) => n > 0).map((n) => Math.log10(n)));
+    const allLogs = updates.flatMap((u) => u.norms.filter((n) => n > 0).map((n) => Math.log10(n)));
     const lo = Math.min(...allLogs, 0), hi = Math.max(...allLogs, lo + 1);
     updates.forEach((u, k) => {
       const y = top + k * rowH;
@@ -128,7 +128,7 @@ export function mountBpttView(root: HTMLElement): void {
       for (let t = 1; t <= T; t++) {
         const x = cx(t) - col / 2 + 1;
         const inWin = t >= u.start && t <= u.t;
-        const n = inWin ? u.grads.norms[t - u.start]! : 0;
+        const n = inWin ? u.norms[t - u.start]! : 0;
         const shade = inWin ? (n > 0 ? 0.25 + 0.75 * (Math.log10(n) - lo) / (hi - lo) : 0.12) : 0;
         s('rect', { x, y: y + 2, width: col - 2, height: rowH - 6, rx: 3, class: inWin ? 'win' : 'nowin', 'fill-opacity': inWin ? shade.toFixed(3) : undefined }, g);
         if (u.used.includes(t)) s('circle', { cx: cx(t), cy: y + rowH - 9, r: 3.5, class: 'loss-used' }, g);
@@ -160,11 +160,9 @@ export function mountBpttView(root: HTMLElement): void {
     tbTitle.textContent = t('tbpttTitle');
     tbDesc.textContent = t('tbpttDesc');
     scaleOut.textContent = st.scale.toFixed(2);
-    const zeros = new Array<number>(H).fill(0);
-    const full = unroll(st.scale, 1, T, zeros, (u) => st.lossMode === 'all' || u === T);
-    renderStates(full);
-    // The truncated windows start from this forward run's states (they do not depend on the loss).
-    renderTbptt(full);
+    renderStates(unroll(st.scale, (u) => st.lossMode === 'all' || u === T));
+    // The truncated windows start from the same forward run's states (TBPTT carries them; no update changes the weights).
+    renderTbptt();
   }
 
   const clampInt = (el: HTMLInputElement, fallback: number) => {

@@ -2,15 +2,16 @@
  * `backprop eval`: perplexity of a checkpoint on its corpus's validation or test split, or on any text
  * file; optionally with dynamic evaluation (the model adapts to the text as it reads it) and/or mixed
  * token by token with a Kneser-Ney n-gram model fitted on the training split (the mixture weight fitted
- * on the validation split). The scoring itself lives in src/train/score.ts.
+ * on the validation split). The scoring itself lives in src/eval/score.ts.
  */
 import type { Command } from 'commander';
 import { ConfigError, DataError } from '../../errors.js';
 import { StreamBatcher, charTokens, wordTokens } from '../../data/index.js';
 import { decodeUtf8, readBytes } from '../../data/text.js';
 import { KneserNey } from '../../ngram/kneser-ney.js';
-import { loadCorpusFor, loadModel } from '../../train/lm-trainer.js';
-import { fitMixtureWeight, mixNats, perplexityOf, scoreStream, type DynamicEvalOptions, type ScoreResult } from '../../train/score.js';
+import { loadCorpus } from '../../data/sources.js';
+import { loadModel } from '../../train/model-file.js';
+import { fitMixtureWeight, mixNats, perplexityOf, scoreStream, type DynamicEvalOptions, type ScoreResult } from '../../eval/score.js';
 import { useBackend } from './train.js';
 import { parseInteger, parseNumber } from '../util.js';
 
@@ -48,7 +49,7 @@ export function registerEval(program: Command): void {
         let loaded: ReturnType<typeof loadModel> | null = loadModel(f.checkpoint);
         const { config, vocab } = loaded;
         const needCorpus = !f.text || f.ngram !== undefined;
-        const corpus = needCorpus ? loadCorpusFor(config) : null;
+        const corpus = needCorpus ? loadCorpus(config) : null;
         if (corpus && corpus.vocab.size !== vocab.size) throw new DataError(`${f.checkpoint}: the corpus ${corpus.name} no longer gives the checkpoint's vocabulary`);
         let data: Int32Array, source: string;
         if (f.text) {

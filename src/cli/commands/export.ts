@@ -7,7 +7,7 @@ import { exportWeights } from '../../io/checkpoint.js';
 import { exportDenseOnnx, exportLstmLmOnnx } from '../../io/onnx.js';
 import { denseToTensors, lstmLmFromTensors, type DenseNetWeights } from '../../io/weights.js';
 import { parseNetworkSpec, type NetworkSpec } from '../../explain/network.js';
-import { loadModel, modelTensors } from '../../train/lm-trainer.js';
+import { loadModel, modelTensors } from '../../train/model-file.js';
 import { readJsonFile } from '../util.js';
 
 /** The explain/JSON network format as plain dense weights ([in, out] row-major, as ONNX Gemm takes them). */

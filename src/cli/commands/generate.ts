@@ -1,6 +1,6 @@
 /** `backprop generate`: sample text from a checkpoint (deterministic under --seed). */
 import type { Command } from 'commander';
-import { loadModel } from '../../train/lm-trainer.js';
+import { loadModel } from '../../train/model-file.js';
 import { generate } from '../../train/generate.js';
 import { useBackend } from './train.js';
 import { parseInteger, parseNumber } from '../util.js';

@@ -8,8 +8,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { KneserNey } from '../../ngram/kneser-ney.js';
-import { loadCorpusFor } from '../../train/lm-trainer.js';
-import { dataSources, resolveConfig, type DataSource } from '../../train/presets.js';
+import { dataSources, loadCorpus, type DataSource } from '../../data/sources.js';
 import { parseInteger } from '../util.js';
 
 interface NgramFlags { data: string; text?: string; ptbDir?: string; level?: string; order: number; json?: boolean }
@@ -33,11 +32,7 @@ export function registerNgram(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action((f: NgramFlags) => {
       if (!dataSources.includes(f.data as DataSource)) throw new ConfigError(`--data must be one of ${dataSources.join(', ')}, got "${f.data}"`);
-      // A TrainConfig only to name the corpus: loadCorpusFor reads data, text, ptbDir and level.
-      const config = resolveConfig('tiny', {
-        data: f.data as DataSource, text: f.text, ptbDir: f.ptbDir, level: f.level as 'word' | 'char' | undefined,
-      });
-      const corpus = loadCorpusFor(config);
+      const corpus = loadCorpus({ data: f.data as DataSource, text: f.text, ptbDir: f.ptbDir, level: (f.level ?? 'word') as 'word' | 'char' });
       const t0 = performance.now();
       const lm = KneserNey.fit(corpus.train, corpus.vocab.size, { order: f.order });
       const fitSeconds = (performance.now() - t0) / 1000;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { DataError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { learningCurveSvg, parseTrainLog } from '../../train/plot.js';
+import { learningCurveSvg, parseTrainLog } from '../plot.js';
 
 export function registerPlot(program: Command): void {
   program.command('plot')

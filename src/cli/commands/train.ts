@@ -7,9 +7,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { getBackend, referenceBackend, setBackend } from '../../backend/index.js';
-import { CHECKPOINT_FILE, LMTrainer } from '../../train/lm-trainer.js';
+import { CHECKPOINT_FILE } from '../../io/run-folder.js';
+import { LMTrainer } from '../../train/lm-trainer.js';
 import { presetNames, resolveConfig, type TrainConfig } from '../../train/presets.js';
-import { consoleReporter } from '../../train/progress.js';
+import { consoleReporter } from '../progress.js';
 import { generate } from '../../train/generate.js';
 import { parseInteger, parseNumber } from '../util.js';
 

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { StreamBatcher } from '../data/batcher.js';
 import { LanguageModel, type LMConfig } from '../nn/language-model.js';
 import { Rng } from '../tensor/random.js';
-import { evaluateWindows } from './tbptt.js';
-import { fitMixtureWeight, mixNats, perplexityOf, scoreStream } from './score.js';
+import { evaluateWindows, fitMixtureWeight, mixNats, perplexityOf, scoreStream } from './score.js';
 
 const cfg = (over: Partial<LMConfig> = {}): LMConfig => ({ vocabSize: 7, embedSize: 4, hiddenSize: 5, numLayers: 2, cell: 'lstm', keepProb: 1, forgetBias: 0, initScale: 0.3, dtype: 'float64', ...over });
 const tokens = (n: number, V: number, seed: number) => { const r = new Rng(seed); return Int32Array.from({ length: n }, () => r.int(V)); };

@@ -1,6 +1,7 @@
 /**
- * Scoring a token stream with a language model: the tutorial's perplexity, per-token costs, dynamic
- * evaluation, and the mixture of two models' per-token probabilities.
+ * Evaluation: scoring a token stream with a language model: the tutorial's perplexity, per-token
+ * costs, dynamic evaluation, and the mixture of two models' per-token probabilities. Training
+ * (src/train) measures validation and test perplexity through `scoreStream`.
  *
  * - Static evaluation is the TF tutorial's: B parallel streams, windows of T steps, state carried,
  *   perplexity = exp(Σ costs / Σ steps) with each step's cost averaged over the batch.
@@ -24,7 +25,6 @@ import type { LanguageModel } from '../nn/language-model.js';
 import { detachState, type StackState } from '../nn/recurrent.js';
 import { SGD, clipGradNorm } from '../optim/optimizers.js';
 import { Tensor } from '../tensor/tensor.js';
-import { evaluateWindows } from './tbptt.js';
 
 export interface DynamicEvalOptions {
   /** η, the SGD learning rate of the adaptation steps. */
@@ -85,11 +85,20 @@ export async function scoreStream(model: LanguageModel, b: StreamBatcher, opts: 
       state = r.state; cost += r.cost; steps += r.steps;
     }
     opts.progress?.(i + 1, total);
-    if (opts.yieldEveryWindow ?? true) await new Promise((res) => setImmediate(res));
+    if (opts.yieldEveryWindow ?? true) await yieldToEventLoop();
   }
   const res: ScoreResult = { cost, steps, perplexity: Math.exp(cost / Math.max(steps, 1)), tokens: steps * B, state };
   if (tokenNats) res.tokenNats = tokenNats;
   return res;
+}
+
+/**
+ * Resolves after pending events (signals, timers, I/O) have had their turn: setImmediate where it
+ * exists (Node), otherwise a zero-delay timer (a page), so long loops stay interruptible in both.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+  return new Promise((res) => { if (immediate) immediate(res); else setTimeout(res, 0); });
 }
 
 /** One dynamic-evaluation window: score (before the update), then adapt. x, y batch-major [B·T]. */
@@ -123,6 +132,39 @@ function dynamicStepper(model: LanguageModel, B: number, T: number, d: DynamicEv
     });
     return { cost, rows, state: next };
   };
+}
+
+export interface EvalResult { /** Σ over steps of the batch-mean cost. */ cost: number; steps: number; perplexity: number; state: StackState }
+
+/**
+ * Perplexity exactly as the TF tutorial computes it: exp(total_cost / total_steps), costs averaged over
+ * the batch and summed over steps, with the state carried from window to window. x, y batch-major [B·T].
+ * `onRows`, if given, receives each window's per-token costs, time-major [T·B] (row t·B + b).
+ */
+export function evaluateWindows(model: LanguageModel, windows: Iterable<{ x: Int32Array; y: Int32Array }>, B: number, T: number, state?: StackState, onRows?: (nats: ArrayLike<number>) => void): EvalResult {
+  let s = state ?? model.initialState(B);
+  let cost = 0, steps = 0;
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    o.noGrad(() => {
+      for (const win of windows) {
+        const ids = new Int32Array(B * T), tg = new Int32Array(B * T);
+        for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) { ids[t * B + b] = win.x[b * T + t]!; tg[t * B + b] = win.y[b * T + t]!; }
+        s = withScope(() => {
+          const r = model.run(ids, B, T, s);
+          const perRow = o.softmaxCrossEntropy(r.logits, new Tensor(tg, [T * B], 'int32'));
+          onRows?.(perRow.data as ArrayLike<number>);
+          cost += o.sum(perRow).item() / B;
+          return detachState(r.state);   // a clone: it outlives the window's scope
+        });
+        steps += T;
+      }
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+  return { cost, steps, perplexity: Math.exp(cost / Math.max(steps, 1)), state: s };
 }
 
 /** Perplexity from per-token costs (positions with NaN are skipped). */

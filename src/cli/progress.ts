@@ -4,7 +4,7 @@
  * gradient-health table when diagnostics are on. Writes to stderr (progress) and stdout (summaries).
  */
 import cliProgress from 'cli-progress';
-import type { EpochRecord, TestRecord, TrainerEvents, WindowEvent } from './lm-trainer.js';
+import type { EpochRecord, TestRecord, TrainerEvents, WindowEvent } from '../train/lm-trainer.js';
 
 export interface ReporterOptions {
   tty?: boolean;

@@ -7,7 +7,7 @@
  *   const svg = learningCurveSvg(parseTrainLog(fs.readFileSync('runs/tiny/train.jsonl', 'utf8'), 'train.jsonl'));
  */
 import { DataError } from '../errors.js';
-import type { EpochRecord, TestRecord } from './lm-trainer.js';
+import type { EpochRecord, TestRecord } from '../train/lm-trainer.js';
 
 export interface TrainLog { epochs: EpochRecord[]; test: TestRecord | null }
 

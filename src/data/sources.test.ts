@@ -1,0 +1,30 @@
+// Corpus choice: an incomplete source is a ConfigError naming what is missing, before any file is read;
+// a complete one loads exactly what the named loader gives.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+import { loadCorpus } from './sources.js';
+import { loadTextCorpus } from './text.js';
+
+test('loadCorpus: incomplete sources are ConfigErrors naming the problem', () => {
+  assert.throws(() => loadCorpus({ data: 'text', level: 'word' }), (e) => e instanceof ConfigError && /needs a file \(--text FILE\)/.test(e.message));
+  assert.throws(() => loadCorpus({ data: 'ptb', level: 'word' }), (e) => e instanceof ConfigError && /needs a folder \(--ptb-dir DIR\)/.test(e.message));
+  assert.throws(() => loadCorpus({ data: 'wiki' as never, level: 'word' }), (e) => e instanceof ConfigError && /unknown data source "wiki"/.test(e.message));
+  assert.throws(() => loadCorpus({ data: 'text', text: 'x.txt', level: 'byte' as never }), (e) => e instanceof ConfigError && /level must be word or char/.test(e.message));
+});
+
+test('loadCorpus: a text source gives what loadTextCorpus gives', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backprop-sources-'));
+  try {
+    const file = path.join(dir, 'in.txt');
+    fs.writeFileSync(file, 'the cat sat on the mat\n'.repeat(40));
+    const a = loadCorpus({ data: 'text', text: file, level: 'char' }), b = loadTextCorpus(file, { level: 'char' });
+    assert.deepEqual(a.vocab.itos, b.vocab.itos);
+    assert.deepEqual([a.train, a.valid, a.test], [b.train, b.valid, b.test]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

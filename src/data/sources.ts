@@ -1,0 +1,42 @@
+/**
+ * Corpus choice: the named data sources a run can train on, and the one function that loads the
+ * corpus a source names. A training configuration, the n-gram baseline and evaluation all pick
+ * their corpus through `loadCorpus`, so a source means the same tokens everywhere.
+ */
+import { ConfigError } from '../errors.js';
+import { loadBrownCorpus } from './brown.js';
+import type { Corpus } from './corpus.js';
+import { loadPtbFiles, loadTextCorpus } from './text.js';
+
+/** brown-bengio / brown-ptb: the Brown corpus in Bengio's or the PTB preparation; text: any file; ptb: PTB-format files. */
+export type DataSource = 'brown-bengio' | 'brown-ptb' | 'text' | 'ptb';
+export const dataSources: readonly DataSource[] = ['brown-bengio', 'brown-ptb', 'text', 'ptb'];
+
+export interface CorpusSource {
+  data: DataSource;
+  /** data = 'text': the file. */
+  text?: string;
+  /** data = 'ptb': the folder with ptb.{train,valid,test}.txt. */
+  ptbDir?: string;
+  /** Token level for 'text' and 'ptb' (Brown is always word level). */
+  level: 'word' | 'char';
+}
+
+/** @throws ConfigError when the source is incomplete (checked before any data is read). */
+export function checkCorpusSource(s: CorpusSource): void {
+  if (!dataSources.includes(s.data)) throw new ConfigError(`unknown data source "${s.data}" (choose ${dataSources.join(', ')})`);
+  if (s.data === 'text' && !s.text) throw new ConfigError('data "text" needs a file (--text FILE)');
+  if (s.data === 'ptb' && !s.ptbDir) throw new ConfigError('data "ptb" needs a folder (--ptb-dir DIR)');
+  if (s.level !== 'word' && s.level !== 'char') throw new ConfigError(`level must be word or char, got "${s.level}"`);
+}
+
+/** Loads the corpus a source names (ConfigError on an incomplete source, DataError on bad data). */
+export function loadCorpus(s: CorpusSource): Corpus {
+  checkCorpusSource(s);
+  switch (s.data) {
+    case 'brown-bengio': return loadBrownCorpus('bengio');
+    case 'brown-ptb': return loadBrownCorpus('ptb');
+    case 'text': return loadTextCorpus(s.text!, { level: s.level });
+    case 'ptb': return loadPtbFiles(s.ptbDir!, { level: s.level });
+  }
+}
