@@ -102,6 +102,18 @@ test('train on the default backend (WASM, no flag) with --diagnostics: gradient 
   }
 });
 
+test('--help lists every command; an unknown command exits 1 naming it', () => {
+  const h = cli(['--help']);
+  assert.equal(h.status, 0, h.stderr);
+  for (const c of ['explain', 'explorer', 'train', 'eval', 'generate', 'plot [options] <log>', 'export', 'ngram']) assert.match(h.stdout, new RegExp(`\\n  ${c.replace(/[[\]]/g, '\\$&')} `));
+  const t = cli(['train', '--help']);
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stdout, /--diagnostics/);
+  const u = cli(['frobnicate']);
+  assert.equal(u.status, 1);
+  assert.match(u.stderr, /unknown command 'frobnicate'/);
+});
+
 test('impossible configurations exit 2 with a message naming the value, and write nothing', () => {
   const cases: [string[], RegExp][] = [
     [['--preset', 'gigantic'], /unknown preset "gigantic"/],
