@@ -218,7 +218,9 @@ test('explorer page: walks the tutorial with the engine\'s numbers, edits, langu
 
     // 375 px: every step of view 1, and view 2, without overlaps or horizontal overflow.
     await page.setViewportSize({ width: 375, height: 800 });
-    await page.waitForTimeout(100);
+    // The views re-render from ResizeObserver callbacks, which run in the next rendering step: wait
+    // two animation frames (an event), not a fixed time.
+    await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
     await checkLayout(page, 'BPTT view');
     await page.screenshot({ path: join(shots, 'mobile-view2.png'), fullPage: true });
     await page.locator('[data-tab="net"]').click();
