@@ -1,13 +1,14 @@
 /**
  * backprop: tensors, reverse-mode autodiff, layers and optimizers, in TypeScript.
- * This entry uses no Node-only API: it runs unchanged in a browser.
+ * This entry uses no Node-only API: it runs unchanged in a browser. Importing it starts nothing (no
+ * WebAssembly compile, no worker): the kernel backend starts on first use or on `await ready()`.
  */
 export * from './errors.js';
 export * from './tensor/shape.js';
 export * from './tensor/random.js';
 export * from './tensor/tensor.js';
-export { getBackend, setBackend, referenceBackend } from './backend/index.js';
-export type { Backend, DType, DataArray, FloatArray } from './backend/index.js';
+export { getBackend, setBackend, ready, useBackend, referenceBackend } from './backend/index.js';
+export type { Backend, BackendKind, DType, DataArray, FloatArray, WasmBackendOptions } from './backend/index.js';
 export * from './autodiff/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';

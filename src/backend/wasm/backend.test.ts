@@ -346,10 +346,16 @@ for (const [ci, cfg] of CONFIGS.entries()) {
 
 describe('wasm allocator', () => {
   // Kernel tests above allocate 'arena' storage so that they run on WASM-resident arrays (in place);
-  // the lifetimes themselves are tested here.
-  test('dropped views are reclaimed: memory does not grow without bound', async (t) => {
+  // the lifetimes themselves are tested here. The GC tests prove nothing unless garbage is really
+  // collected: without --expose-gc (which scripts/test.mjs sets) they fail instead of passing vacuously.
+  const requireGc = (): (() => void) => {
     const gc = (globalThis as { gc?: () => void }).gc;
-    if (!gc) { t.skip('run with --expose-gc'); return; }
+    assert.ok(gc, 'run with --expose-gc (scripts/test.mjs sets it)');
+    return gc;
+  };
+
+  test('dropped views are reclaimed: memory does not grow without bound', async () => {
+    const gc = requireGc();
     const be = backends[0]!;
     const settle = async (): Promise<void> => {
       for (let i = 0; i < 3; i++) { gc(); await new Promise((r) => setTimeout(r, 0)); }
@@ -409,13 +415,13 @@ describe('wasm allocator', () => {
   });
 
   test('a subarray keeps its parent block alive', async () => {
-    const gc = (globalThis as { gc?: () => void }).gc;
+    const gc = requireGc();
     const be = backends[0]!;
     let parent: Float32Array | undefined = be.alloc('float32', 4096, 'arena') as Float32Array;
     parent.fill(3);
     const child = parent.subarray(10, 20);
     parent = undefined;
-    for (let i = 0; i < 3; i++) { gc?.(); await new Promise((r) => setTimeout(r, 0)); }
+    for (let i = 0; i < 3; i++) { gc(); await new Promise((r) => setTimeout(r, 0)); }
     const others: DataArray[] = [];
     for (let i = 0; i < 8; i++) others.push(be.alloc('float32', 4096, 'arena')); // would reuse the block if freed
     assert.ok(child.every((v) => v === 3));

@@ -1,19 +1,21 @@
 /**
  * The WASM backend's public entry: `createWasmBackend` compiles the embedded kernels (SIMD when the
- * engine supports it), creates the shared memory and, in Node, a worker pool.
+ * engine supports it), creates the shared memory and a worker pool. Importing this module does
+ * nothing: no compile, no thread. `createWasmBackendSync` is the same start without a promise, for
+ * Node, where compiling and blocking until the workers are up are allowed on the main thread (the
+ * backend's first use, `getBackend()` in backend/index.ts, starts it this way).
  *
  * @example
  * ```ts
- * import { createWasmBackend } from './backend/wasm/index.js';
- * import { setBackend } from './backend/index.js';
- * setBackend(await createWasmBackend({ threads: 2 }));
+ * import { useBackend } from 'backprop';
+ * await useBackend('wasm', { threads: 2 });
  * ```
  */
 import type { Backend } from '../backend.js';
 import { WasmBackend, type Kernels } from './backend.js';
 import { KERNELS_RELAXED_BASE64, KERNELS_SCALAR_BASE64, KERNELS_SIMD_BASE64 } from './kernels.gen.js';
 import { CONTROL_BASE, WasmHeap } from './memory.js';
-import { ThreadPool } from './pool.js';
+import { ThreadPool, nodeBuiltin, workerUrl } from './pool.js';
 
 export { WasmBackend } from './backend.js';
 export { WasmFloat32Array, WasmInt32Array } from './memory.js';
@@ -30,7 +32,8 @@ export interface WasmBackendOptions {
   /**
    * Threads for big kernels, the calling thread included (default: the number of cores). 1 means no
    * workers. On a browser's main thread, which may not block, it is always 1; inside a
-   * cross-origin-isolated Web Worker the pool uses nested Web Workers.
+   * cross-origin-isolated Web Worker the pool uses nested Web Workers. Where the worker script cannot
+   * be located (the package bundled into a classic script) it is 1 as well.
    */
   threads?: number;
   /** Maximum memory in 64 KiB pages (default 65536 = 4 GiB, halved until the engine accepts it). */
@@ -54,18 +57,17 @@ function decodeBase64(s: string): Uint8Array {
   return out;
 }
 
-// A non-literal specifier keeps browser bundlers from trying to resolve Node modules.
-const nodeImport = (m: string): Promise<unknown> => import(m);
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+const isNode = nodeBuiltin('node:os') !== undefined;
 // Blocking waits (Atomics.wait) are allowed in Node and in cross-origin-isolated Web Workers only.
 const inIsolatedWorker = !isNode && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined'
   && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 
-async function defaultThreads(): Promise<number> {
-  if (isNode) {
-    const os = await nodeImport('node:os') as typeof import('node:os');
-    return os.availableParallelism?.() ?? os.cpus().length;
-  }
+/** True when `createWasmBackendSync` can run here: in Node (20.16 or later, for `process.getBuiltinModule`). */
+export function canStartSync(): boolean { return isNode; }
+
+function defaultThreads(): number {
+  const os = nodeBuiltin<{ availableParallelism?: () => number; cpus(): unknown[] }>('node:os');
+  if (os) return os.availableParallelism?.() ?? os.cpus().length;
   return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
 }
 
@@ -78,11 +80,11 @@ function createMemory(maximumPages: number): WebAssembly.Memory {
 }
 
 /** True when the relaxed-SIMD build validates, enabling V8's flag for it in Node if needed. */
-async function relaxedSupported(bytes: Uint8Array): Promise<boolean> {
+function relaxedSupported(bytes: Uint8Array): boolean {
   if (WebAssembly.validate(bytes as BufferSource)) return true;
-  if (!isNode) return false;
+  const v8 = nodeBuiltin<{ setFlagsFromString(flags: string): void }>('node:v8');
+  if (!v8) return false;
   try {
-    const v8 = await nodeImport('node:v8') as typeof import('node:v8');
     v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
     return WebAssembly.validate(bytes as BufferSource);
   } catch {
@@ -90,23 +92,56 @@ async function relaxedSupported(bytes: Uint8Array): Promise<boolean> {
   }
 }
 
-/** Creates a WASM backend: SIMD kernels on a shared memory, with a worker pool when threads > 1. */
-export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend & WasmBackend> {
+/** What both starts decide before compiling: which build, how many threads. */
+interface Plan { bytes: Uint8Array; simd: boolean; relaxed: boolean; threads: number; maximumPages: number }
+
+function plan(options: WasmBackendOptions): Plan {
   const simd = (options.simd ?? true) && simdSupported();
   const relaxedBytes = decodeBase64(KERNELS_RELAXED_BASE64);
-  const relaxed = simd && (options.relaxedSimd ?? true) && await relaxedSupported(relaxedBytes);
+  const relaxed = simd && (options.relaxedSimd ?? true) && relaxedSupported(relaxedBytes);
   const bytes = relaxed ? relaxedBytes : decodeBase64(simd ? KERNELS_SIMD_BASE64 : KERNELS_SCALAR_BASE64);
-  const module = await WebAssembly.compile(bytes as BufferSource);
-  const memory = createMemory(options.maximumPages ?? 65536);
-  const instance = await WebAssembly.instantiate(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
-  const k = instance.exports as unknown as Kernels;
-  if (k.heap_base() > CONTROL_BASE) throw new Error(`wasm backend: static data (${k.heap_base()} B) overlaps the control block`);
   // The browser main thread may not block in Atomics.wait: single-threaded there.
   const canBlock = isNode || inIsolatedWorker;
-  const threads = canBlock ? Math.max(1, Math.floor(options.threads ?? await defaultThreads())) : 1;
+  const threads = canBlock && workerUrl() !== undefined ? Math.max(1, Math.floor(options.threads ?? defaultThreads())) : 1;
+  return { bytes, simd, relaxed, threads, maximumPages: options.maximumPages ?? 65536 };
+}
+
+/** The instance's kernels, checked against the control block, and one GEMM packing block per worker. */
+function assemble(p: Plan, instance: WebAssembly.Instance, memory: WebAssembly.Memory) {
+  const k = instance.exports as unknown as Kernels;
+  if (k.heap_base() > CONTROL_BASE) throw new Error(`wasm backend: static data (${k.heap_base()} B) overlaps the control block`);
   const names = Object.keys(instance.exports).filter((n) => typeof instance.exports[n] === 'function');
   const heap = new WasmHeap(memory);
-  const scratch = Array.from({ length: threads - 1 }, () => heap.allocBlock(k.gemm_scratch_bytes()).ptr);
-  const pool = threads > 1 ? await ThreadPool.create(module, memory, names, scratch, isNode) : undefined;
-  return new WasmBackend(k, heap, simd, pool, relaxed);
+  const scratch = Array.from({ length: p.threads - 1 }, () => heap.allocBlock(k.gemm_scratch_bytes()).ptr);
+  return { k, names, heap, scratch };
+}
+
+const imports = (memory: WebAssembly.Memory) => ({ env: { memory, abort: () => { throw new Error('wasm abort'); } } });
+
+/**
+ * Creates a WASM backend without awaiting anything: compiles synchronously and blocks until the
+ * workers have started. Node only (see `canStartSync`); elsewhere it throws and `createWasmBackend` is
+ * the way.
+ */
+export function createWasmBackendSync(options: WasmBackendOptions = {}): Backend & WasmBackend {
+  if (!isNode) throw new Error('wasm backend: a synchronous start needs Node 20.16 or later; elsewhere await createWasmBackend()');
+  const p = plan(options);
+  const module = new WebAssembly.Module(p.bytes as BufferSource);
+  const memory = createMemory(p.maximumPages);
+  const instance = new WebAssembly.Instance(module, imports(memory));
+  const { k, names, heap, scratch } = assemble(p, instance, memory);
+  const pool = p.threads > 1 ? ThreadPool.createSync(module, memory, names, scratch) : undefined;
+  return new WasmBackend(k, heap, p.simd, pool, p.relaxed);
+}
+
+/** Creates a WASM backend: SIMD kernels on a shared memory, with a worker pool when threads > 1. */
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend & WasmBackend> {
+  if (isNode) return createWasmBackendSync(options); // one start path in Node: the workers start in parallel either way
+  const p = plan(options);
+  const module = await WebAssembly.compile(p.bytes as BufferSource);
+  const memory = createMemory(p.maximumPages);
+  const instance = await WebAssembly.instantiate(module, imports(memory));
+  const { k, names, heap, scratch } = assemble(p, instance, memory);
+  const pool = p.threads > 1 ? await ThreadPool.create(module, memory, names, scratch) : undefined;
+  return new WasmBackend(k, heap, p.simd, pool, p.relaxed);
 }

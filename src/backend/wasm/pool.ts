@@ -11,6 +11,7 @@
  *   int32 [4] next       (seq << 16) | index of the next chunk to take
  *   int32 [5] completed  chunks finished (the last one notifies)
  *   int32 [6] error      set when a chunk threw
+ *   int32 [7] started    workers that have instantiated the kernels (Node's synchronous start)
  *   f64 at byte 64       the argument table, nChunks × nargs
  * Every thread, the caller included, takes chunks with a compare-and-swap on `next` until none are
  * left (self-scheduling), so a worker that the OS has descheduled — the machine is shared — delays
@@ -20,14 +21,49 @@
  * `run` returns when all chunks are done, so every kernel stays synchronous. That wait blocks, which a
  * browser's main thread may not do: there the backend runs single-threaded, and the pool is used only
  * in Node or inside a cross-origin-isolated Web Worker.
+ *
+ * In Node the pool starts synchronously (`createSync`): the workers are spawned, then the caller blocks
+ * in Atomics.wait until each has counted itself in `started`, so the backend can start on its first
+ * use without a promise. A browser's workers start asynchronously (`create`), since a nested Web
+ * Worker may need its parent's event loop to start.
  */
 import { CONTROL_BASE } from './memory.js';
 
 /** Control block layout (int32 indices), shared with worker.ts. */
-export const CTRL = { seq: 0, fn: 1, nargs: 2, nChunks: 3, next: 4, completed: 5, error: 6, argsByte: 64 } as const;
+export const CTRL = { seq: 0, fn: 1, nargs: 2, nChunks: 3, next: 4, completed: 5, error: 6, started: 7, argsByte: 64 } as const;
 /** Most chunks × arguments one job may carry (the control block spans 32 KiB − 64 B). */
 const MAX_TABLE = ((1 << 15) - 64) / 8;
 export const SPIN = 20000;
+/** How long a synchronous start waits for its workers before giving up (a loaded machine is slow). */
+const START_TIMEOUT_MS = 60_000;
+
+/**
+ * A Node built-in module, loaded synchronously (`process.getBuiltinModule`, Node 20.16+), or undefined
+ * outside Node. Neither a static nor a dynamic import: the first would break browsers and bundles,
+ * the second would make starting the backend asynchronous.
+ */
+export function nodeBuiltin<T = unknown>(id: string): T | undefined {
+  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return p?.getBuiltinModule?.(id) as T | undefined;
+}
+
+/**
+ * The worker script's URL, or undefined where it cannot be located (this module bundled into a
+ * classic script, where `import.meta` is empty): then the backend runs single-threaded.
+ */
+export function workerUrl(): URL | undefined {
+  const here = (import.meta as { url?: unknown }).url;
+  if (typeof here !== 'string') return undefined;
+  if (here.endsWith('.ts') && nodeBuiltin('node:os')) {
+    // Running from sources under tsx (scripts): tsx's loader is not active in workers, so a small ESM
+    // bootstrap registers it and then imports worker.ts.
+    const ts = new URL('./worker.ts', here).href;
+    const api = import.meta.resolve('tsx/esm/api');
+    const boot = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(ts)});`;
+    return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
+  }
+  return new URL('./worker.js', here);
+}
 
 /** What a worker is started with (structured-cloned; the memory and module are shared, not copied). */
 export interface WorkerInit {
@@ -64,32 +100,17 @@ interface AnyWorker {
   terminate(): unknown;
 }
 
-// A non-literal specifier keeps browser bundlers from trying to resolve the Node module.
-const nodeImport = (m: string): Promise<unknown> => import(m);
+/** The part of node:worker_threads the pool uses. */
+interface NodeWorkers {
+  Worker: new (url: URL, options: { workerData: WorkerInit }) => AnyWorker & {
+    unref(): void;
+    on(event: 'error', listener: (e: Error) => void): unknown;
+  };
+}
 
-/** Starts one worker with `init` and resolves when it reports ready. */
-async function startWorker(init: WorkerInit, node: boolean): Promise<AnyWorker> {
-  if (node) {
-    const { Worker } = await nodeImport('node:worker_threads') as typeof import('node:worker_threads');
-    let url = new URL('./worker.js', import.meta.url);
-    if (import.meta.url.endsWith('.ts')) {
-      // Running from sources under tsx (tests, scripts): tsx's loader is not active in workers, so a
-      // small ESM bootstrap registers it and then imports worker.ts.
-      const ts = new URL('./worker.ts', import.meta.url).href;
-      const api = import.meta.resolve('tsx/esm/api');
-      const boot = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(ts)});`;
-      url = new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
-    }
-    const worker = new Worker(url, { workerData: init });
-    await new Promise<void>((resolve, reject) => {
-      // Once ready, unref: an idle pool must not keep the process alive (but a starting one must).
-      worker.once('message', () => { worker.unref(); resolve(); });
-      worker.once('error', reject);
-    });
-    return worker;
-  }
-  // Browser: a module Web Worker (only used where blocking waits are allowed, see createWasmBackend).
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+/** Starts one browser module Web Worker with `init` and resolves when it reports ready. */
+async function startWebWorker(init: WorkerInit, url: URL): Promise<AnyWorker> {
+  const worker = new Worker(url, { type: 'module' });
   await new Promise<void>((resolve, reject) => {
     worker.onmessage = () => resolve();
     worker.onerror = (e) => reject(new Error(`wasm pool: worker failed to start: ${e.message}`));
@@ -115,11 +136,43 @@ export class ThreadPool {
   /** Number of threads including the calling one. */
   get threads(): number { return this.workers.length + 1; }
 
-  /** Starts one worker per entry of `gemmScratch` (each worker's packing block). */
-  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, names: string[], gemmScratch: number[],
-    node: boolean): Promise<ThreadPool> {
+  /**
+   * Node: starts one worker_threads worker per entry of `gemmScratch` (each worker's packing block)
+   * and blocks until all have instantiated the kernels. Throws if they do not within a minute.
+   */
+  static createSync(module: WebAssembly.Module, memory: WebAssembly.Memory, names: string[], gemmScratch: number[]): ThreadPool {
+    const wt = nodeBuiltin<NodeWorkers>('node:worker_threads');
+    const url = workerUrl();
+    if (!wt || !url) throw new Error('wasm pool: a synchronous start needs Node worker_threads and the worker script');
+    const ctrl = new Int32Array(memory.buffer, CONTROL_BASE, 16);
+    Atomics.store(ctrl, CTRL.started, 0);
+    let failure: Error | undefined;
+    const workers = gemmScratch.map((block) => {
+      const w = new wt.Worker(url, { workerData: { module, memory, control: CONTROL_BASE, names, gemmScratch: block } });
+      // An idle pool must not keep the process alive. A start failure is only seen after the wait
+      // below gives up (the event loop is blocked meanwhile); the listener keeps it from crashing the process.
+      w.unref();
+      w.on('error', (e) => { failure = e; });
+      return w;
+    });
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (let n = Atomics.load(ctrl, CTRL.started); n < workers.length; n = Atomics.load(ctrl, CTRL.started)) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        for (const w of workers) w.terminate();
+        throw new Error(`wasm pool: only ${n} of ${workers.length} workers started within ${START_TIMEOUT_MS / 1000} s${failure ? ` (${failure.message})` : ''}`);
+      }
+      Atomics.wait(ctrl, CTRL.started, n, left);
+    }
+    return new ThreadPool(memory, workers, new Map(names.map((s, i) => [s, i])));
+  }
+
+  /** Browser (inside a cross-origin-isolated Web Worker): starts the workers without blocking. */
+  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, names: string[], gemmScratch: number[]): Promise<ThreadPool> {
+    const url = workerUrl();
+    if (!url) throw new Error('wasm pool: the worker script cannot be located from a classic script');
     const workers = await Promise.all(gemmScratch.map((block) =>
-      startWorker({ module, memory, control: CONTROL_BASE, names, gemmScratch: block }, node)));
+      startWebWorker({ module, memory, control: CONTROL_BASE, names, gemmScratch: block }, url)));
     return new ThreadPool(memory, workers, new Map(names.map((s, i) => [s, i])));
   }
 

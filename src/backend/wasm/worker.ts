@@ -1,10 +1,12 @@
 /**
  * A thread-pool worker (see pool.ts), for Node worker_threads and browser Web Workers alike: it receives
- * { module, memory, control, names }, instantiates the kernels on the shared memory, says 'ready', then
+ * { module, memory, control, names }, instantiates the kernels on the shared memory, says it is ready
+ * (Node: by counting itself in the control block's `started`, which the blocked caller waits on;
+ * browser: by a message), then
  * loops forever: wait for a new job in the control block, take and run its chunks until none are left.
  * It never returns to the event loop, so all later communication goes through the shared memory.
  */
-import { CTRL, SPIN, drain, type WorkerInit } from './pool.js';
+import { CTRL, SPIN, drain, nodeBuiltin, type WorkerInit } from './pool.js';
 
 function serve(init: WorkerInit, ready: () => void): void {
   const instance = new WebAssembly.Instance(init.module, {
@@ -29,13 +31,15 @@ function serve(init: WorkerInit, ready: () => void): void {
   }
 }
 
-// A non-literal specifier keeps browser bundlers from trying to resolve the Node module.
-const nodeImport = (m: string): Promise<unknown> => import(m);
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+const wt = nodeBuiltin<{ workerData: WorkerInit }>('node:worker_threads');
 
-if (isNode) {
-  const wt = await nodeImport('node:worker_threads') as typeof import('node:worker_threads');
-  serve(wt.workerData as WorkerInit, () => wt.parentPort!.postMessage('ready'));
+if (wt) {
+  const init = wt.workerData;
+  serve(init, () => {
+    const ctrl = new Int32Array(init.memory.buffer, init.control, 16);
+    Atomics.add(ctrl, CTRL.started, 1);
+    Atomics.notify(ctrl, CTRL.started);
+  });
 } else {
   const scope = globalThis as unknown as { onmessage: ((e: MessageEvent) => void) | null; postMessage(m: unknown): void };
   scope.onmessage = (e: MessageEvent) => {

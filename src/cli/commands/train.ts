@@ -120,7 +120,7 @@ export function registerTrain(program: Command): void {
       const c = trainer.cfg, corpus = trainer.corpus;
       process.stderr.write(`${c.name}: ${corpus.name} (|V| ${corpus.vocab.size}, train ${corpus.train.length} tokens), ` +
         `${c.layers}×${c.cell.toUpperCase()} ${c.hidden} (${trainer.model.numParameters()} parameters), B ${c.batchSize} T ${c.numSteps} ` +
-        `TBPTT(${c.k1}, ${c.k2}), ${c.optimizer} lr ${c.lr}, ${c.epochs} epochs of ${trainer.windowsPerEpoch} windows → ${out}\n`);
+        `TBPTT(${c.k1}, ${c.k2}), ${c.optimizer} lr ${c.lr}, ${c.epochs} epochs of ${trainer.windowsPerEpoch} windows, ${getBackend().name} kernels → ${out}\n`);
       let stopSignal: string | null = null;
       const onSignal = (sig: string) => () => {
         if (stopSignal) { process.stderr.write('\nsecond signal: exiting without a checkpoint\n'); process.exit(130); }

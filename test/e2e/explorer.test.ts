@@ -1,23 +1,25 @@
 // End-to-end test of the explorer page: build it, serve it with `backprop explorer`, drive real headless
 // Chromium (playwright-core), walk the tutorial step by step, and check every number the page shows
 // against `backprop explain --json`. Also: editing a weight, the language switch, the BPTT view, and a
-// 375 px layout with no overlapping labels and no horizontal overflow. Screenshots go to
-// artifacts/explorer/, and one per view to docs/img/ for the README.
+// 375 px layout with no overlapping labels and no horizontal overflow. Screenshots go to a temporary
+// folder (kept, and its path printed, when the test fails), or to $EXPLORER_SHOTS when set: the test never
+// writes into the repository. `npm run screenshots` (scripts/screenshots.mjs) runs it with
+// EXPLORER_SHOTS set and copies one screenshot per view to docs/img/ for the README.
 //
 // Chromium is required: without it this test fails (CI installs it with `apt-get install chromium`;
 // set CHROMIUM_PATH to use another binary).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { NetworkSpec, StepTrace } from '../src/index.js';
+import type { NetworkSpec, StepTrace } from '../../src/index.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const shots = join(root, 'artifacts', 'explorer');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const shots = process.env.EXPLORER_SHOTS ?? mkdtempSync(join(tmpdir(), 'backprop-explorer-shots-'));
 const cli = join(root, 'bin', 'backprop.js');
 
 function findChromium(): string {
@@ -130,6 +132,7 @@ test('explorer page: walks the tutorial with the engine\'s numbers, edits, langu
   const ref = explainJson();
 
   const profile = mkdtempSync(join(tmpdir(), 'backprop-chromium-'));
+  let passed = false;
   let server: ChildProcess | undefined;
   let context: BrowserContext | undefined;
   try {
@@ -215,7 +218,9 @@ test('explorer page: walks the tutorial with the engine\'s numbers, edits, langu
 
     // 375 px: every step of view 1, and view 2, without overlaps or horizontal overflow.
     await page.setViewportSize({ width: 375, height: 800 });
-    await page.waitForTimeout(100);
+    // The views re-render from ResizeObserver callbacks, which run in the next rendering step: wait
+    // two animation frames (an event), not a fixed time.
+    await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
     await checkLayout(page, 'BPTT view');
     await page.screenshot({ path: join(shots, 'mobile-view2.png'), fullPage: true });
     await page.locator('[data-tab="net"]').click();
@@ -230,11 +235,12 @@ test('explorer page: walks the tutorial with the engine\'s numbers, edits, langu
     await page.locator('[data-tab="bptt"]').click();
     await checkLayout(page, 'view 2 in Chinese');
     assert.deepEqual(errors, [], 'no errors in the page console');
-
-    mkdirSync(join(root, 'docs', 'img'), { recursive: true });
-    copyFileSync(join(shots, '07-trained.png'), join(root, 'docs', 'img', 'explorer-view1.png'));
-    copyFileSync(join(shots, 'view2.png'), join(root, 'docs', 'img', 'explorer-view2.png'));
+    passed = true;
   } finally {
+    if (!process.env.EXPLORER_SHOTS) {
+      if (passed) rmSync(shots, { recursive: true, force: true });
+      else console.log(`# screenshots of the failed run: ${shots}`);
+    }
     await context?.close();
     server?.kill();
     rmSync(profile, { recursive: true, force: true });

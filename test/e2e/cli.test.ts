@@ -77,6 +77,43 @@ test('train → eval → generate → plot → export', () => {
   assert.deepEqual(Object.keys(side.tensors).sort(), ['embedding.weight', 'lstm.0.bias', 'lstm.0.kernel', 'proj.bias', 'proj.weight']);
 });
 
+test('train on the default backend (WASM, no flag) with --diagnostics: gradient health each epoch, the reference backend\'s numbers', () => {
+  const args = [...small.slice(0, -2), '--epochs', '2', '--max-steps-per-epoch', '5', '--valid-tokens', '300', '--test-tokens', '-1', '--sample', '0', '--diagnostics'];
+  assert.deepEqual(small.slice(-2), ['--backend', 'js']);
+  const wasm = runCli(['train', ...args, '--out', path.join(dir, 'default')], dir, 120_000, { BACKPROP_BACKEND: undefined });
+  assert.equal(wasm.status, 0, wasm.stderr);
+  assert.match(wasm.stderr, /, wasm\S* kernels → /, 'the default backend is WASM');
+  for (const epoch of [1, 2]) assert.match(wasm.stdout, new RegExp(`gradient health, epoch ${epoch}: clip rate [0-9.]+% \\(\\d+/5\\)`));
+  assert.match(wasm.stdout, /‖∂E\/∂h_t‖, mean over updates \(t = 1 oldest … 10 newest\)/);
+  const rows = wasm.stdout.split('\n').filter((l) => /^ {2,}\d+ +\d\.\d{3}e[-+]\d+$/.test(l));
+  assert.equal(rows.length, 20, `one ‖∂E/∂h_t‖ row per window step and epoch:\n${wasm.stdout}`);
+  assert.match(wasm.stdout, /oldest\/newest ratio per layer: \d\.\d\de[-+]\d+ /);
+  // The reference backend gives the same training, to float32 rounding.
+  const js = runCli(['train', ...args, '--backend', 'js', '--out', path.join(dir, 'js')], dir);
+  assert.equal(js.status, 0, js.stderr);
+  assert.match(js.stderr, /, js kernels → /);
+  const a = records(path.join(dir, 'default', 'train.jsonl')), b = records(path.join(dir, 'js', 'train.jsonl'));
+  assert.equal(a.length, 2);
+  for (let i = 0; i < 2; i++) {
+    for (const k of ['trainPerplexity', 'validPerplexity'] as const) {
+      const x = a[i]![k] as number, y = b[i]![k] as number;
+      assert.ok(Math.abs(x - y) <= 1e-4 * y, `epoch ${i + 1} ${k}: WASM ${x}, reference ${y}`);
+    }
+  }
+});
+
+test('--help lists every command; an unknown command exits 1 naming it', () => {
+  const h = cli(['--help']);
+  assert.equal(h.status, 0, h.stderr);
+  for (const c of ['explain', 'explorer', 'train', 'eval', 'generate', 'plot [options] <log>', 'export', 'ngram']) assert.match(h.stdout, new RegExp(`\\n  ${c.replace(/[[\]]/g, '\\$&')} `));
+  const t = cli(['train', '--help']);
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stdout, /--diagnostics/);
+  const u = cli(['frobnicate']);
+  assert.equal(u.status, 1);
+  assert.match(u.stderr, /unknown command 'frobnicate'/);
+});
+
 test('impossible configurations exit 2 with a message naming the value, and write nothing', () => {
   const cases: [string[], RegExp][] = [
     [['--preset', 'gigantic'], /unknown preset "gigantic"/],

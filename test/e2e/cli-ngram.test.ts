@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from './cli-helpers.js';
-import { loadTextCorpus } from '../src/data/text.js';
-import { KneserNey } from '../src/ngram/kneser-ney.js';
+import { loadTextCorpus } from '../../src/data/text.js';
+import { KneserNey } from '../../src/ngram/kneser-ney.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backprop-ngram-'));
 const textFile = path.join(dir, 'tiny.txt');
