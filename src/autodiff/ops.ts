@@ -8,6 +8,7 @@
  * (tape.ts) sums them down. Rules run under noGrad, written with the same ops as the forward.
  */
 import { allocOutput, getBackend } from '../backend/index.js';
+import { fused } from '../backend/fused.js';
 import type { BinaryOp, DType, FloatArray, UnaryOp } from '../backend/index.js';
 import { ShapeError } from '../errors.js';
 import { broadcastShapes, fmtShape, normAxes, normAxis, shapeEq, sizeOf, type Shape } from '../tensor/shape.js';
@@ -433,7 +434,7 @@ function rowwise(op: 'softmax' | 'logSoftmax', x: Tensor): Tensor {
   checkFloat(x, op, 'input');
   const [R, C] = rows(x, op);
   const out = output(x.dtype, x.shape);
-  B()[op](f(x), R, C, f(out));
+  fused(B())[op](f(x), R, C, f(out));
   return record(op, out, [x]);
 }
 
@@ -457,7 +458,7 @@ export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   const out = output(logits.dtype, targets.shape);
   const probs = output(logits.dtype, logits.shape);
   try {
-    B().softmaxCrossEntropy(f(logits), R, C, targets.data as Int32Array, f(out), f(probs));
+    fused(B()).softmaxCrossEntropy(f(logits), R, C, targets.data as Int32Array, f(out), f(probs));
   } catch (e) {
     throw new ShapeError(`softmaxCrossEntropy: ${(e as Error).message}`);
   }
@@ -473,7 +474,7 @@ export function squaredError(y: Tensor, t: TensorLike): Tensor {
   B().binary('sub', f(y), y.shape, f(tt), tt.shape, f(d), shape);
   const out = output(y.dtype, shape);
   B().unary('square', f(d), f(out));
-  B().scaleInPlace(f(out), 0.5);
+  B().binary('mul', f(out), shape, f(lift(0.5, y)), [], f(out), shape); // in place: out = ½·out
   return record('squaredError', out, [y, tt], { diff: d });
 }
 
@@ -488,7 +489,7 @@ const lossRules = {
     const probs = s.params.probs as Tensor;
     const [R, C] = rows(logits, 'softmaxCrossEntropy');
     const dx = output(logits.dtype, logits.shape);
-    B().softmaxCrossEntropyBackward(f(probs), R, C, targets.data as Int32Array, f(dy), f(dx));
+    fused(B()).softmaxCrossEntropyBackward(f(probs), R, C, targets.data as Int32Array, f(dy), f(dx));
     return [dx, null];
   },
   // d ½(y−t)² = (y − t)·dy for y, −(y − t)·dy for t

@@ -1,0 +1,81 @@
+/**
+ * THE kernel table: every elementwise kernel, one row each. Everything else about an elementwise op is
+ * derived from here, never listed again by hand:
+ *   - the op unions `UnaryOp` and `BinaryOp` (backend.ts re-exports them);
+ *   - the reference backend's kernels (`ref`, the ground truth, run in float64 or float32 arrays);
+ *   - the WASM exports `unary_<op>` / `binary_<op>` and their op codes: scripts/build-wasm.mjs reads this
+ *     file and writes assembly/elementwise.gen.ts, which imports `<op>S` (f32) and, where `simd`, `<op>V`
+ *     (f32x4) from assembly/unary.ts or assembly/binary.ts, so a row without its AssemblyScript kernel
+ *     fails to compile, naming the op; the WASM backend checks every export against this table at start-up;
+ *   - the thread-splitting threshold (`cost`);
+ *   - the per-op test lists (the backend tests iterate `unaryOps` / `binaryOps`).
+ * Adding an elementwise op: one row here, `<op>S` (and `<op>V`) in the AssemblyScript file, and, if it
+ * is differentiable, its primitive and rule in autodiff/ops.ts with a gradcheck row.
+ *
+ * This file imports nothing: the build script loads it on its own (through esbuild) before tsc runs.
+ */
+
+/** How expensive one element is: decides how big a job must be before it is split across threads. */
+export type KernelCost = 'cheap' | 'transcendental';
+
+interface UnaryRow {
+  /** The reference kernel (float64 arithmetic; results stored into the output's dtype). */
+  readonly ref: (x: number) => number;
+  readonly cost: KernelCost;
+  /** Whether the AssemblyScript side has a vector form `<op>V`; without it every element runs `<op>S`. */
+  readonly simd: boolean;
+}
+
+interface BinaryRow {
+  readonly ref: (a: number, b: number) => number;
+  readonly cost: KernelCost;
+  readonly simd: boolean;
+}
+
+/** σ(x) written so neither branch overflows: exp of a non-positive number only. */
+export function stableSigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+/** Elementwise one-input kernels: out[i] = op(x[i]). */
+export const UNARY_KERNELS = {
+  neg: { ref: (x) => -x, cost: 'cheap', simd: true },
+  exp: { ref: Math.exp, cost: 'transcendental', simd: true },
+  // log has no vector form (it is rare in training); the WASM kernel computes it in f64.
+  log: { ref: Math.log, cost: 'transcendental', simd: false },
+  sqrt: { ref: Math.sqrt, cost: 'transcendental', simd: true },
+  tanh: { ref: Math.tanh, cost: 'transcendental', simd: true },
+  sigmoid: { ref: stableSigmoid, cost: 'transcendental', simd: true },
+  // x > 0 ? x : 0, so NaN gives 0.
+  relu: { ref: (x) => (x > 0 ? x : 0), cost: 'cheap', simd: true },
+  /** The ReLU derivative: 1 where x > 0, else 0 (a mask, not a primitive). */
+  step: { ref: (x) => (x > 0 ? 1 : 0), cost: 'cheap', simd: true },
+  abs: { ref: Math.abs, cost: 'cheap', simd: true },
+  square: { ref: (x) => x * x, cost: 'cheap', simd: true },
+} as const satisfies Record<string, UnaryRow>;
+
+/** Elementwise two-input kernels, with broadcasting: out = op(a, b). Comparisons write 1 or 0. */
+export const BINARY_KERNELS = {
+  add: { ref: (a, b) => a + b, cost: 'cheap', simd: true },
+  sub: { ref: (a, b) => a - b, cost: 'cheap', simd: true },
+  mul: { ref: (a, b) => a * b, cost: 'cheap', simd: true },
+  div: { ref: (a, b) => a / b, cost: 'transcendental', simd: true },
+  // pow has no vector form; the WASM kernel computes it in f64.
+  pow: { ref: Math.pow, cost: 'transcendental', simd: false },
+  // a ≥ b ? a : b, NaN included (so max(NaN, 1) = 1 and max(1, NaN) = NaN), on every backend.
+  max: { ref: (a, b) => (a >= b ? a : b), cost: 'cheap', simd: true },
+  min: { ref: (a, b) => (a <= b ? a : b), cost: 'cheap', simd: true },
+  gt: { ref: (a, b) => (a > b ? 1 : 0), cost: 'cheap', simd: true },
+  ge: { ref: (a, b) => (a >= b ? 1 : 0), cost: 'cheap', simd: true },
+  eq: { ref: (a, b) => (a === b ? 1 : 0), cost: 'cheap', simd: true },
+} as const satisfies Record<string, BinaryRow>;
+
+export type UnaryOp = keyof typeof UNARY_KERNELS;
+export type BinaryOp = keyof typeof BINARY_KERNELS;
+
+/** Every unary op, in table order (the WASM op codes are these indices). */
+export const unaryOps = Object.keys(UNARY_KERNELS) as UnaryOp[];
+/** Every binary op, in table order. */
+export const binaryOps = Object.keys(BINARY_KERNELS) as BinaryOp[];
