@@ -60,7 +60,7 @@ function record(op: Prim, out: Tensor, inputs: readonly Tensor[], params: Record
 
 // ---- elementwise binary (broadcasting) ----------------------------------------------------------
 
-function binary(op: Prim & BinaryOp, kernel: BinaryOp, aIn: TensorLike, bIn: TensorLike): Tensor {
+function binary(op: Prim, kernel: BinaryOp, aIn: TensorLike, bIn: TensorLike): Tensor {
   const a = lift(aIn, bIn instanceof Tensor ? bIn : undefined), b = lift(bIn, a);
   checkFloat(a, op, 'first operand'); checkFloat(b, op, 'second operand');
   if (a.dtype !== b.dtype) throw new ShapeError(`${op}: dtypes differ (${a.dtype} vs ${b.dtype})`);
@@ -80,18 +80,13 @@ export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', 'mul'
 export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', 'div', a, b);
 /** a ^ b, broadcasting. */
 export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', 'pow', a, b);
-/** Elementwise maximum. */
-export function maximum(a: TensorLike, b: TensorLike): Tensor {
-  const A = lift(a, b instanceof Tensor ? b : undefined), Bt = lift(b, A);
-  const shape = broadcastShapes(A.shape, Bt.shape, 'maximum');
-  const out = output(A.dtype, shape);
-  B().binary('max', f(A), A.shape, f(Bt), Bt.shape, f(out), shape);
-  return record('maximum', out, [A, Bt]);
-}
+/** Elementwise maximum (ties give the gradient to a). */
+export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', 'max', a, b);
 
 /** Non-differentiable comparisons: 1 where true, 0 elsewhere (float). */
 export function compare(op: 'gt' | 'ge' | 'eq', aIn: TensorLike, bIn: TensorLike): Tensor {
   const a = lift(aIn, bIn instanceof Tensor ? bIn : undefined), b = lift(bIn, a);
+  if (a.dtype !== b.dtype) throw new ShapeError(`${op}: dtypes differ (${a.dtype} vs ${b.dtype})`);
   const shape = broadcastShapes(a.shape, b.shape, op);
   const out = output(a.dtype === 'int32' ? 'float32' : a.dtype, shape);
   B().binary(op, f(a), a.shape, f(b), b.shape, f(out), shape);
@@ -377,7 +372,7 @@ export function gather(table: Tensor, indices: Tensor): Tensor {
   try {
     B().gatherRows(f(table), V, D, indices.data as Int32Array, f(out));
   } catch (e) {
-    throw new ShapeError(`gather: ${(e as Error).message} (table ${fmtShape(table.shape)})`);
+    throw new ShapeError(`${(e as Error).message} (table ${fmtShape(table.shape)})`); // the kernel's message names gather
   }
   return record('gather', out, [table, indices]);
 }
@@ -460,7 +455,7 @@ export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   try {
     fused(B()).softmaxCrossEntropy(f(logits), R, C, targets.data as Int32Array, f(out), f(probs));
   } catch (e) {
-    throw new ShapeError(`softmaxCrossEntropy: ${(e as Error).message}`);
+    throw new ShapeError((e as Error).message); // the kernel's message names softmaxCrossEntropy
   }
   return record('softmaxCrossEntropy', out, [logits, targets], { probs });
 }
