@@ -14,6 +14,10 @@ import { LanguageModel } from '../src/nn/language-model.js';
 import { Rng } from '../src/tensor/random.js';
 import { Tensor, tensor } from '../src/tensor/tensor.js';
 import { ShapeError } from '../src/errors.js';
+import { UNARY_KERNELS } from '../src/backend/kernels.js';
+
+/** The unary primitives: the autodiff ops that are also rows of the kernel table (a new row is tested here). */
+const unaryPrims = o.primitives.filter((p): p is o.Prim & keyof typeof UNARY_KERNELS => Object.hasOwn(UNARY_KERNELS, p));
 import { SGD } from '../src/optim/optimizers.js';
 import { TruncatedBPTT } from '../src/train/tbptt.js';
 import { lstmStep, gruStep, rnnStep } from '../src/nn/cells.js';
@@ -23,6 +27,9 @@ const cases: Case[] = [];
 for (const n of [1, 3, 17, 1000]) {
   cases.push({ name: `add/mul/div broadcast n=${n}`, shapes: [[3, n], [n]], fn: (a, b) => o.div(o.mul(o.add(a!, b!), a!), o.add(o.mul(b!, b!), 1)) });
   cases.push({ name: `exp/tanh/sigmoid/relu n=${n}`, shapes: [[n]], fn: (a) => o.add(o.add(o.exp(a!), o.tanh(a!)), o.add(o.sigmoid(a!), o.relu(a!))) });
+  // Each unary primitive on its own (inputs in [0.1, 2] so that log and sqrt are defined), summed.
+  cases.push({ name: `every unary primitive n=${n}`, shapes: [[n]], lo: 0.1, hi: 2, fn: (a) => unaryPrims
+    .map((p) => (o[p] as (x: Tensor) => Tensor)(a!)).reduce((s, y) => o.add(s, y)) });
   cases.push({ name: `softmax/logSoftmax n=${n}`, shapes: [[2, n]], fn: (a) => o.add(o.softmax(a!), o.logSoftmax(a!)) });
   cases.push({ name: `softmaxCrossEntropy n=${n}`, shapes: [[3, n]], ints: { shape: [3], max: n }, fn: (a, t) => o.softmaxCrossEntropy(a!, t!) });
   cases.push({ name: `sum/max n=${n}`, shapes: [[4, n]], fn: (a) => o.add(o.sum(a!, 1), o.max(a!, 1)) });

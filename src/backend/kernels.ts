@@ -24,7 +24,15 @@ interface UnaryRow {
   readonly cost: KernelCost;
   /** Whether the AssemblyScript side has a vector form `<op>V`; without it every element runs `<op>S`. */
   readonly simd: boolean;
+  /**
+   * How close the float32 kernels of the fast backends must come to `ref` (|got − ref| ≤ rtol·|ref| + atol):
+   * the backend tests hold every kernel to it. Default `DEFAULT_ACCURACY`.
+   */
+  readonly accuracy?: { readonly rtol: number; readonly atol: number };
 }
+
+/** The accuracy every kernel meets unless its row says otherwise: a few float32 ulps. */
+export const DEFAULT_ACCURACY = { rtol: 2e-6, atol: 1e-37 } as const;
 
 interface BinaryRow {
   readonly ref: (a: number, b: number) => number;
@@ -79,3 +87,8 @@ export type BinaryOp = keyof typeof BINARY_KERNELS;
 export const unaryOps = Object.keys(UNARY_KERNELS) as UnaryOp[];
 /** Every binary op, in table order. */
 export const binaryOps = Object.keys(BINARY_KERNELS) as BinaryOp[];
+
+/** How close the float32 kernels of `op` must come to its reference (the row's `accuracy`, else the default). */
+export function unaryAccuracy(op: UnaryOp): { readonly rtol: number; readonly atol: number } {
+  return (UNARY_KERNELS[op] as UnaryRow).accuracy ?? DEFAULT_ACCURACY;
+}

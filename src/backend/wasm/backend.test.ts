@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BinaryOp, DataArray, FloatArray } from '../backend.js';
 import { JsBackend } from '../js/backend.js';
-import { binaryOps, unaryOps } from '../kernels.js';
+import { binaryOps, unaryAccuracy, unaryOps } from '../kernels.js';
 import { adamStep } from '../../optim/optimizers.js';
 import { checkExports, KERNEL_EXPORTS } from './backend.js';
 import { createWasmBackend, type WasmBackend } from './index.js';
@@ -103,7 +103,8 @@ for (const [ci, cfg] of CONFIGS.entries()) {
           const x = put(be(), src), out = be().alloc('float32', n) as Float32Array, exp = new Float32Array(n);
           be().unary(op, x, out);
           ref.unary(op, src, exp);
-          assertClose(out, exp, 2e-6, 1e-37, `${op} n=${n}`);
+          const { rtol, atol } = unaryAccuracy(op);
+          assertClose(out, exp, rtol, atol, `${op} n=${n}`);
         }
       }
       // The saturating cases exactly.
