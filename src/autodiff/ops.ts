@@ -17,7 +17,7 @@ import { recordNode } from './tape.js';
 
 export type Prim =
   | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum'
-  | 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu'
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'gelu'
   | 'matmul' | 'sum' | 'max' | 'broadcastTo' | 'reshape' | 'transpose' | 'slice' | 'concat'
   | 'gather' | 'where' | 'clip' | 'softmax' | 'logSoftmax' | 'softmaxCrossEntropy' | 'squaredError';
 
@@ -135,6 +135,8 @@ export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 /** σ(x) = 1/(1+e^−x), computed without overflow for any x. */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** GELU, tanh approximation (PyTorch's gelu(approximate='tanh')): 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))). */
+export const gelu = (x: Tensor): Tensor => unary('gelu', x);
 
 /** A non-differentiable elementwise kernel call (masks, squares for norms). */
 function kernelUnary(op: UnaryOp, x: Tensor): Tensor {
@@ -158,7 +160,9 @@ const unaryRules = {
   sigmoid: (dy, s) => [mul(dy, mul(s.out, sub(1, s.out)))],
   // d relu x = [x > 0]·dx — a mask, so the gradient at exactly 0 is 0, not ½
   relu: (dy, s) => [mul(dy, kernelUnary('step', s.inputs[0]!))],
-} satisfies Record<'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu', Rule>;
+  // d gelu x = gelu'(x)·dx, gelu' a kernel of its own (the kernel table's geluGrad)
+  gelu: (dy, s) => [mul(dy, kernelUnary('geluGrad', s.inputs[0]!))],
+} satisfies Record<'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'gelu', Rule>;
 
 // ---- matmul -------------------------------------------------------------------------------------
 

@@ -47,6 +47,19 @@ export function stableSigmoid(x: number): number {
   return e / (1 + e);
 }
 
+// GELU, tanh approximation (PyTorch's gelu(approximate='tanh')): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715x³))),
+// written as x·σ(2u) since 1 + tanh(u) = 2σ(2u): no cancellation for negative x, and the vector form
+// reuses σ. 2u = x·(GELU_K + GELU_K3·x²).
+const GELU_K = Math.sqrt(8 / Math.PI), GELU_K3 = GELU_K * 0.044715;
+const gelu = (x: number): number => x * stableSigmoid(x * (GELU_K + GELU_K3 * x * x));
+/** d gelu/dx = s·(1 + x·(1 − s)·(GELU_K + 3·GELU_K3·x²)), s = σ(2u); past |x| = 20 the x-terms are clamped
+ * (s is then exactly 0 or 1 in float64), so ±inf give the limits 0 and 1 rather than inf·0. */
+function geluGrad(x: number): number {
+  const s = stableSigmoid(x * (GELU_K + GELU_K3 * x * x));
+  const c = x < -20 ? -20 : x > 20 ? 20 : x;
+  return s * (1 + c * (1 - s) * (GELU_K + 3 * GELU_K3 * c * c));
+}
+
 /** Elementwise one-input kernels: out[i] = op(x[i]). */
 export const UNARY_KERNELS = {
   neg: { ref: (x) => -x, cost: 'cheap', simd: true },
@@ -62,6 +75,10 @@ export const UNARY_KERNELS = {
   step: { ref: (x) => (x > 0 ? 1 : 0), cost: 'cheap', simd: true },
   abs: { ref: Math.abs, cost: 'cheap', simd: true },
   square: { ref: (x) => x * x, cost: 'cheap', simd: true },
+  // The f32 vector forms round 2u before σ: a relative error of |2u|·ε, up to 1e-5 on [−6, 6].
+  gelu: { ref: gelu, cost: 'transcendental', simd: true, accuracy: { rtol: 1e-5, atol: 1e-37 } },
+  /** gelu's derivative (its autodiff rule's mask, like step for relu); crosses 0 near x = −0.75. */
+  geluGrad: { ref: geluGrad, cost: 'transcendental', simd: true, accuracy: { rtol: 1e-5, atol: 1e-6 } },
 } as const satisfies Record<string, UnaryRow>;
 
 /** Elementwise two-input kernels, with broadcasting: out = op(a, b). Comparisons write 1 or 0. */

@@ -75,6 +75,17 @@ export const ACTIVATIONS = {
     text: { name: 'relu', df: (x) => `[x>0] = ${x > 0 ? 1 : 0}` },
     tex: { f: 'f(x) = \\max(0, x)', df: "f'(x) = [x > 0]", dfAt: (x, _y, num) => `[${num(x)} > 0]` },
   },
+  gelu: {
+    apply: o.gelu,
+    scalar: { f: UNARY_KERNELS.gelu.ref, df: UNARY_KERNELS.geluGrad.ref },
+    onnx: { op: 'Gelu', opset: 20, attributes: { approximate: 'tanh' } },
+    text: { name: 'gelu', df: (x, _y, n) => `gelu′(${n(x)}) = ${n(UNARY_KERNELS.geluGrad.ref(x))}` },
+    tex: {
+      f: 'f(x) = \\tfrac{x}{2}\\left(1+\\tanh\\left(\\sqrt{2/\\pi}\\,(x + 0.044715\\,x^3)\\right)\\right)',
+      df: "f'(x) = s\\,(1 + x\\,(1-s)\\,\\sqrt{8/\\pi}\\,(1 + 0.134145\\,x^2)),\\quad s = \\sigma\\left(\\sqrt{8/\\pi}\\,(x + 0.044715\\,x^3)\\right)",
+      dfAt: (x, _y, num) => num(UNARY_KERNELS.geluGrad.ref(x), 4, true),
+    },
+  },
   linear: {
     apply: (x) => x,
     scalar: { f: (x) => x, df: () => 1 },
