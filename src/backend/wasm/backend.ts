@@ -426,7 +426,7 @@ export class WasmBackend implements Backend, FusedKernels, OptimizerKernels {
     beta2: number, eps: number, t: number): void {
     if ([p, g, m, v].some((x) => x instanceof Float64Array)) throw new TypeError('wasm adamUpdate: float32 arrays only (src/optim runs the float64 loop)');
     const c1 = 1 - Math.pow(beta1, t), c2 = 1 - Math.pow(beta2, t);
-    this.call([g], [p, m, v], () => undefined, (at) => {
+    this.call([g], [p, m, v], () => { /* unreachable: float64 refused above */ }, (at) => {
       const pg = at(g), pp = at(p), pm = at(m), pv = at(v);
       this.par('adam_update', splitRange(p.length, this.chunksFor(p.length, PAR_TRANSCENDENTAL), 16).map(([lo, hi]) =>
         [pp + 4 * lo, pg + 4 * lo, pm + 4 * lo, pv + 4 * lo, lr, beta1, beta2, eps, 1 - beta1, 1 - beta2, c1, c2, hi - lo]));
