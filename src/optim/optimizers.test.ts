@@ -52,7 +52,7 @@ for (const cfg of configs) {
       let p = copy(ar.values);
       const g = copy(ar.grads);
       new SGD(ar, { lr: 0.3 }).step();
-      for (let i = 0; i < p.length; i++) p[i] -= 0.3 * g[i]!;
+      for (let i = 0; i < p.length; i++) p[i] = p[i]! - 0.3 * g[i]!;
       same(ar.values, p, 'SGD');
 
       // Momentum: v ← μ·v + g; p ← p − α·v, over three steps.
@@ -62,7 +62,7 @@ for (const cfg of configs) {
       const mom = new Momentum(ar, { lr: 0.1, momentum: 0.9 });
       for (let s = 0; s < 3; s++) {
         mom.step();
-        for (let i = 0; i < p.length; i++) { v[i] = 0.9 * v[i]! + g[i]!; p[i] -= 0.1 * v[i]!; }
+        for (let i = 0; i < p.length; i++) { v[i] = 0.9 * v[i]! + g[i]!; p[i] = p[i]! - 0.1 * v[i]!; }
       }
       same(ar.values, p, 'momentum p');
       same(mom.buffers().v!, v, 'momentum v');

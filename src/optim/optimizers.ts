@@ -85,7 +85,7 @@ export function adamStep(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatAr
     const gi = g[i]!;
     m[i] = beta1 * m[i]! + (1 - beta1) * gi;
     v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi;
-    p[i] -= (lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + eps);
+    p[i] = p[i]! - (lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + eps);
   }
 }
 

@@ -72,9 +72,9 @@ export class FusedDenseTrainer {
         let s = 0;
         for (let j = 0; j < outSize; j++) s += w[i * outSize + j]! * dx[j]!;   // uses w before its update
         dyIn[i] = s;
-        for (let j = 0; j < outSize; j++) w[i * outSize + j] -= this.lr * yi[i]! * dx[j]!; // ∂E/∂w_ij = y_i·∂E/∂x_j
+        for (let j = 0; j < outSize; j++) w[i * outSize + j] = w[i * outSize + j]! - this.lr * yi[i]! * dx[j]!; // ∂E/∂w_ij = y_i·∂E/∂x_j
       }
-      for (let j = 0; j < outSize; j++) b[j] -= this.lr * dx[j]!;
+      for (let j = 0; j < outSize; j++) b[j] = b[j]! - this.lr * dx[j]!;
     }
     return E;
   }

@@ -137,10 +137,10 @@ export class JsBackend implements Backend, FusedKernels {
           const av = a[ao + (transA ? k * M + m : m * K + k)]!;
           if (av === 0 && (finite ??= finiteRows(b, bo, K, N, transB))[k] === 1) continue;
           if (transB) {
-            for (let n = 0; n < N; n++) out[orow + n] += av * b[bo + n * K + k]!;
+            for (let n = 0; n < N; n++) out[orow + n] = out[orow + n]! + av * b[bo + n * K + k]!;
           } else {
             const brow = bo + k * N;
-            for (let n = 0; n < N; n++) out[orow + n] += av * b[brow + n]!;
+            for (let n = 0; n < N; n++) out[orow + n] = out[orow + n]! + av * b[brow + n]!;
           }
         }
       }
@@ -161,7 +161,7 @@ export class JsBackend implements Backend, FusedKernels {
     let o = 0;
     for (let i = 0; i < x.length; i++) {
       const v = x[i]!;
-      if (op === 'sum') out[o] += v; else if (v > out[o]! || Number.isNaN(v)) out[o] = v;
+      if (op === 'sum') out[o] = out[o]! + v; else if (v > out[o]! || Number.isNaN(v)) out[o] = v;
       for (let d = rank - 1; d >= 0; d--) {
         idx[d]!++; o += map[d]!;
         if (idx[d]! < shape[d]!) break;
@@ -192,7 +192,7 @@ export class JsBackend implements Backend, FusedKernels {
   }
 
   sliceAddInto(x: FloatArray, size: readonly number[], outShape: readonly number[], begin: readonly number[], out: FloatArray): void {
-    this.walkSlice(outShape, begin, size, (big, small, len) => { for (let i = 0; i < len; i++) out[big + i] += x[small + i]!; });
+    this.walkSlice(outShape, begin, size, (big, small, len) => { for (let i = 0; i < len; i++) out[big + i] = out[big + i]! + x[small + i]!; });
   }
 
   /** Calls fn(offsetInBig, offsetInSmall, runLength) for each contiguous innermost run of a slice. */
@@ -225,7 +225,7 @@ export class JsBackend implements Backend, FusedKernels {
     checkRows('scatterAddRows', idx, D > 0 ? Math.floor(dTable.length / D) : 0);
     for (let n = 0; n < idx.length; n++) {
       const r = idx[n]! * D, s = n * D;
-      for (let d = 0; d < D; d++) dTable[r + d] += dOut[s + d]!;
+      for (let d = 0; d < D; d++) dTable[r + d] = dTable[r + d]! + dOut[s + d]!;
     }
   }
 
@@ -237,7 +237,7 @@ export class JsBackend implements Backend, FusedKernels {
       let s = 0;
       for (let c = 0; c < C; c++) { const e = Math.exp(x[o + c]! - mx); out[o + c] = e; s += e; }
       const inv = 1 / s;
-      for (let c = 0; c < C; c++) out[o + c] *= inv;
+      for (let c = 0; c < C; c++) out[o + c] = out[o + c]! * inv;
     }
   }
 
@@ -273,7 +273,8 @@ export class JsBackend implements Backend, FusedKernels {
     for (let r = 0; r < R; r++) {
       const o = r * C, g = dLoss[r]!;
       for (let c = 0; c < C; c++) dx[o + c] = g * probs[o + c]!;
-      dx[o + targets[r]!] -= g;
+      const t = o + targets[r]!;
+      dx[t] = dx[t]! - g;
     }
   }
 
