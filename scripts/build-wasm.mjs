@@ -1,10 +1,10 @@
-// Generates the kernel table's AssemblyScript side (assembly/ops.gen.ts: op codes and dispatch;
-// assembly/exports.gen.ts: one export per op) from src/backend/kernels.ts, then compiles the
-// AssemblyScript kernels (src/backend/wasm/assembly/) three times: with relaxed SIMD (FMA),
-// with plain SIMD, and without SIMD, and embeds the binaries as base64 in src/backend/wasm/kernels.gen.ts, so the engine loads its kernels
-// in Node and in the browser without touching the file system. The generated file is a build output:
-// never edit or commit it. Incremental: skipped when the sources, flags and compiler are unchanged
-// (a hash of them is stored in the generated file's first line).
+// Generates the kernel table's AssemblyScript side from src/backend/kernels.ts (assembly/ops.gen.ts:
+// op codes and dispatch; assembly/exports.gen.ts: one export per op), then compiles the AssemblyScript
+// kernels (src/backend/wasm/assembly/) three times: with relaxed SIMD (FMA), with plain SIMD, and
+// without SIMD, and embeds the binaries as base64 in src/backend/wasm/kernels.gen.ts, so the engine
+// loads its kernels in Node and in the browser without touching the file system. The generated files
+// are build outputs: never edit or commit them. Incremental: the compile is skipped when the sources
+// (generated ones included), flags and compiler are unchanged (their hash heads kernels.gen.ts).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
