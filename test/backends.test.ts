@@ -1,7 +1,10 @@
 // One op and layer suite over every backend configuration: the reference (JS) backend, and the WASM
 // backend with relaxed SIMD (FMA), plain SIMD and scalar kernels, on 1 and 2 threads. Each case runs in
 // float32 on the backend under test and is compared with the reference backend in float64, including odd
-// sizes (1, 3, 17, 1000) that are not multiples of the SIMD width.
+// sizes (1, 3, 17, 1000) that are not multiples of the SIMD width. A second test per configuration checks
+// that the backend keeps the reference's semantics at the edges: NaN and inf propagate the same way
+// (through matmul and its gradient, through softmax), bad indices give the same errors, and every
+// binary op refuses mixed dtypes.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as o from '../src/autodiff/index.js';
@@ -10,6 +13,11 @@ import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.j
 import { LanguageModel } from '../src/nn/language-model.js';
 import { Rng } from '../src/tensor/random.js';
 import { Tensor, tensor } from '../src/tensor/tensor.js';
+import { ShapeError } from '../src/errors.js';
+import { UNARY_KERNELS } from '../src/backend/kernels.js';
+
+/** The unary primitives: the autodiff ops that are also rows of the kernel table (a new row is tested here). */
+const unaryPrims = o.primitives.filter((p): p is o.Prim & keyof typeof UNARY_KERNELS => Object.hasOwn(UNARY_KERNELS, p));
 import { SGD } from '../src/optim/optimizers.js';
 import { TruncatedBPTT } from '../src/train/tbptt.js';
 import { lstmStep, gruStep, rnnStep } from '../src/autodiff/cells.js';
@@ -19,6 +27,9 @@ const cases: Case[] = [];
 for (const n of [1, 3, 17, 1000]) {
   cases.push({ name: `add/mul/div broadcast n=${n}`, shapes: [[3, n], [n]], fn: (a, b) => o.div(o.mul(o.add(a!, b!), a!), o.add(o.mul(b!, b!), 1)) });
   cases.push({ name: `exp/tanh/sigmoid/relu n=${n}`, shapes: [[n]], fn: (a) => o.add(o.add(o.exp(a!), o.tanh(a!)), o.add(o.sigmoid(a!), o.relu(a!))) });
+  // Each unary primitive on its own (inputs in [0.1, 2] so that log and sqrt are defined), summed.
+  cases.push({ name: `every unary primitive n=${n}`, shapes: [[n]], lo: 0.1, hi: 2, fn: (a) => unaryPrims
+    .map((p) => (o[p] as (x: Tensor) => Tensor)(a!)).reduce((s, y) => o.add(s, y)) });
   cases.push({ name: `softmax/logSoftmax n=${n}`, shapes: [[2, n]], fn: (a) => o.add(o.softmax(a!), o.logSoftmax(a!)) });
   cases.push({ name: `softmaxCrossEntropy n=${n}`, shapes: [[3, n]], ints: { shape: [3], max: n }, fn: (a, t) => o.softmaxCrossEntropy(a!, t!) });
   cases.push({ name: `sum/max n=${n}`, shapes: [[4, n]], fn: (a) => o.add(o.sum(a!, 1), o.max(a!, 1)) });
@@ -111,6 +122,89 @@ for (const cfg of configs) {
       for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-4, `${cfg.name} LM after 8 updates: param ${i} ${got[i]} vs ${want[i]}`);
     } finally {
       setBackend(getBackend() === be ? referenceBackend : getBackend());
+    }
+  });
+}
+
+/** Same value, NaN for NaN and the same infinity, else within a float32 tolerance. */
+function sameValues(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!, w = want[i]!;
+    if (Number.isNaN(w) || !Number.isFinite(w)) { assert.ok(Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w)), `${what}[${i}]: ${g}, reference ${w}`); continue; }
+    assert.ok(Math.abs(g - w) <= 1e-5 * Math.max(1, Math.abs(w)), `${what}[${i}]: ${g}, reference ${w}`);
+  }
+}
+
+/** The error message `fn` throws ('' when it does not throw). */
+function errorOf(fn: () => unknown): string {
+  try { fn(); } catch (e) { return `${(e as Error).constructor.name}: ${(e as Error).message}`; }
+  return '';
+}
+
+/** Everything the edge-case test observes, computed on the active backend in `dtype`. */
+function edgeCases(dtype: 'float32' | 'float64') {
+  // matmul with zeros in A meeting NaN and inf in B: 0·NaN and 0·inf are NaN, never skipped.
+  const a = tensor([[0, 0, 0], [1, 2, 3]], { dtype }), b = tensor([[1, 2], [NaN, 1], [3, Infinity]], { dtype });
+  const { value, grads } = o.valueAndGrad((x: Tensor, y: Tensor) => o.sum(o.matmul(x, y)))(a, b);
+  const mm = o.matmul(a, b);
+  // softmax, logSoftmax and cross-entropy rows holding +inf, −inf and NaN.
+  const x = tensor([[Infinity, 0, 1], [-Infinity, 0, 1], [NaN, 0, 1], [-Infinity, -Infinity, 2]], { dtype });
+  const t = new Tensor(Int32Array.from([0, 1, 2, 2]), [4], 'int32');
+  const ce = o.valueAndGrad((z: Tensor) => o.sum(o.softmaxCrossEntropy(z, t)))(x);
+  return {
+    matmul: Array.from(mm.data), matmulValue: [value.item()], dA: Array.from(grads[0]!.data), dB: Array.from(grads[1]!.data),
+    softmax: Array.from(o.softmax(x).data), logSoftmax: Array.from(o.logSoftmax(x).data),
+    ce: Array.from(o.softmaxCrossEntropy(x, t).data), dCe: Array.from(ce.grads[0]!.data),
+  };
+}
+
+const edgeRef = edgeCases('float64');
+
+for (const cfg of configs) {
+  test(`backend ${cfg.name}: the reference's semantics at the edges (NaN/inf, bad indices, mixed dtypes)`, async () => {
+    const be = await cfg.make();
+    if (be !== referenceBackend) opened.push(be as WasmBackend);
+    setBackend(be);
+    try {
+      // NaN through matmul and its gradient: the NaN entries are where the math puts them.
+      const got = edgeCases('float32');
+      assert.ok(Number.isNaN(got.matmul[0]!) && Number.isNaN(got.matmul[1]!), `${cfg.name}: 0·NaN and 0·inf in row 0 of A·B give NaN, got ${got.matmul}`);
+      assert.ok(got.dA.some(Number.isNaN), `${cfg.name}: ∂/∂A carries B's NaN`);
+      for (const [k, v] of Object.entries(got)) sameValues(v, edgeRef[k as keyof typeof edgeRef], `${cfg.name} ${k}`);
+
+      // Out-of-range gather and scatter: the reference's error, word for word; nothing written.
+      const table = tensor([[1, 2], [3, 4], [5, 6]]);
+      for (const bad of [3, -1]) {
+        const ids = new Tensor(Int32Array.from([0, bad]), [2], 'int32');
+        const msg = errorOf(() => o.gather(table, ids));
+        setBackend(referenceBackend);
+        assert.equal(msg, errorOf(() => o.gather(table, ids)), `${cfg.name}: gather index ${bad}`);
+        setBackend(be);
+        assert.match(msg, new RegExp(`^ShapeError: gather: index ${bad} at position 1 is outside \\[0, 3\\)`));
+        const dTable = be.alloc('float32', 6) as Float32Array, dOut = Float32Array.of(1, 1, 1, 1);
+        const sMsg = errorOf(() => be.scatterAddRows(dOut, 2, ids.data as Int32Array, dTable));
+        assert.equal(sMsg, errorOf(() => referenceBackend.scatterAddRows(dOut, 2, ids.data as Int32Array, new Float32Array(6))), `${cfg.name}: scatter index ${bad}`);
+        assert.match(sMsg, /^RangeError: scatterAddRows: index/);
+        assert.deepEqual(Array.from(dTable), [0, 0, 0, 0, 0, 0], `${cfg.name}: a failed scatter adds nothing`);
+      }
+      const logits = tensor([[1, 2, 3]]);
+      assert.equal(errorOf(() => o.softmaxCrossEntropy(logits, new Tensor(Int32Array.of(3), [1], 'int32'))),
+        'ShapeError: softmaxCrossEntropy: target 3 at row 0 is outside [0, 3)');
+
+      // Mixed dtypes in every binary op: refused, naming the op, never a float32 answer.
+      const f32 = tensor([1, 2, 3]), f64 = tensor([1, 2, 3], { dtype: 'float64' });
+      const binaryOps: [string, (p: Tensor, q: Tensor) => Tensor][] = [
+        ['add', o.add], ['sub', o.sub], ['mul', o.mul], ['div', o.div], ['pow', o.pow], ['maximum', o.maximum],
+        ['gt', (p, q) => o.compare('gt', p, q)], ['ge', (p, q) => o.compare('ge', p, q)], ['eq', (p, q) => o.compare('eq', p, q)],
+      ];
+      for (const [name, fn] of binaryOps) {
+        for (const [p, q] of [[f32, f64], [f64, f32]] as const) {
+          assert.throws(() => fn(p, q), (e: unknown) => e instanceof ShapeError && e.message.startsWith(`${name}: dtypes differ (${p.dtype} vs ${q.dtype})`), `${cfg.name} ${name}(${p.dtype}, ${q.dtype})`);
+        }
+      }
+    } finally {
+      setBackend(referenceBackend);
     }
   });
 }

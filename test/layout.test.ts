@@ -22,12 +22,13 @@ const LAYERS: readonly (readonly string[])[] = [
   ['autodiff'],           // primitives, tape, grad
   ['nn'],                 // layers, models, the SequenceModel contract
   ['optim'],              // optimizers over a Module's parameter arena
+  ['io'],                 // formats (safetensors, checkpoints, ONNX): reads the activation table in nn
   ['eval', 'explain'],    // scoring and the tutorial's trace
   ['train'],              // TBPTT, the LM trainer (measures perplexity through eval)
   ['cli', 'index.ts'],    // the faces: the command and the public entry
 ];
 /** Beside the stack: they import nothing but errors.ts, and are used from the `eval` layer up. */
-const BESIDE = ['data', 'io', 'ngram'];
+const BESIDE = ['data', 'ngram'];
 const BESIDE_FROM_LAYER = LAYERS.findIndex((l) => l.includes('eval'));
 /** The only units whose files import Node APIs (node:*) or npm packages directly. */
 const NODE_UNITS = ['cli', 'io', 'data'];

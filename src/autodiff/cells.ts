@@ -20,6 +20,7 @@ import * as o from './ops.js';
 import { record, type Rule, type Rules } from './primitive.js';
 import { allocOutput, getBackend } from '../backend/index.js';
 import type { DType, FloatArray } from '../backend/index.js';
+import { fused } from '../backend/fused.js';
 import { ShapeError } from '../errors.js';
 import { fmtShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -92,7 +93,7 @@ export function lstmStep(x: Tensor, h: Tensor, c: Tensor, W: Tensor, b: Tensor, 
   const hc = output(dt, [2, B, H]);
   const acts = output(dt, [B, 4 * H]), tanhC = alloc(dt, [B, H]);
   const hv = f(hc).subarray(0, B * H), cv = f(hc).subarray(B * H);
-  B_().lstmCellForward(f(z), f(c), B, H, forgetBias, cv, hv, f(acts), f(tanhC));
+  fused(B_()).lstmCellForward(f(z), f(c), B, H, forgetBias, cv, hv, f(acts), f(tanhC));
   return record(cellRules, 'lstmStep', hc, [x, h, c, W, b], { forgetBias, xh, acts, tanhC });
 }
 
@@ -103,7 +104,7 @@ const lstmStepRule: Rule<'lstmStep'> = (dhc, s) => {
   const [B, I] = x.shape as [number, number], H = h.shape[1]!, dt = x.dtype;
   const dh = f(dhc).subarray(0, B * H), dc = f(dhc).subarray(B * H);
   const dz = output(dt, [B, 4 * H]), dcPrev = output(dt, [B, H]);
-  B_().lstmCellBackward(dh, dc, f(c), f(acts), f(tanhC), B, H, f(dz), f(dcPrev));
+  fused(B_()).lstmCellBackward(dh, dc, f(c), f(acts), f(tanhC), B, H, f(dz), f(dcPrev));
   const dW = W.requiresGrad ? alloc(dt, W.shape as number[]) : null;
   const db = b.requiresGrad ? alloc(dt, [4 * H]) : null;
   const needXh = x.requiresGrad || h.requiresGrad;
@@ -278,7 +279,7 @@ export function lstmSequence(x: Tensor, h0: Tensor, c0: Tensor, W: Tensor, b: Te
   for (let t = 0; t < T; t++) {
     const z = Zv.subarray(t * B * G, (t + 1) * B * G);
     be.matmul(hAt(t - 1), Wh, z, 1, B, H, G, false, false, true);
-    be.lstmCellForward(z, cAt(t - 1), B, H, forgetBias, cAt(t), hAt(t), A.subarray(t * B * G, (t + 1) * B * G), TC.subarray(t * BH, (t + 1) * BH));
+    fused(be).lstmCellForward(z, cAt(t - 1), B, H, forgetBias, cAt(t), hAt(t), A.subarray(t * B * G, (t + 1) * B * G), TC.subarray(t * BH, (t + 1) * BH));
   }
   return record(cellRules, 'lstmSequence', out, [x, h0, c0, W, b], { T, acts, tanhC });
 }
@@ -305,7 +306,7 @@ const lstmSequenceRule: Rule<'lstmSequence'> = (dOut, s) => {
     be.axpby(f(dh), 1, D.subarray(t * BH, (t + 1) * BH), 1, f(dhIn));         // + ∂E/∂h_t from the output
     be.axpby(f(dc), 1, D.subarray((T + t) * BH, (T + t + 1) * BH), 1, f(dcIn));
     const dz = dZv.subarray(t * B * G, (t + 1) * B * G);
-    be.lstmCellBackward(f(dhIn), f(dcIn), cAt(t - 1), A.subarray(t * B * G, (t + 1) * B * G), TC.subarray(t * BH, (t + 1) * BH), B, H, dz, f(dcPrev));
+    fused(be).lstmCellBackward(f(dhIn), f(dcIn), cAt(t - 1), A.subarray(t * B * G, (t + 1) * B * G), TC.subarray(t * BH, (t + 1) * BH), B, H, dz, f(dcPrev));
     be.matmul(dz, Wh, f(dh), 1, B, G, H, false, true, false);                  // dh_{t−1} = dz_t·W_hᵀ
     [dc, dcPrev] = [dcPrev, dc];
   }

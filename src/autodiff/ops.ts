@@ -10,6 +10,7 @@
  * (tape.ts) sums them down. Rules run under noGrad, written with the same ops as the forward.
  */
 import { allocOutput, getBackend } from '../backend/index.js';
+import { fused } from '../backend/fused.js';
 import type { BinaryOp, DType, FloatArray, UnaryOp } from '../backend/index.js';
 import { ShapeError } from '../errors.js';
 import { broadcastShapes, fmtShape, normAxes, normAxis, shapeEq, sizeOf, type Shape } from '../tensor/shape.js';
@@ -62,7 +63,7 @@ function recordPlain(op: PlainPrim, out: Tensor, inputs: readonly Tensor[]): Ten
 
 // ---- elementwise binary (broadcasting) ----------------------------------------------------------
 
-function binary(op: PlainPrim & BinaryOp, kernel: BinaryOp, aIn: TensorLike, bIn: TensorLike): Tensor {
+function binary(op: PlainPrim, kernel: BinaryOp, aIn: TensorLike, bIn: TensorLike): Tensor {
   const a = lift(aIn, bIn instanceof Tensor ? bIn : undefined), b = lift(bIn, a);
   checkFloat(a, op, 'first operand'); checkFloat(b, op, 'second operand');
   if (a.dtype !== b.dtype) throw new ShapeError(`${op}: dtypes differ (${a.dtype} vs ${b.dtype})`);
@@ -82,18 +83,13 @@ export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', 'mul'
 export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', 'div', a, b);
 /** a ^ b, broadcasting. */
 export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', 'pow', a, b);
-/** Elementwise maximum. */
-export function maximum(a: TensorLike, b: TensorLike): Tensor {
-  const A = lift(a, b instanceof Tensor ? b : undefined), Bt = lift(b, A);
-  const shape = broadcastShapes(A.shape, Bt.shape, 'maximum');
-  const out = output(A.dtype, shape);
-  B().binary('max', f(A), A.shape, f(Bt), Bt.shape, f(out), shape);
-  return recordPlain('maximum', out, [A, Bt]);
-}
+/** Elementwise maximum (ties give the gradient to a). */
+export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', 'max', a, b);
 
 /** Non-differentiable comparisons: 1 where true, 0 elsewhere (float). */
 export function compare(op: 'gt' | 'ge' | 'eq', aIn: TensorLike, bIn: TensorLike): Tensor {
   const a = lift(aIn, bIn instanceof Tensor ? bIn : undefined), b = lift(bIn, a);
+  if (a.dtype !== b.dtype) throw new ShapeError(`${op}: dtypes differ (${a.dtype} vs ${b.dtype})`);
   const shape = broadcastShapes(a.shape, b.shape, op);
   const out = output(a.dtype === 'int32' ? 'float32' : a.dtype, shape);
   B().binary(op, f(a), a.shape, f(b), b.shape, f(out), shape);
@@ -142,6 +138,8 @@ export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 /** σ(x) = 1/(1+e^−x), computed without overflow for any x. */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** GELU, tanh approximation (PyTorch's gelu(approximate='tanh')): 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))). */
+export const gelu = (x: Tensor): Tensor => unary('gelu', x);
 
 /** A non-differentiable elementwise kernel call (masks, squares for norms). */
 function kernelUnary(op: UnaryOp, x: Tensor): Tensor {
@@ -165,7 +163,9 @@ const unaryRules = {
   sigmoid: (dy, s) => [mul(dy, mul(s.out, sub(1, s.out)))],
   // d relu x = [x > 0]·dx — a mask, so the gradient at exactly 0 is 0, not ½
   relu: (dy, s) => [mul(dy, kernelUnary('step', s.inputs[0]!))],
-} satisfies Rules<'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu'>;
+  // d gelu x = gelu'(x)·dx, gelu' a kernel of its own (the kernel table's geluGrad)
+  gelu: (dy, s) => [mul(dy, kernelUnary('geluGrad', s.inputs[0]!))],
+} satisfies Rules<'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'gelu'>;
 
 // ---- matmul -------------------------------------------------------------------------------------
 
@@ -379,7 +379,7 @@ export function gather(table: Tensor, indices: Tensor): Tensor {
   try {
     B().gatherRows(f(table), V, D, indices.data as Int32Array, f(out));
   } catch (e) {
-    throw new ShapeError(`gather: ${(e as Error).message} (table ${fmtShape(table.shape)})`);
+    throw new ShapeError(`${(e as Error).message} (table ${fmtShape(table.shape)})`); // the kernel's message names gather
   }
   return recordPlain('gather', out, [table, indices]);
 }
@@ -435,7 +435,7 @@ function rows(x: Tensor, op: string): [number, number] {
 function rowwiseKernel(op: 'softmax' | 'logSoftmax', x: Tensor): Tensor {
   const [R, C] = rows(x, op);
   const out = output(x.dtype, x.shape);
-  B()[op](f(x), R, C, f(out));
+  fused(B())[op](f(x), R, C, f(out));
   return out;
 }
 
@@ -481,9 +481,9 @@ export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   const out = output(logits.dtype, targets.shape);
   const probs = output(logits.dtype, logits.shape);
   try {
-    B().softmaxCrossEntropy(f(logits), R, C, targets.data as Int32Array, f(out), f(probs));
+    fused(B()).softmaxCrossEntropy(f(logits), R, C, targets.data as Int32Array, f(out), f(probs));
   } catch (e) {
-    throw new ShapeError(`softmaxCrossEntropy: ${(e as Error).message}`);
+    throw new ShapeError((e as Error).message); // the kernel's message names softmaxCrossEntropy
   }
   return record('softmaxCrossEntropy', out, [logits, targets], { probs });
 }
@@ -502,7 +502,7 @@ const lossRules = {
     const probs = s.params.probs;
     const [R, C] = rows(logits, 'softmaxCrossEntropy');
     const dx = output(logits.dtype, logits.shape);
-    B().softmaxCrossEntropyBackward(f(probs), R, C, targets.data as Int32Array, f(dy), f(dx));
+    fused(B()).softmaxCrossEntropyBackward(f(probs), R, C, targets.data as Int32Array, f(dy), f(dx));
     return [dx, null];
   },
 } satisfies Rules<'softmaxCrossEntropy'>;

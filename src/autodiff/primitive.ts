@@ -22,6 +22,7 @@ export interface PrimParams {
   add: NoParams; sub: NoParams; mul: NoParams; div: NoParams; pow: NoParams; maximum: NoParams;
   // elementwise, one input
   neg: NoParams; exp: NoParams; log: NoParams; sqrt: NoParams; tanh: NoParams; sigmoid: NoParams; relu: NoParams;
+  gelu: NoParams;
   // products, reductions, shape
   matmul: { transA: boolean; transB: boolean };
   sum: { kept: readonly number[]; axes: readonly number[] };

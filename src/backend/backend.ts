@@ -9,6 +9,14 @@
  * Conventions: every array is contiguous, row-major. `out` arrays are written, never read, unless the
  * kernel says it accumulates (`accumulate: true` means `out += result`). Shapes are plain number arrays.
  * A backend may implement a kernel only for float32 and delegate other dtypes to the reference backend.
+ *
+ * The interface is small: generic kernels every backend has (elementwise ops from the kernel table in
+ * kernels.ts, reductions, the GEMM family, gather/scatter, copies), plus optional fused fast paths
+ * (`FusedKernels`), found by capability: the reference backend implements every one of them (it is the
+ * ground truth), and `fused(backend)` (fused.ts) hands a caller the backend's own where it has one and
+ * the reference implementation on the same arrays where it does not. Optimizer updates are not kernels:
+ * src/optim writes them once as flat loops (SGD and momentum as `axpby` calls); `adamUpdate` is an
+ * optional fused form of the Adam loop that a backend may offer.
  */
 
 export type DType = 'float32' | 'float64' | 'int32';
@@ -17,13 +25,13 @@ export type DataArray = Float32Array | Float64Array | Int32Array;
 /** How long storage lives (see `Backend.alloc`). */
 export type Lifetime = 'scope' | 'kept' | 'arena';
 
-/** Elementwise one-input kernels. `step` is 1 where x > 0 else 0 (the ReLU derivative). */
-export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'step' | 'abs' | 'square';
-/** Elementwise two-input kernels (with broadcasting). Comparisons write 1 or 0. */
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'gt' | 'ge' | 'eq';
+import type { BinaryOp, UnaryOp } from './kernels.js';
+
+/** The elementwise ops: the keys of the kernel table (kernels.ts). */
+export type { BinaryOp, UnaryOp } from './kernels.js';
 export type ReduceOp = 'sum' | 'max';
 
-export interface Backend {
+export interface Backend extends Partial<FusedKernels>, Partial<OptimizerKernels> {
   readonly name: string;
 
   /**
@@ -49,7 +57,9 @@ export interface Backend {
   beginScope?(): void;
   endScope?(): void;
 
-  /** out[i] = op(x[i]). */
+  // ---- generic kernels ----
+
+  /** out[i] = op(x[i]), op a row of the kernel table. */
   unary(op: UnaryOp, x: FloatArray, out: FloatArray): void;
   /** out = op(a, b) with NumPy broadcasting of aShape and bShape to outShape. */
   binary(op: BinaryOp, a: FloatArray, aShape: readonly number[], b: FloatArray, bShape: readonly number[],
@@ -71,6 +81,8 @@ export interface Backend {
 
   /** Reduce x of `shape` over `axes` (sorted, unique) into out (shape with those axes removed). */
   reduce(op: ReduceOp, x: FloatArray, shape: readonly number[], axes: readonly number[], out: FloatArray): void;
+  /** Σ x[i]² (accumulated in float64). */
+  sumSquares(x: FloatArray): number;
   /** out = x permuted by `perm` (out.shape[i] = shape[perm[i]]). */
   transpose(x: DataArray, shape: readonly number[], perm: readonly number[], out: DataArray): void;
   /** Copy a hyper-rectangle: out = x[begin[0]:begin[0]+size[0], ...]. */
@@ -80,9 +92,15 @@ export interface Backend {
 
   /** Embedding lookup: out[n, :] = table[idx[n], :], table [V, D], out [N, D]. Bad indices throw. */
   gatherRows(table: FloatArray, V: number, D: number, idx: Int32Array, out: FloatArray): void;
-  /** Gradient of gatherRows: dTable[idx[n], :] += dOut[n, :]. */
+  /** Gradient of gatherRows: dTable[idx[n], :] += dOut[n, :], dTable [V, D]. Bad indices throw (nothing is added). */
   scatterAddRows(dOut: FloatArray, D: number, idx: Int32Array, dTable: FloatArray): void;
+}
 
+/**
+ * Fused fast paths: each is one pass where the composition would be a chain of generic kernels with
+ * temporaries. Optional on a backend; the reference backend has them all (see `fused`, fused.ts).
+ */
+export interface FusedKernels {
   /** Row-wise softmax over the last axis: x [R, C] -> out [R, C], max-subtracted for stability. */
   softmax(x: FloatArray, R: number, C: number, out: FloatArray): void;
   /** Row-wise log-softmax: out = x - max - log Σ exp(x - max). */
@@ -110,16 +128,11 @@ export interface Backend {
    */
   lstmCellBackward(dh: FloatArray, dc: FloatArray, cPrev: FloatArray, acts: FloatArray, tanhC: FloatArray,
     B: number, H: number, dz: FloatArray, dcPrev: FloatArray): void;
+}
 
-  /** Σ x[i]² (accumulated in float64). */
-  sumSquares(x: FloatArray): number;
-  /** x *= s in place. */
-  scaleInPlace(x: FloatArray, s: number): void;
-  /** p -= lr · g. */
-  sgdUpdate(p: FloatArray, g: FloatArray, lr: number): void;
-  /** v = mu·v + g; p -= lr·v (PyTorch/TF momentum, not Nesterov). */
-  momentumUpdate(p: FloatArray, g: FloatArray, v: FloatArray, lr: number, mu: number): void;
-  /** Adam (Kingma & Ba) with bias correction; `t` is the 1-based step count. */
+/** Optional fused optimizer steps; each must equal its flat loop in src/optim/optimizers.ts. */
+export interface OptimizerKernels {
+  /** Adam (Kingma & Ba) with bias correction; `t` is the 1-based step count. Called with float32 arrays only. */
   adamUpdate(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, lr: number, beta1: number,
     beta2: number, eps: number, t: number): void;
 }

@@ -2,17 +2,12 @@
  * The walk-through as text, in the tutorial's order, with the engine's numbers substituted into each
  * formula. Pure string building: the numbers come from a StepTrace.
  */
+import { activationRow, type ActivationKind } from '../nn/activations.js';
 import type { NodeTrace, StepTrace } from './trace.js';
 
 const n = (v: number, d = 6): string => (Object.is(v, -0) ? 0 : v).toFixed(d);
-const fname: Record<string, string> = { sigmoid: 'σ', tanh: 'tanh', relu: 'relu', linear: 'id', softmax: 'softmax' };
-const fprime: Record<string, (y: number, x: number) => string> = {
-  sigmoid: (y) => `y(1−y) = ${n(y)}·(1−${n(y)})`,
-  tanh: (y) => `1−y² = 1−${n(y)}²`,
-  relu: (_y, x) => `[x>0] = ${x > 0 ? 1 : 0}`,
-  linear: () => '1',
-  softmax: () => 'softmax Jacobian',
-};
+/** The activation table's text for a node (every node past the input has an activation). */
+const textOf = (node: NodeTrace) => activationRow(node.activation as ActivationKind).text;
 
 export function formatTrace(t: StepTrace): string {
   const L = t.network.layers.length;
@@ -31,7 +26,7 @@ export function formatTrace(t: StepTrace): string {
       const j = node.index;
       const terms = prev.map((p) => `${n(w(l, p.index, j).w, 4)}·${n(p.y, 4)}`).join(' + ');
       out.push(`  ${node.label}: x = Σ w_ij·y_i + b_j = ${terms} + ${n(b(l, j).b, 4)} = ${n(node.x!)}`);
-      out.push(`  ${' '.repeat(node.label.length)}  y = ${fname[node.activation!]}(x) = ${n(node.y)}`);
+      out.push(`  ${' '.repeat(node.label.length)}  y = ${textOf(node).name}(x) = ${n(node.y)}`);
     }
   }
   const outs = byLayer(L);
@@ -40,7 +35,7 @@ export function formatTrace(t: StepTrace): string {
   for (const [k, o] of outs.entries()) out.push(`  ${o.label}: ∂E/∂y_out = y_out − y_target = ${n(o.y)} − ${t.target[k]} = ${n(o.dEdy)}`);
   for (let l = L; l >= 1; l--) {
     for (const node of byLayer(l)) {
-      out.push(`  ${node.label}: ∂E/∂x = f'(x)·∂E/∂y = ${fprime[node.activation!]!(node.y, node.x!)} · ${n(node.dEdy)} = ${n(node.dEdx!)}`);
+      out.push(`  ${node.label}: ∂E/∂x = f'(x)·∂E/∂y = ${textOf(node).df(node.x!, node.y, n)} · ${n(node.dEdy)} = ${n(node.dEdx!)}`);
     }
     const prev = byLayer(l - 1);
     for (const p of prev) for (const node of byLayer(l)) {

@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultNetwork, parseNetworkSpec, traceStep, traceTraining } from './index.js';
 import { DataError } from '../errors.js';
+import { activationKinds, activationRow } from '../nn/activations.js';
+import { formatTrace } from './format.js';
 
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -81,4 +83,23 @@ test('bad network JSON names the field', () => {
   assert.throws(() => parseNetworkSpec({ inputSize: 2, layers: [{ weights: [[1]] }] }, 'x.json'), /2 rows/);
   assert.throws(() => parseNetworkSpec({ inputSize: 1, layers: [{ activation: 'cubic', weights: [[1]] }] }), /activation/);
   assert.throws(() => traceStep(defaultNetwork, [1, 2], [0.5], 0.1), /input has 2 values/);
+});
+
+test('every elementwise activation of the table: its f and f′ agree with the engine, and explain prints them', () => {
+  for (const kind of activationKinds) {
+    const row = activationRow(kind);
+    if (row.scalar === null) continue; // softmax: not elementwise, no per-node f′
+    const spec = { inputSize: 1, layers: [
+      { activation: kind, weights: [[0.9, -1.3, 0.4]], biases: [0.2, 0.1, -0.7] },
+      { activation: kind, weights: [[0.5], [-0.8], [1.1]], biases: [0.3] },
+    ] };
+    const t = traceStep(spec, [0.7], [0.25], 0.1);
+    for (const n of t.nodes.filter((q) => q.layer > 0)) {
+      assert.ok(Math.abs(row.scalar.f(n.x!) - n.y) < 1e-12, `${kind} ${n.label}: f(x) ${row.scalar.f(n.x!)} vs engine y ${n.y}`);
+      const dEdx = row.scalar.df(n.x!, n.y) * n.dEdy;
+      assert.ok(Math.abs(dEdx - n.dEdx!) < 1e-12, `${kind} ${n.label}: f′·∂E/∂y ${dEdx} vs engine ∂E/∂x ${n.dEdx}`);
+    }
+    const text = formatTrace(t);
+    assert.ok(text.includes(`= ${row.text.name}(x) =`) && !text.includes('undefined'), `${kind}: explain text`);
+  }
 });

@@ -5,6 +5,7 @@ import onnxProto from 'onnx-proto';
 import { exportDenseOnnx, exportLstmLmOnnx, ONNX_OPSET } from './onnx.js';
 import { denseForward, lstmLmForward } from './reference.js';
 import { seededRandom } from './testing.js';
+import { activationKinds } from '../nn/activations.js';
 import type { DenseActivation, DenseNetWeights, LstmLmWeights } from './weights.js';
 import { denseFromTensors, denseToTensors, lstmLmFromTensors, lstmLmToTensors } from './weights.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
@@ -61,6 +62,8 @@ test('dense networks in onnxruntime match the reference forward', async () => {
     [[1, 2, 2, 1], ['sigmoid', 'sigmoid', 'sigmoid']],
     [[4, 16, 3], ['relu', 'softmax']],
     [[3, 5, 5, 2], ['tanh', 'linear', 'softmax']],
+    // Every row of the activation table, in one network: a new activation is exported and checked here.
+    [[3, ...activationKinds.map(() => 6)], activationKinds],
   ];
   for (const [sizes, activations] of cases) {
     const net = randomDense(random, sizes, activations);

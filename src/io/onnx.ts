@@ -1,5 +1,6 @@
 /**
- * ONNX export (opset 13, IR version 7) of dense networks and the LSTM language model, built with
+ * ONNX export (opset 13, IR version 7; a newer opset only where an activation needs one) of dense
+ * networks and the LSTM language model, built with
  * the `onnx-proto` message classes and serialized by protobufjs. Pure TypeScript, no Node APIs.
  * The graphs compute exactly what `reference.ts` computes; the tests run both in onnxruntime.
  *
@@ -9,13 +10,16 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as proto } from 'onnx-proto';
 import { littleEndianBytes } from './safetensors.js';
-import type { DenseActivation, DenseNetWeights, LstmLmWeights } from './weights.js';
+import { activationRow } from '../nn/activations.js';
+import type { DenseNetWeights, LstmLmWeights } from './weights.js';
 import { validateDenseNet, validateLstmLm } from './weights.js';
 
 const { onnx } = onnxProto;
 
+/** The opset of every export, unless a dense layer's activation needs a newer one (see the activation table). */
 export const ONNX_OPSET = 13;
-const IR_VERSION = 7; // the IR version that introduced opset 13
+/** The IR version that introduced each opset we may declare. */
+const IR_VERSION: Readonly<Record<number, number>> = { 13: 7, 14: 8, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10 };
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 
@@ -40,16 +44,19 @@ function valueInfo(name: string, elemType: number, dims: Array<number | string>)
   });
 }
 
-function node(opType: string, inputs: string[], outputs: string[], attributes: Record<string, number> = {}): proto.NodeProto {
-  const attribute = Object.entries(attributes).map(([name, i]) =>
-    onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i }));
+function node(opType: string, inputs: string[], outputs: string[], attributes: Readonly<Record<string, number | string>> = {}): proto.NodeProto {
+  const attribute = Object.entries(attributes).map(([name, v]) => typeof v === 'number'
+    ? onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: v })
+    : onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(v) }));
   return onnx.NodeProto.create({ name: `${opType}_${outputs[0]}`, opType, input: inputs, output: outputs, attribute });
 }
 
-function model(graph: proto.GraphProto, docString: string): Uint8Array {
+function model(graph: proto.GraphProto, docString: string, opset = ONNX_OPSET): Uint8Array {
+  const irVersion = IR_VERSION[opset];
+  if (irVersion === undefined) throw new Error(`ONNX export: opset ${opset} is not supported (IR version unknown)`);
   const proto = onnx.ModelProto.create({
-    irVersion: IR_VERSION,
-    opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: ONNX_OPSET })],
+    irVersion,
+    opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: opset })],
     producerName: 'backprop',
     docString,
     graph,
@@ -60,13 +67,10 @@ function model(graph: proto.GraphProto, docString: string): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Dense networks
 
-const ACTIVATION_OP: Record<DenseActivation, string> = {
-  sigmoid: 'Sigmoid', tanh: 'Tanh', relu: 'Relu', linear: 'Identity', softmax: 'Softmax', // Softmax-13: over the last axis
-};
-
 /**
  * Exports a dense network as an ONNX model: input `x` float [N, in], output `y` float [N, out];
- * each layer is a Gemm (x · W + b) followed by its activation.
+ * each layer is a Gemm (x · W + b) followed by its activation's operator (from the activation table).
+ * The model declares opset 13, or the newest opset an activation's operator needs.
  *
  * @example
  *   const bytes = exportDenseOnnx({ layers: [{ weight, bias, inSize: 4, outSize: 3, activation: 'softmax' }] });
@@ -83,8 +87,10 @@ export function exportDenseOnnx(net: DenseNetWeights): Uint8Array {
     initializer.push(floatTensor(`layers.${k}.bias`, [layer.outSize], layer.bias));
     nodes.push(node('Gemm', [current, `layers.${k}.weight`, `layers.${k}.bias`], [`layers.${k}.z`]));
     current = last ? 'y' : `layers.${k}.y`;
-    nodes.push(node(ACTIVATION_OP[layer.activation], [`layers.${k}.z`], [current]));
+    const { op, attributes } = activationRow(layer.activation).onnx;
+    nodes.push(node(op, [`layers.${k}.z`], [current], attributes));
   });
+  const opset = Math.max(ONNX_OPSET, ...net.layers.map((l) => activationRow(l.activation).onnx.opset));
   const first = net.layers[0]!;
   const lastLayer = net.layers[net.layers.length - 1]!;
   const graph = onnx.GraphProto.create({
@@ -94,7 +100,7 @@ export function exportDenseOnnx(net: DenseNetWeights): Uint8Array {
     input: [valueInfo('x', FLOAT, ['N', first.inSize])],
     output: [valueInfo('y', FLOAT, ['N', lastLayer.outSize])],
   });
-  return model(graph, `Dense network ${[first.inSize, ...net.layers.map((l) => l.outSize)].join('-')} exported by backprop: y = f(x·W + b) per layer.`);
+  return model(graph, `Dense network ${[first.inSize, ...net.layers.map((l) => l.outSize)].join('-')} exported by backprop: y = f(x·W + b) per layer.`, opset);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,26 +7,19 @@
  *     i = σ(z_i)   j = tanh(z_j)   f = σ(z_f + forgetBias)   o = σ(z_o)
  *     c' = f ⊙ c + i ⊙ j           h' = o ⊙ tanh(c')
  */
+import { activationRow } from '../nn/activations.js';
 import type { DenseActivation, DenseNetWeights, LstmLmWeights } from './weights.js';
 import { validateDenseNet, validateLstmLm } from './weights.js';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
-/** Applies `activation` in place to each row of `y` [N, D]. */
+/** Applies `activation` in place to each row of `y` [N, D], with the activation table's float64 reference. */
 function activate(y: Float64Array, N: number, D: number, activation: DenseActivation): void {
+  const act = activationRow(activation);
   for (let n = 0; n < N; n++) {
     const row = y.subarray(n * D, (n + 1) * D);
-    if (activation === 'softmax') {
-      const max = Math.max(...row); // subtract the max so exp never overflows
-      let sum = 0;
-      for (let d = 0; d < D; d++) sum += row[d] = Math.exp(row[d]! - max);
-      for (let d = 0; d < D; d++) row[d]! /= sum;
-      continue;
-    }
-    for (let d = 0; d < D; d++) {
-      const v = row[d]!;
-      row[d] = activation === 'sigmoid' ? sigmoid(v) : activation === 'tanh' ? Math.tanh(v) : activation === 'relu' ? Math.max(0, v) : v;
-    }
+    if (act.scalar === null) { act.rowwise(row); continue; }
+    for (let d = 0; d < D; d++) row[d] = act.scalar.f(row[d]!);
   }
 }
 

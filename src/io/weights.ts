@@ -7,9 +7,11 @@
  * Every matrix is row-major and multiplies from the right: y = x · W + b, W [in, out].
  */
 import { FormatError } from '../errors.js';
+import type { ActivationKind } from '../nn/activations.js';
 import type { TensorRecord } from './safetensors.js';
 
-export type DenseActivation = 'sigmoid' | 'tanh' | 'relu' | 'linear' | 'softmax';
+/** A dense layer's activation: a row of the activation table (src/nn/activations.ts). */
+export type DenseActivation = ActivationKind;
 
 /** One dense layer, y = f(x · weight + bias); `weight` [inSize, outSize], `bias` [outSize]. */
 export interface DenseLayerWeights {

@@ -1,5 +1,6 @@
 /**
- * Feed-forward layers: dense (linear), activations, sequential composition, embedding, dropout.
+ * Feed-forward layers: dense (linear), activations (from the table in activations.ts), sequential
+ * composition, embedding, dropout.
  * Every layer is composed from autodiff primitives, so its gradient comes from the rule table.
  */
 import * as o from '../autodiff/index.js';
@@ -8,21 +9,15 @@ import { globalRng, type Rng } from '../tensor/random.js';
 import { fmtShape } from '../tensor/shape.js';
 import { Tensor, zeros } from '../tensor/tensor.js';
 import type { DType } from '../backend/index.js';
+import { ACTIVATIONS, activationKinds, type ActivationKind } from './activations.js';
 import { initialize, type Init } from './init.js';
 import { Module, Parameter } from './module.js';
 
-export type ActivationKind = 'sigmoid' | 'tanh' | 'relu' | 'linear' | 'softmax';
-export const activationKinds: readonly ActivationKind[] = ['sigmoid', 'tanh', 'relu', 'linear', 'softmax'];
+export { ACTIVATIONS, activationKinds, activationRow, type ActivationKind, type ActivationRow } from './activations.js';
 
-/** Apply an activation function f to pre-activations x. */
+/** Apply an activation function f (a row of the activation table) to pre-activations x. */
 export function activate(kind: ActivationKind, x: Tensor): Tensor {
-  switch (kind) {
-    case 'sigmoid': return o.sigmoid(x);
-    case 'tanh': return o.tanh(x);
-    case 'relu': return o.relu(x);
-    case 'softmax': return o.softmax(x);
-    case 'linear': return x;
-  }
+  return ACTIVATIONS[kind].apply(x);
 }
 
 export interface DenseOptions {
@@ -50,6 +45,7 @@ export class Dense extends Module {
       if (!Number.isInteger(v) || v <= 0) throw new ConfigError(`Dense: ${k} must be a positive integer, got ${v}`);
     }
     this.activation = opts.activation ?? 'linear';
+    if (!Object.hasOwn(ACTIVATIONS, this.activation)) throw new ConfigError(`Dense: unknown activation ${JSON.stringify(this.activation)} (choose ${activationKinds.join(', ')})`);
     this.weight = initialize(new Parameter([inSize, outSize], opts.dtype), opts.init ?? { kind: 'glorotUniform' }, opts.rng) as Parameter;
     this.bias = opts.bias === false ? null : initialize(new Parameter([outSize], opts.dtype), opts.biasInit ?? { kind: 'zeros' }, opts.rng) as Parameter;
   }
@@ -68,7 +64,10 @@ export class Dense extends Module {
 
 /** An activation as a layer. */
 export class Activation extends Module {
-  constructor(readonly kind: ActivationKind) { super(); }
+  constructor(readonly kind: ActivationKind) {
+    super();
+    if (!Object.hasOwn(ACTIVATIONS, kind)) throw new ConfigError(`Activation: unknown activation ${JSON.stringify(kind)} (choose ${activationKinds.join(', ')})`);
+  }
   forward(x: Tensor): Tensor { return activate(this.kind, x); }
 }
 

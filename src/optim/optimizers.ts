@@ -1,13 +1,17 @@
 /**
- * Optimizers over a parameter arena: each step is one pass over the whole parameter block (one kernel
- * call), never a loop over tensors. Gradient clipping by global norm and learning-rate schedules too.
+ * Optimizers over a parameter arena: each step is one flat pass over the whole parameter block (llm.c's
+ * update loop), never a loop over tensors, and each is written once, here, not as one backend kernel per
+ * optimizer. SGD and momentum are `axpby` passes, the generic kernel every backend runs in parallel SIMD
+ * (p − lr·g computed as p·1 + g·(−lr) is the same IEEE result, so nothing changed by becoming generic);
+ * Adam is the loop `adamStep`, which a backend may run fused (`Backend.adamUpdate`, tested against it).
+ * Gradient clipping by global norm and learning-rate schedules too.
  *
  * @example
  *   const opt = new SGD(model, { lr: 0.5 });       // w ← w − α·∂E/∂w, the tutorial's rule
  *   loss = ...; backward(loss); opt.step(); opt.zeroGrad();
  */
 import { allocArena, getBackend } from '../backend/index.js';
-import type { FloatArray } from '../backend/index.js';
+import type { Backend, FloatArray } from '../backend/index.js';
 import { ConfigError } from '../errors.js';
 import { ParamArena } from '../nn/arena.js';
 import { Module } from '../nn/module.js';
@@ -69,10 +73,33 @@ export abstract class Optimizer {
   }
 }
 
+/**
+ * One Adam step (Kingma & Ba 2015, with bias correction; `t` the 1-based step count) over flat arrays:
+ *   m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,  p ← p − lr·(m/c1) / (√(v/c2) + ε),  c_k = 1 − β_k^t.
+ * The definition: `Backend.adamUpdate`, where a backend has it, must agree with this loop.
+ */
+export function adamStep(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, lr: number, beta1: number,
+  beta2: number, eps: number, t: number): void {
+  const c1 = 1 - Math.pow(beta1, t), c2 = 1 - Math.pow(beta2, t);
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i]!;
+    m[i] = beta1 * m[i]! + (1 - beta1) * gi;
+    v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi;
+    p[i] = p[i]! - (lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + eps);
+  }
+}
+
+/** x ← s·x in place, as a broadcast multiply by a one-element array of x's dtype. */
+function scaleInPlace(b: Backend, x: FloatArray, s: number): void {
+  const n = [x.length];
+  b.binary('mul', x, n, x instanceof Float64Array ? Float64Array.of(s) : Float32Array.of(s), [], x, n);
+}
+
 /** Plain SGD, exactly the tutorial's rule: w ← w − α·∂E/∂w. */
 export class SGD extends Optimizer {
   constructor(params: ParamSource, opts: { lr: number }) { super(params, opts.lr); }
-  protected update(p: FloatArray, g: FloatArray): void { getBackend().sgdUpdate(p, g, this.lr); }
+  // p ← p·1 + g·(−α)
+  protected update(p: FloatArray, g: FloatArray): void { getBackend().axpby(p, 1, g, -this.lr, p); }
 }
 
 /** SGD with momentum: v ← μ·v + g; w ← w − α·v. */
@@ -85,7 +112,12 @@ export class Momentum extends Optimizer {
     if (!(this.mu >= 0 && this.mu < 1)) throw new ConfigError(`Momentum: momentum must be in [0, 1), got ${this.mu}`);
     this.v = allocArena(this.arena.dtype, this.arena.size) as FloatArray;
   }
-  protected update(p: FloatArray, g: FloatArray): void { getBackend().momentumUpdate(p, g, this.v, this.lr, this.mu); }
+  // v ← v·μ + g·1, then p ← p·1 + v·(−α)
+  protected update(p: FloatArray, g: FloatArray): void {
+    const b = getBackend();
+    b.axpby(this.v, this.mu, g, 1, this.v);
+    b.axpby(p, 1, this.v, -this.lr, p);
+  }
   override buffers(): Record<string, FloatArray> { return { v: this.v }; }
 }
 
@@ -103,7 +135,9 @@ export class Adam extends Optimizer {
     this.v = allocArena(this.arena.dtype, this.arena.size) as FloatArray;
   }
   protected update(p: FloatArray, g: FloatArray): void {
-    getBackend().adamUpdate(p, g, this.m, this.v, this.lr, this.beta1, this.beta2, this.eps, this.stepCount);
+    const b = getBackend();
+    const step = b.adamUpdate && !(p instanceof Float64Array) ? b.adamUpdate.bind(b) : adamStep;
+    step(p, g, this.m, this.v, this.lr, this.beta1, this.beta2, this.eps, this.stepCount);
   }
   override buffers(): Record<string, FloatArray> { return { m: this.m, v: this.v }; }
 }
@@ -128,7 +162,7 @@ export function clipGradNorm(arena: ParamArena, maxNorm: number): { norm: number
   arena.ensureGradViews();
   const b = getBackend();
   const norm = Math.sqrt(b.sumSquares(arena.grads));
-  if (norm > maxNorm) { b.scaleInPlace(arena.grads, maxNorm / norm); return { norm, clipped: true }; }
+  if (norm > maxNorm) { scaleInPlace(b, arena.grads, maxNorm / norm); return { norm, clipped: true }; }
   return { norm, clipped: false };
 }
 

@@ -6,20 +6,25 @@
  * itself; this path does the same math (x_j = Σ_i w_ij·y_i + b_j, y = f(x), ∂E/∂y_out = y − t,
  * ∂E/∂x = f'(x)·∂E/∂y, ∂E/∂w_ij = y_i·∂E/∂x_j, ∂E/∂y_i = Σ_j w_ij·∂E/∂x_j, w ← w − α·∂E/∂w) directly.
  * Its test checks it against the autodiff path step by step. Squared error E = Σ ½(y − t)², batch 1.
+ * Each layer's f and f' come from the activation table (nn/activations.ts), so every elementwise
+ * activation runs here; softmax, which is not elementwise, does not.
  */
 import { ConfigError, ShapeError } from '../errors.js';
 import type { FloatArray } from '../backend/index.js';
-import { Dense, Sequential, type ActivationKind } from '../nn/layers.js';
+import { activationRow, Dense, Sequential } from '../nn/layers.js';
 
-// Activation codes: comparing small integers in the inner loops is cheaper than comparing strings.
-const SIGMOID = 0, TANH = 1, RELU = 2, LINEAR = 3;
-const codeOf: Record<Exclude<ActivationKind, 'softmax'>, number> = { sigmoid: SIGMOID, tanh: TANH, relu: RELU, linear: LINEAR };
-
-interface FusedLayer { inSize: number; outSize: number; act: number; w: FloatArray; b: FloatArray }
+/** One layer: its sizes, its activation's f and f'(x, y), and views of its weights in the arena. */
+interface FusedLayer {
+  inSize: number; outSize: number;
+  f: (x: number) => number; df: (x: number, y: number) => number;
+  w: FloatArray; b: FloatArray;
+}
 
 export class FusedDenseTrainer {
   private readonly layers: FusedLayer[];
   private readonly ys: Float64Array[];
+  /** Pre-activations x of each layer's outputs (f' of relu and others needs x, not only y). */
+  private readonly xs: Float64Array[];
   private readonly ds: Float64Array[];
 
   constructor(net: Sequential, public lr: number) {
@@ -27,10 +32,12 @@ export class FusedDenseTrainer {
     net.arena(); // parameters live in the arena; the views below point into it
     this.layers = net.layers.map((l, k) => {
       if (!(l instanceof Dense) || !l.bias) throw new ConfigError(`FusedDenseTrainer: layer ${k} must be a Dense layer with a bias`);
-      if (l.activation === 'softmax') throw new ConfigError(`FusedDenseTrainer: layer ${k}: softmax is not supported on the fused path`);
-      return { inSize: l.inSize, outSize: l.outSize, act: codeOf[l.activation], w: l.weight.data as FloatArray, b: l.bias.data as FloatArray };
+      const { scalar } = activationRow(l.activation);
+      if (scalar === null) throw new ConfigError(`FusedDenseTrainer: layer ${k}: ${l.activation} is not elementwise, so not supported on the fused path`);
+      return { inSize: l.inSize, outSize: l.outSize, f: scalar.f, df: scalar.df, w: l.weight.data as FloatArray, b: l.bias.data as FloatArray };
     });
     this.ys = [new Float64Array(this.layers[0]!.inSize), ...this.layers.map((l) => new Float64Array(l.outSize))];
+    this.xs = this.ys.map((y) => new Float64Array(y.length));
     this.ds = this.ys.map((y) => new Float64Array(y.length));
   }
 
@@ -42,14 +49,15 @@ export class FusedDenseTrainer {
     }
     const y0 = ys[0]!;
     for (let i = 0; i < y0.length; i++) y0[i] = input[i]!;
-    // Forward: x_j = Σ_i w_ij·y_i + b_j; y_j = f(x_j). (We keep y; every f' below is written in y.)
+    // Forward: x_j = Σ_i w_ij·y_i + b_j; y_j = f(x_j). (We keep x and y; f' below takes both.)
+    const xs = this.xs;
     for (let l = 0; l < L.length; l++) {
-      const { inSize, outSize, act, w, b } = L[l]!, yi = ys[l]!, yo = ys[l + 1]!;
+      const { inSize, outSize, f, w, b } = L[l]!, yi = ys[l]!, yo = ys[l + 1]!, xo = xs[l + 1]!;
       for (let j = 0; j < outSize; j++) {
         let x = b[j]!;
         for (let i = 0; i < inSize; i++) x += w[i * outSize + j]! * yi[i]!;
-        yo[j] = act === SIGMOID ? (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))
-          : act === TANH ? Math.tanh(x) : act === RELU ? (x > 0 ? x : 0) : x;
+        xo[j] = x;
+        yo[j] = f(x);
       }
     }
     // E and ∂E/∂y_out = y_out − y_target.
@@ -58,18 +66,15 @@ export class FusedDenseTrainer {
     for (let j = 0; j < yOut.length; j++) { const d = yOut[j]! - target[j]!; E += 0.5 * d * d; dOut[j] = d; }
     // Backward, layer by layer: ∂E/∂x = f'(x)·∂E/∂y (kept in ds[l+1]), ∂E/∂y_i = Σ_j w_ij·∂E/∂x_j, then update.
     for (let l = L.length - 1; l >= 0; l--) {
-      const { inSize, outSize, act, w, b } = L[l]!, yi = ys[l]!, yo = ys[l + 1]!, dx = ds[l + 1]!, dyIn = ds[l]!;
-      for (let j = 0; j < outSize; j++) {
-        const y = yo[j]!;
-        dx[j] = dx[j]! * (act === SIGMOID ? y * (1 - y) : act === TANH ? 1 - y * y : act === RELU ? (y > 0 ? 1 : 0) : 1);
-      }
+      const { inSize, outSize, df, w, b } = L[l]!, yi = ys[l]!, yo = ys[l + 1]!, xo = xs[l + 1]!, dx = ds[l + 1]!, dyIn = ds[l]!;
+      for (let j = 0; j < outSize; j++) dx[j] = dx[j]! * df(xo[j]!, yo[j]!);
       for (let i = 0; i < inSize; i++) {
         let s = 0;
         for (let j = 0; j < outSize; j++) s += w[i * outSize + j]! * dx[j]!;   // uses w before its update
         dyIn[i] = s;
-        for (let j = 0; j < outSize; j++) w[i * outSize + j] -= this.lr * yi[i]! * dx[j]!; // ∂E/∂w_ij = y_i·∂E/∂x_j
+        for (let j = 0; j < outSize; j++) w[i * outSize + j] = w[i * outSize + j]! - this.lr * yi[i]! * dx[j]!; // ∂E/∂w_ij = y_i·∂E/∂x_j
       }
-      for (let j = 0; j < outSize; j++) b[j] -= this.lr * dx[j]!;
+      for (let j = 0; j < outSize; j++) b[j] = b[j]! - this.lr * dx[j]!;
     }
     return E;
   }

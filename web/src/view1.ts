@@ -6,11 +6,12 @@
  * Test hooks: each shown value carries data attributes, e.g. `data-node="n1.2" data-field="dEdx"`,
  * `data-param="w2.1.2" data-field="dEdw"` (layer 2, from node 1 to node 2), `data-field="E"`.
  */
-import { defaultNetwork, traceStep, traceTraining, type NetworkSpec, type NodeTrace, type StepTrace } from '../../src/index.js';
+import { ACTIVATIONS, activationKinds, activationRow, defaultNetwork, traceStep, traceTraining, type ActivationKind, type NetworkSpec, type NodeTrace, type StepTrace } from '../../src/index.js';
 import { h, num, s, svgRoot, tex, texNum } from './dom.js';
 import { onLangChange, t, type Key } from './i18n.js';
 
-type Activation = 'sigmoid' | 'tanh' | 'relu';
+/** The activations offered here: the rows of the activation table that carry TeX formulas. */
+const offered = activationKinds.filter((k) => ACTIVATIONS[k].tex !== null);
 type Field = 'x' | 'y' | 'dEdx' | 'dEdy';
 
 interface Step {
@@ -34,22 +35,15 @@ const biasId = (layer: number, node: number) => `b${layer}.${node + 1}`;
 const sub = (layer: number, index: number) => `${layer}.${index + 1}`;
 const wTex = (layer: number, from: number, to: number) => `w_{${sub(layer - 1, from)},\\,${sub(layer, to)}}`;
 
-const fTex: Record<string, { f: string; df: string }> = {
-  sigmoid: { f: 'f(x) = \\sigma(x) = \\frac{1}{1+e^{-x}}', df: "f'(x) = \\sigma(x)\\,(1-\\sigma(x)) = y\\,(1-y)" },
-  tanh: { f: 'f(x) = \\tanh x', df: "f'(x) = 1-\\tanh^2 x = 1-y^2" },
-  relu: { f: 'f(x) = \\max(0, x)', df: "f'(x) = [x > 0]" },
-  linear: { f: 'f(x) = x', df: "f'(x) = 1" },
-};
+/** f and f' in TeX, from the activation table. */
+function fTex(kind: ActivationKind): { f: string; df: string } {
+  return activationRow(kind).tex ?? { f: 'f(x) = x', df: "f'(x) = 1" };
+}
 
 /** f'(x) written with this node's numbers (the product itself is the engine's ∂E/∂x). */
 function fPrimeTex(n: NodeTrace): string {
-  const y = texNum(n.y);
-  switch (n.activation) {
-    case 'sigmoid': return `${y}\\,(1-${y})`;
-    case 'tanh': return `(1-${texNum(n.y, 4, true)}^2)`;
-    case 'relu': return `[${texNum(n.x!)} > 0]`;
-    default: return '1';
-  }
+  const tex = n.activation === null ? null : activationRow(n.activation as ActivationKind).tex;
+  return tex ? tex.dfAt(n.x!, n.y, texNum) : '1';
 }
 
 /** The tutorial's sequence of steps for one trace. */
@@ -65,7 +59,7 @@ export function buildSteps(tr: StepTrace): Step[] {
   const act = tr.network.layers[0]!.activation;
 
   steps.push({ title: 's_network', desc: 'd_network', lines: [`\\text{${[tr.network.inputSize, ...tr.network.layers.map((l) => l.biases.length)].join('-')}},\\quad \\alpha = ${tr.learningRate}`], nodes: allNodes, edges: allEdges, reveals: [] });
-  steps.push({ title: 's_activation', desc: 'd_activation', lines: [fTex[act]!.f, fTex[act]!.df], nodes: tr.nodes.filter((n) => n.layer > 0).map((n) => n.label), edges: [], reveals: [] });
+  steps.push({ title: 's_activation', desc: 'd_activation', lines: [fTex(act).f, fTex(act).df], nodes: tr.nodes.filter((n) => n.layer > 0).map((n) => n.label), edges: [], reveals: [] });
   steps.push({ title: 's_errorFn', desc: 'd_errorFn', lines: ['E = \\tfrac12 \\sum_{\\text{out}} (y_{\\text{out}} - y_{\\text{target}})^2'], nodes: out.map((n) => n.label), edges: [], reveals: [] });
 
   // Forward.
@@ -197,7 +191,7 @@ export function mountNetworkView(root: HTMLElement): void {
 
   const numInput = (name: string, value: number, step = 'any') => h('input', { type: 'number', step, value, 'data-edit': name, inputmode: 'decimal' });
   const inputEl = numInput('input', st.input), targetEl = numInput('target', st.target), lrEl = numInput('lr', st.lr);
-  const actEl = h('select', { 'data-edit': 'activation' }, ...(['sigmoid', 'tanh', 'relu'] as Activation[]).map((a) => h('option', { value: a }, a)));
+  const actEl = h('select', { 'data-edit': 'activation' }, ...offered.map((a) => h('option', { value: a }, a)));
   const nStepsEl = numInput('nsteps', 100, '1');
   nStepsEl.min = '1'; nStepsEl.max = '5000';
   const applyBtn = h('button', { type: 'button', 'data-action': 'apply' });
@@ -400,7 +394,7 @@ export function mountNetworkView(root: HTMLElement): void {
     });
   }
   actEl.addEventListener('change', () => {
-    for (const l of st.spec.layers) l.activation = actEl.value as Activation;
+    for (const l of st.spec.layers) l.activation = actEl.value as ActivationKind;
     st.curve = [];
     recompute();
   });

@@ -1,9 +1,12 @@
 /**
- * The reference backend: every kernel as a plain TypeScript loop. It is the ground truth the fast
- * backends are tested against, and the fallback for any dtype or kernel a fast backend lacks.
- * Clarity first; the one concession to speed is the i-k-j loop order in matmul.
+ * The reference backend: every kernel, generic and fused, as a plain TypeScript loop (the elementwise
+ * ones are the kernel table's `ref` functions). It is the ground truth the fast backends are tested
+ * against, with the same NaN/inf propagation and the same errors, and the fallback for any dtype or
+ * fused kernel a fast backend lacks. Clarity first; the concessions to speed are the i-k-j loop order in
+ * matmul and its skipping of zeros of A (only where that is exact).
  */
-import type { Backend, BinaryOp, DataArray, DType, FloatArray, ReduceOp, UnaryOp } from '../backend.js';
+import type { Backend, BinaryOp, DataArray, DType, FloatArray, FusedKernels, ReduceOp, UnaryOp } from '../backend.js';
+import { BINARY_KERNELS, stableSigmoid, UNARY_KERNELS } from '../kernels.js';
 
 /** Row-major strides of a shape. */
 function stridesOf(shape: readonly number[]): number[] {
@@ -28,40 +31,37 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-const stableSigmoid = (x: number): number => {
-  // Written so neither branch overflows: exp of a non-positive number only.
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-};
+/**
+ * Throws the error every backend gives for an index outside [0, V): checked before anything is written,
+ * so a failed call changes nothing.
+ */
+export function checkRows(what: string, idx: Int32Array, V: number): void {
+  for (let n = 0; n < idx.length; n++) {
+    const r = idx[n]!;
+    if (r < 0 || r >= V) throw new RangeError(`${what}: index ${r} at position ${n} is outside [0, ${V})`);
+  }
+}
 
-const unaryFns: Record<UnaryOp, (x: number) => number> = {
-  neg: (x) => -x,
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  tanh: Math.tanh,
-  sigmoid: stableSigmoid,
-  relu: (x) => (x > 0 ? x : 0),
-  step: (x) => (x > 0 ? 1 : 0),
-  abs: Math.abs,
-  square: (x) => x * x,
-};
+/** Throws the error every backend gives for a target outside [0, C) (softmax cross-entropy, both passes). */
+export function checkTargets(targets: Int32Array, R: number, C: number): void {
+  for (let r = 0; r < R; r++) {
+    const t = targets[r]!;
+    if (t < 0 || t >= C) throw new RangeError(`softmaxCrossEntropy: target ${t} at row ${r} is outside [0, ${C})`);
+  }
+}
 
-const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  pow: Math.pow,
-  max: (a, b) => (a >= b ? a : b),
-  min: (a, b) => (a <= b ? a : b),
-  gt: (a, b) => (a > b ? 1 : 0),
-  ge: (a, b) => (a >= b ? 1 : 0),
-  eq: (a, b) => (a === b ? 1 : 0),
-};
+/** Per row k of op(B) [K, N] (B stored [N, K] when transB): 1 when all its entries are finite. */
+function finiteRows(b: FloatArray, bo: number, K: number, N: number, transB: boolean): Uint8Array {
+  const ok = new Uint8Array(K).fill(1);
+  for (let k = 0; k < K; k++) {
+    for (let n = 0; n < N; n++) {
+      if (!Number.isFinite(b[bo + (transB ? n * K + k : k * N + n)]!)) { ok[k] = 0; break; }
+    }
+  }
+  return ok;
+}
 
-export class JsBackend implements Backend {
+export class JsBackend implements Backend, FusedKernels {
   readonly name: string = 'js';
 
   alloc(dtype: DType, n: number): DataArray {
@@ -71,13 +71,13 @@ export class JsBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: FloatArray, out: FloatArray): void {
-    const f = unaryFns[op];
+    const f = UNARY_KERNELS[op].ref;
     for (let i = 0; i < x.length; i++) out[i] = f(x[i]!);
   }
 
   binary(op: BinaryOp, a: FloatArray, aShape: readonly number[], b: FloatArray, bShape: readonly number[],
     out: FloatArray, outShape: readonly number[]): void {
-    const f = binaryFns[op];
+    const f = BINARY_KERNELS[op].ref;
     const n = out.length;
     if (sameShape(aShape, outShape) && sameShape(bShape, outShape)) {
       for (let i = 0; i < n; i++) out[i] = f(a[i]!, b[i]!);
@@ -127,17 +127,20 @@ export class JsBackend implements Backend {
     for (let p = 0; p < batch; p++) {
       const ao = p * aBatchStride, bo = p * bBatchStride, oo = p * M * N;
       if (!accumulate) out.fill(0, oo, oo + M * N);
+      // Skipping a zero of A saves the row's work (sparse and one-hot inputs), but is exact only where
+      // row k of B is finite: 0·inf and 0·NaN are NaN, which must propagate as it does in every GEMM.
+      let finite: Uint8Array | undefined;
       // A[m,k] at transA ? k*M+m : m*K+k ; B[k,n] at transB ? n*K+k : k*N+n
       for (let m = 0; m < M; m++) {
         const orow = oo + m * N;
         for (let k = 0; k < K; k++) {
           const av = a[ao + (transA ? k * M + m : m * K + k)]!;
-          if (av === 0) continue;
+          if (av === 0 && (finite ??= finiteRows(b, bo, K, N, transB))[k] === 1) continue;
           if (transB) {
-            for (let n = 0; n < N; n++) out[orow + n] += av * b[bo + n * K + k]!;
+            for (let n = 0; n < N; n++) out[orow + n] = out[orow + n]! + av * b[bo + n * K + k]!;
           } else {
             const brow = bo + k * N;
-            for (let n = 0; n < N; n++) out[orow + n] += av * b[brow + n]!;
+            for (let n = 0; n < N; n++) out[orow + n] = out[orow + n]! + av * b[brow + n]!;
           }
         }
       }
@@ -158,7 +161,7 @@ export class JsBackend implements Backend {
     let o = 0;
     for (let i = 0; i < x.length; i++) {
       const v = x[i]!;
-      if (op === 'sum') out[o] += v; else if (v > out[o]! || Number.isNaN(v)) out[o] = v;
+      if (op === 'sum') out[o] = out[o]! + v; else if (v > out[o]! || Number.isNaN(v)) out[o] = v;
       for (let d = rank - 1; d >= 0; d--) {
         idx[d]!++; o += map[d]!;
         if (idx[d]! < shape[d]!) break;
@@ -189,7 +192,7 @@ export class JsBackend implements Backend {
   }
 
   sliceAddInto(x: FloatArray, size: readonly number[], outShape: readonly number[], begin: readonly number[], out: FloatArray): void {
-    this.walkSlice(outShape, begin, size, (big, small, len) => { for (let i = 0; i < len; i++) out[big + i] += x[small + i]!; });
+    this.walkSlice(outShape, begin, size, (big, small, len) => { for (let i = 0; i < len; i++) out[big + i] = out[big + i]! + x[small + i]!; });
   }
 
   /** Calls fn(offsetInBig, offsetInSmall, runLength) for each contiguous innermost run of a slice. */
@@ -211,17 +214,18 @@ export class JsBackend implements Backend {
   }
 
   gatherRows(table: FloatArray, V: number, D: number, idx: Int32Array, out: FloatArray): void {
+    checkRows('gather', idx, V);
     for (let n = 0; n < idx.length; n++) {
       const r = idx[n]!;
-      if (r < 0 || r >= V || !Number.isInteger(r)) throw new RangeError(`gather: index ${r} at position ${n} is outside [0, ${V})`);
       out.set(table.subarray(r * D, r * D + D), n * D);
     }
   }
 
   scatterAddRows(dOut: FloatArray, D: number, idx: Int32Array, dTable: FloatArray): void {
+    checkRows('scatterAddRows', idx, D > 0 ? Math.floor(dTable.length / D) : 0);
     for (let n = 0; n < idx.length; n++) {
       const r = idx[n]! * D, s = n * D;
-      for (let d = 0; d < D; d++) dTable[r + d] += dOut[s + d]!;
+      for (let d = 0; d < D; d++) dTable[r + d] = dTable[r + d]! + dOut[s + d]!;
     }
   }
 
@@ -233,7 +237,7 @@ export class JsBackend implements Backend {
       let s = 0;
       for (let c = 0; c < C; c++) { const e = Math.exp(x[o + c]! - mx); out[o + c] = e; s += e; }
       const inv = 1 / s;
-      for (let c = 0; c < C; c++) out[o + c] *= inv;
+      for (let c = 0; c < C; c++) out[o + c] = out[o + c]! * inv;
     }
   }
 
@@ -250,10 +254,10 @@ export class JsBackend implements Backend {
   }
 
   softmaxCrossEntropy(x: FloatArray, R: number, C: number, targets: Int32Array, loss: FloatArray, probs: FloatArray): void {
+    checkTargets(targets, R, C);
     this.softmax(x, R, C, probs);
     for (let r = 0; r < R; r++) {
       const t = targets[r]!;
-      if (t < 0 || t >= C) throw new RangeError(`softmaxCrossEntropy: target ${t} at row ${r} is outside [0, ${C})`);
       // log-sum-exp form: -log p_t = lse - x_t, exact even when p_t underflows to 0.
       const o = r * C;
       let mx = -Infinity;
@@ -265,10 +269,12 @@ export class JsBackend implements Backend {
   }
 
   softmaxCrossEntropyBackward(probs: FloatArray, R: number, C: number, targets: Int32Array, dLoss: FloatArray, dx: FloatArray): void {
+    checkTargets(targets, R, C);
     for (let r = 0; r < R; r++) {
       const o = r * C, g = dLoss[r]!;
       for (let c = 0; c < C; c++) dx[o + c] = g * probs[o + c]!;
-      dx[o + targets[r]!] -= g;
+      const t = o + targets[r]!;
+      dx[t] = dx[t]! - g;
     }
   }
 
@@ -311,28 +317,5 @@ export class JsBackend implements Backend {
     let s = 0;
     for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
     return s;
-  }
-
-  scaleInPlace(x: FloatArray, s: number): void {
-    for (let i = 0; i < x.length; i++) x[i] *= s;
-  }
-
-  sgdUpdate(p: FloatArray, g: FloatArray, lr: number): void {
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i]!;
-  }
-
-  momentumUpdate(p: FloatArray, g: FloatArray, v: FloatArray, lr: number, mu: number): void {
-    for (let i = 0; i < p.length; i++) { v[i] = mu * v[i]! + g[i]!; p[i] -= lr * v[i]!; }
-  }
-
-  adamUpdate(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, lr: number, beta1: number,
-    beta2: number, eps: number, t: number): void {
-    const c1 = 1 - Math.pow(beta1, t), c2 = 1 - Math.pow(beta2, t);
-    for (let i = 0; i < p.length; i++) {
-      const gi = g[i]!;
-      m[i] = beta1 * m[i]! + (1 - beta1) * gi;
-      v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi;
-      p[i] -= (lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + eps);
-    }
   }
 }

@@ -4,8 +4,11 @@
 //   node --expose-gc --import tsx --test src/backend/wasm/*.test.ts
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BinaryOp, DataArray, FloatArray, UnaryOp } from '../backend.js';
+import type { BinaryOp, DataArray, FloatArray } from '../backend.js';
 import { JsBackend } from '../js/backend.js';
+import { binaryOps, unaryAccuracy, unaryOps } from '../kernels.js';
+import { adamStep } from '../../optim/optimizers.js';
+import { checkExports, KERNEL_EXPORTS } from './backend.js';
 import { createWasmBackend, type WasmBackend } from './index.js';
 import { sizeClass } from './memory.js';
 
@@ -63,8 +66,9 @@ const SIZES = [1, 3, 17, 1000, 70001];
 const EXTREMES = [0, -0, 1e-8, -1e-8, 1e-3, 0.2999, 0.3, 0.3001, -0.3, 0.5, 1, -1, 5, -5, 15, -15, 20, 40, 80, 88, 88.7, 89, 100,
   -80, -87, -88, -100, -104, -110, 300, -300, 1e30, -1e30, Infinity, -Infinity, NaN];
 
-const UNARY: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'step', 'abs', 'square'];
-const BINARY: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'ge', 'eq'];
+// Every op of the kernel table (src/backend/kernels.ts): a new row is tested here without an edit.
+const UNARY = unaryOps;
+const BINARY = binaryOps;
 
 const backends: WasmBackend[] = [];
 before(async () => {
@@ -100,7 +104,8 @@ for (const [ci, cfg] of CONFIGS.entries()) {
           const x = put(be(), src), out = be().alloc('float32', n, 'arena') as Float32Array, exp = new Float32Array(n);
           be().unary(op, x, out);
           ref.unary(op, src, exp);
-          assertClose(out, exp, 2e-6, 1e-37, `${op} n=${n}`);
+          const { rtol, atol } = unaryAccuracy(op);
+          assertClose(out, exp, rtol, atol, `${op} n=${n}`);
         }
       }
       // The saturating cases exactly.
@@ -276,6 +281,16 @@ for (const [ci, cfg] of CONFIGS.entries()) {
       assert.throws(() => be().gatherRows(table, 3, 2, Int32Array.from([-1, 0]), out), RangeError);
       assert.throws(() => be().scatterAddRows(out, 2, Int32Array.from([1, 5]), table), RangeError);
       assert.deepEqual(Array.from(table), [0, 0, 0, 0, 0, 0]);
+      // The same errors, word for word, from the reference; and it too adds nothing.
+      for (const [name, call] of [
+        ['gather', (b: WasmBackend | JsBackend, t: Float32Array) => b.gatherRows(t, 3, 2, Int32Array.from([0, 3]), new Float32Array(4))],
+        ['scatter', (b: WasmBackend | JsBackend, t: Float32Array) => b.scatterAddRows(Float32Array.of(1, 1, 1, 1), 2, Int32Array.from([1, -1]), t)],
+      ] as const) {
+        const t1 = new Float32Array(6), t2 = new Float32Array(6);
+        const message = (f: () => void): string => { try { f(); } catch (e) { return (e as Error).message; } return 'no error'; };
+        assert.equal(message(() => call(be(), t1)), message(() => call(ref, t2)), name);
+        assert.deepEqual(Array.from(t2), [0, 0, 0, 0, 0, 0], `${name}: the reference changed nothing`);
+      }
     });
 
     test('softmax, logSoftmax, softmax cross-entropy forward and backward', () => {
@@ -322,27 +337,50 @@ for (const [ci, cfg] of CONFIGS.entries()) {
       }
     });
 
-    test('optimizer updates, sumSquares, scaleInPlace', () => {
+    test('fused Adam step against src/optim\'s flat loop; sumSquares', () => {
       for (const n of [...SIZES, 300001]) {
         const sp = rand(n, 1), sg = rand(n, 2), sm = rand(n, 3), sv = rand(n, 4, 0, 1);
         const p = put(be(), sp), g = put(be(), sg), m = put(be(), sm), v = put(be(), sv);
         const pe = new Float32Array(sp), me = new Float32Array(sm), ve = new Float32Array(sv);
-        be().sgdUpdate(p, g, 0.1); ref.sgdUpdate(pe, sg, 0.1);
-        assertClose(p, pe, 1e-6, 1e-7, 'sgd');
-        be().momentumUpdate(p, g, m, 0.1, 0.9); ref.momentumUpdate(pe, sg, me, 0.1, 0.9);
-        assertClose(p, pe, 1e-6, 1e-6, 'momentum p'); assertClose(m, me, 1e-6, 1e-6, 'momentum v');
-        m.set(sm); me.set(sm);
-        be().adamUpdate(p, g, m, v, 0.01, 0.9, 0.999, 1e-8, 3); ref.adamUpdate(pe, sg, me, ve, 0.01, 0.9, 0.999, 1e-8, 3);
-        assertClose(p, pe, 1e-5, 1e-6, 'adam p'); assertClose(m, me, 1e-6, 1e-7, 'adam m'); assertClose(v, ve, 1e-6, 1e-7, 'adam v');
+        for (const t of [1, 3]) {
+          be().adamUpdate(p, g, m, v, 0.01, 0.9, 0.999, 1e-8, t); adamStep(pe, sg, me, ve, 0.01, 0.9, 0.999, 1e-8, t);
+          assertClose(p, pe, 1e-5, 1e-6, 'adam p'); assertClose(m, me, 1e-6, 1e-7, 'adam m'); assertClose(v, ve, 1e-6, 1e-7, 'adam v');
+        }
         const ss = be().sumSquares(p), sse = ref.sumSquares(pe);
         assert.ok(Math.abs(ss - sse) <= 1e-5 * sse, `sumSquares ${ss} vs ${sse}`);
-        pe.set(p);
-        be().scaleInPlace(p, 0.5); ref.scaleInPlace(pe, 0.5);
-        assertClose(p, pe, 0, 0, 'scaleInPlace');
+      }
+      // A foreign float32 arena is staged in and written back.
+      const fp = rand(37, 5), fpe = new Float32Array(fp), fm = new Float32Array(37), fv = new Float32Array(37);
+      be().adamUpdate(fp, rand(37, 6), fm, fv, 0.1, 0.9, 0.999, 1e-8, 1);
+      adamStep(fpe, rand(37, 6), new Float32Array(37), new Float32Array(37), 0.1, 0.9, 0.999, 1e-8, 1);
+      assertClose(fp, fpe, 1e-5, 1e-6, 'adam foreign');
+    });
+
+    test('NaN and inf propagate through matmul as in the reference (0·NaN = NaN)', () => {
+      for (const [M, K, N] of [[2, 3, 4], [40, 50, 60]] as const) {
+        for (const tB of [false, true]) {
+          const sa = rand(M * K, 8), sb = rand(K * N, 9);
+          for (let i = 0; i < M * K; i += 3) sa[i] = 0; // zeros of A meet the non-finite entries of B
+          sb[0] = NaN; sb[K * N - 1] = Infinity;
+          const out = be().alloc('float32', M * N) as Float32Array, exp = new Float32Array(M * N);
+          be().matmul(put(be(), sa), put(be(), sb), out, 1, M, K, N, false, tB, false);
+          ref.matmul(sa, sb, exp, 1, M, K, N, false, tB, false);
+          assert.ok(exp.some(Number.isNaN), 'the reference propagates NaN');
+          assertClose(out, exp, 1e-5, 1e-5, `matmul NaN ${M}x${K}x${N} tB=${tB}`);
+        }
       }
     });
   });
 }
+
+test('start-up checks every export of the kernel table, naming the missing ones', () => {
+  assert.ok(KERNEL_EXPORTS.includes('unary_tanh') && KERNEL_EXPORTS.includes('binary_pow'));
+  assert.equal(KERNEL_EXPORTS.filter((n) => n.startsWith('unary_')).length, unaryOps.length);
+  const fake = Object.fromEntries(KERNEL_EXPORTS.map((n) => [n, () => 0]));
+  checkExports(fake);
+  delete fake.unary_sigmoid; delete fake.binary_max;
+  assert.throws(() => checkExports(fake), /lack unary_sigmoid, binary_max/);
+});
 
 describe('wasm allocator', () => {
   // Kernel tests above allocate 'arena' storage so that they run on WASM-resident arrays (in place);

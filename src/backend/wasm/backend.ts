@@ -1,22 +1,29 @@
 /**
  * The WASM backend: the `Backend` kernels in AssemblyScript (./assembly), compiled with f32x4 SIMD,
  * running on arrays that live in one shared `WebAssembly.Memory` (see memory.ts), optionally split
- * across a pool of worker threads (see pool.ts).
+ * across a pool of worker threads (see pool.ts). It implements every generic kernel, every fused kernel
+ * and the fused Adam step.
  *
- * Every method follows one pattern: float64 work is delegated to the reference backend; float32 and
- * int32 arrays that live in our memory are passed to the kernel as byte addresses; arrays that live
- * elsewhere (a plain Float32Array from a data loader) are staged: copied into a scratch block, and
- * copied back afterwards if the kernel writes them. Kernels that are plain data movement or rarely hot
- * (slice, general broadcasting, general transposes and reductions) also run on the reference backend,
- * which works on our views directly.
+ * Every kernel call goes through one wrapper, `call`: float64 work is delegated to the reference backend;
+ * float32 and int32 arrays that live in our memory are passed to the kernel as byte addresses; arrays
+ * that live elsewhere (a plain Float32Array from a data loader) are staged: copied into a scratch block,
+ * and copied back afterwards if the kernel writes them. Kernels that are plain data movement or rarely
+ * hot (slice, general broadcasting, general transposes and reductions) also run on the reference
+ * backend, which works on our views directly.
  */
-import type { Backend, BinaryOp, DataArray, DType, FloatArray, Lifetime, ReduceOp, UnaryOp } from '../backend.js';
-import { JsBackend } from '../js/backend.js';
+import type { Backend, BinaryOp, DataArray, DType, FloatArray, FusedKernels, Lifetime, OptimizerKernels, ReduceOp, UnaryOp } from '../backend.js';
+import { BINARY_KERNELS, binaryOps, UNARY_KERNELS, unaryOps, type KernelCost } from '../kernels.js';
+import { checkTargets, JsBackend } from '../js/backend.js';
 import { WasmHeap } from './memory.js';
 import type { ThreadPool } from './pool.js';
 
+/** The elementwise exports, one per row of the kernel table (generated: see scripts/build-wasm.mjs). */
+type TableExports =
+  & { [K in UnaryOp as `unary_${K}`]: (x: number, out: number, n: number) => void }
+  & { [K in BinaryOp as `binary_${K}`]: (a: number, b: number, out: number, n: number, mode: number, C: number) => void };
+
 /** The kernels' exports (all addresses are byte offsets into the shared memory). */
-export interface Kernels {
+export interface Kernels extends TableExports {
   heap_base(): number;
   gemm_scratch_bytes(): number;
   set_gemm_scratch(ptr: number): void;
@@ -27,11 +34,9 @@ export interface Kernels {
   clip(x: number, lo: number, hi: number, out: number, n: number): void;
   where(cond: number, a: number, b: number, out: number, n: number): void;
   axpby(x: number, s: number, y: number, t: number, out: number, n: number): void;
-  scale_in_place(x: number, s: number, n: number): void;
   sum_squares(x: number, n: number): number;
-  sgd_update(p: number, g: number, lr: number, n: number): void;
-  momentum_update(p: number, g: number, v: number, lr: number, mu: number, n: number): void;
-  adam_update(p: number, g: number, m: number, v: number, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number, n: number): void;
+  adam_update(p: number, g: number, m: number, v: number, lr: number, b1: number, b2: number, eps: number,
+    ib1: number, ib2: number, c1: number, c2: number, n: number): void;
   reduce_sum(x: number, out: number, outer: number, red: number, inner: number): void;
   reduce_max(x: number, out: number, outer: number, red: number, inner: number): void;
   transpose2d(x: number, out: number, batch: number, R: number, C: number): void;
@@ -46,7 +51,29 @@ export interface Kernels {
   check_indices(idx: number, N: number, V: number): number;
   gather_rows(table: number, D: number, idx: number, N: number, out: number): void;
   scatter_add_rows(dOut: number, D: number, idx: number, N: number, dTable: number): void;
-  [name: `unary_${string}` | `binary_${string}`]: (...args: number[]) => void;
+}
+
+/** The exports outside the table, as a record so that one missing here (or in Kernels) is a compile error. */
+const FIXED_EXPORTS = {
+  heap_base: 0, gemm_scratch_bytes: 0, set_gemm_scratch: 0, gemm: 0, gemm_small: 0, clip: 0, where: 0, axpby: 0,
+  sum_squares: 0, adam_update: 0, reduce_sum: 0, reduce_max: 0, transpose2d: 0, softmax: 0, log_softmax: 0,
+  softmax_cross_entropy: 0, softmax_cross_entropy_backward: 0, lstm_cell_forward: 0, lstm_cell_backward: 0,
+  check_indices: 0, gather_rows: 0, scatter_add_rows: 0,
+} as const satisfies Record<Exclude<keyof Kernels, keyof TableExports>, 0>;
+
+/** Every export the backend calls: the fixed ones and one per row of the kernel table. */
+export const KERNEL_EXPORTS: readonly (keyof Kernels)[] = [
+  ...Object.keys(FIXED_EXPORTS) as (keyof typeof FIXED_EXPORTS)[],
+  ...unaryOps.map((op) => `unary_${op}` as const),
+  ...binaryOps.map((op) => `binary_${op}` as const),
+];
+
+/** Throws, naming them, when the module lacks exports the backend calls (a build older than the table). */
+export function checkExports(k: object): void {
+  const missing = KERNEL_EXPORTS.filter((name) => typeof (k as Record<string, unknown>)[name] !== 'function');
+  if (missing.length > 0) {
+    throw new Error(`wasm backend: the kernels lack ${missing.join(', ')} (built before src/backend/kernels.ts changed? run npm run build)`);
+  }
 }
 
 // GEMM blocking constants, mirrored from assembly/gemm.ts (for splitting work between threads).
@@ -59,9 +86,7 @@ const PAR_CHEAP = 1 << 18;
 const PAR_TRANSCENDENTAL = 1 << 15;
 /** Chunks per thread for parallel jobs (self-scheduled, see pool.ts). */
 const CHUNKS_PER_THREAD = 4;
-const TRANSCENDENTAL = new Set<string>(['exp', 'log', 'tanh', 'sigmoid', 'pow', 'div', 'sqrt']);
-
-const isF64 = (x: DataArray): boolean => x instanceof Float64Array;
+const PAR_BY_COST: Record<KernelCost, number> = { cheap: PAR_CHEAP, transcendental: PAR_TRANSCENDENTAL };
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -90,48 +115,10 @@ export function splitRange(n: number, parts: number, align: number): [number, nu
   return out;
 }
 
-/** Addresses for one kernel call, with foreign arrays staged through scratch blocks. */
-class Staging {
-  private temps: { ptr: number; size: number }[] = [];
-  private writebacks: { src: number; dst: DataArray }[] = [];
-  constructor(private readonly heap: WasmHeap) {}
+/** The address of an array in our memory. */
+const own = (x: DataArray): number => x.byteOffset;
 
-  /** Address of an input array (copied in if it lives outside the memory). */
-  in(x: DataArray): number {
-    if (this.heap.owns(x)) return x.byteOffset;
-    const b = this.heap.allocBlock(x.length * 4);
-    this.temps.push(b);
-    if (x instanceof Int32Array) this.heap.i32(b.ptr, x.length).set(x);
-    else this.heap.f32(b.ptr, x.length).set(x);
-    return b.ptr;
-  }
-
-  /** Address of an output array; `read` when the kernel also reads it (accumulate, in-place). */
-  out(x: DataArray, read: boolean): number {
-    if (this.heap.owns(x)) return x.byteOffset;
-    const ptr = read ? this.in(x) : this.scratch(x.length);
-    this.writebacks.push({ src: ptr, dst: x });
-    return ptr;
-  }
-
-  private scratch(n: number): number {
-    const b = this.heap.allocBlock(n * 4);
-    this.temps.push(b);
-    return b.ptr;
-  }
-
-  /** Copies outputs back and frees the scratch blocks. */
-  done(): void {
-    for (const { src, dst } of this.writebacks) {
-      if (dst instanceof Int32Array) dst.set(this.heap.i32(src, dst.length));
-      else dst.set(this.heap.f32(src, dst.length));
-    }
-    for (const t of this.temps) this.heap.freeBlock(t.ptr, t.size);
-    this.temps = []; this.writebacks = [];
-  }
-}
-
-export class WasmBackend implements Backend {
+export class WasmBackend implements Backend, FusedKernels, OptimizerKernels {
   readonly name: string;
   readonly heap: WasmHeap;
   private readonly ref = new JsBackend();
@@ -145,6 +132,7 @@ export class WasmBackend implements Backend {
     /** Whether this is the relaxed-SIMD (fused multiply-add) build. */
     readonly relaxed = false,
   ) {
+    checkExports(k);
     this.heap = heap;
     k.set_gemm_scratch(heap.allocBlock(k.gemm_scratch_bytes()).ptr);
     this.name = `wasm${relaxed ? '-fma' : simd ? '-simd' : ''}${pool ? `-${pool.threads}t` : ''}`;
@@ -183,6 +171,44 @@ export class WasmBackend implements Backend {
     return Math.max(2, Math.min(this.pool.threads * CHUNKS_PER_THREAD, Math.floor(work / (threshold / CHUNKS_PER_THREAD))));
   }
 
+  /**
+   * One kernel call. `ins` are read and `outs` written; an out is also read when it is one of the ins
+   * or when `readOuts` (accumulate, in place). Any float64 array sends the call to `reference` (the
+   * reference backend on the same arrays). Otherwise `run` gets `at`, the byte address of each array:
+   * its own when it lives in our memory, else a scratch copy (copied in when read; copied back to the
+   * caller's array after `run` returns; freed even when `run` throws, and then nothing is copied back).
+   */
+  private call(ins: readonly DataArray[], outs: readonly DataArray[], reference: () => void,
+    run: (at: (x: DataArray) => number) => void, readOuts = false): void {
+    for (const x of ins) if (x instanceof Float64Array) return reference();
+    for (const x of outs) if (x instanceof Float64Array) return reference();
+    const heap = this.heap;
+    let staged: Map<DataArray, { ptr: number; size: number }> | undefined;
+    const stage = (x: DataArray, read: boolean): void => {
+      if (heap.owns(x) || staged?.has(x)) return;
+      const b = heap.allocBlock(x.length * 4);
+      (staged ??= new Map()).set(x, b);
+      if (!read) return;
+      if (x instanceof Int32Array) heap.i32(b.ptr, x.length).set(x);
+      else heap.f32(b.ptr, x.length).set(x);
+    };
+    for (const x of ins) stage(x, true);
+    for (const x of outs) stage(x, readOuts);
+    if (staged === undefined) { run(own); return; }
+    const blocks = staged;
+    try {
+      run((x) => blocks.get(x)?.ptr ?? x.byteOffset);
+      for (const x of outs) {
+        const b = blocks.get(x);
+        if (b === undefined) continue;
+        if (x instanceof Int32Array) x.set(heap.i32(b.ptr, x.length));
+        else x.set(heap.f32(b.ptr, x.length));
+      }
+    } finally {
+      for (const b of blocks.values()) heap.freeBlock(b.ptr, b.size);
+    }
+  }
+
   beginScope(): void { this.heap.beginScope(); }
   endScope(): void { this.heap.endScope(); }
 
@@ -199,18 +225,15 @@ export class WasmBackend implements Backend {
   // ---- elementwise ----
 
   unary(op: UnaryOp, x: FloatArray, out: FloatArray): void {
-    if (isF64(x) || isF64(out)) return this.ref.unary(op, x, out);
-    const s = new Staging(this.heap);
-    const px = s.in(x), po = s.out(out, x === out);
-    const n = x.length;
-    const T = this.chunksFor(n, TRANSCENDENTAL.has(op) ? PAR_TRANSCENDENTAL : PAR_CHEAP);
-    this.par(`unary_${op}`, splitRange(n, T, 16).map(([a, b]) => [px + 4 * a, po + 4 * a, b - a]));
-    s.done();
+    this.call([x], [out], () => this.ref.unary(op, x, out), (at) => {
+      const px = at(x), po = at(out), n = x.length;
+      const T = this.chunksFor(n, PAR_BY_COST[UNARY_KERNELS[op].cost]);
+      this.par(`unary_${op}`, splitRange(n, T, 16).map(([a, b]) => [px + 4 * a, po + 4 * a, b - a]));
+    });
   }
 
   binary(op: BinaryOp, a: FloatArray, aShape: readonly number[], b: FloatArray, bShape: readonly number[],
     out: FloatArray, outShape: readonly number[]): void {
-    if (isF64(a) || isF64(b) || isF64(out)) return this.ref.binary(op, a, aShape, b, bShape, out, outShape);
     const n = out.length;
     // mode 0: same shape; 1: a scalar; 2: b scalar; 3: b repeats along rows; 4: a repeats along rows.
     let mode: number, C = 1;
@@ -222,77 +245,63 @@ export class WasmBackend implements Backend {
     else if (bFull && a.length > 0 && isSuffix(aShape, outShape)) { mode = 4; C = a.length; }
     else return this.ref.binary(op, a, aShape, b, bShape, out, outShape);
     if (n === 0) return;
-    const s = new Staging(this.heap);
-    const pa = s.in(a), pb = s.in(b), po = s.out(out, out === a || out === b);
-    const T = this.chunksFor(n, TRANSCENDENTAL.has(op) ? PAR_TRANSCENDENTAL : PAR_CHEAP);
-    // Chunks stay whole rows in the row-broadcast modes, so the repeated operand restarts at 0.
-    const align = mode >= 3 ? C * 16 : 16;
-    this.par(`binary_${op}`, splitRange(n, T, align).map(([lo, hi]) => {
-      const o = 4 * lo;
-      return [mode === 1 || mode === 4 ? pa : pa + o, mode === 2 || mode === 3 ? pb : pb + o, po + o, hi - lo, mode, C];
-    }));
-    s.done();
+    this.call([a, b], [out], () => this.ref.binary(op, a, aShape, b, bShape, out, outShape), (at) => {
+      const pa = at(a), pb = at(b), po = at(out);
+      const T = this.chunksFor(n, PAR_BY_COST[BINARY_KERNELS[op].cost]);
+      // Chunks stay whole rows in the row-broadcast modes, so the repeated operand restarts at 0.
+      const align = mode >= 3 ? C * 16 : 16;
+      this.par(`binary_${op}`, splitRange(n, T, align).map(([lo, hi]) => {
+        const o = 4 * lo;
+        return [mode === 1 || mode === 4 ? pa : pa + o, mode === 2 || mode === 3 ? pb : pb + o, po + o, hi - lo, mode, C];
+      }));
+    });
   }
 
   clip(x: FloatArray, lo: number, hi: number, out: FloatArray): void {
-    if (isF64(x) || isF64(out)) return this.ref.clip(x, lo, hi, out);
-    const s = new Staging(this.heap);
-    const px = s.in(x), po = s.out(out, x === out);
-    this.k.clip(px, lo, hi, po, x.length);
-    s.done();
+    this.call([x], [out], () => this.ref.clip(x, lo, hi, out), (at) => this.k.clip(at(x), lo, hi, at(out), x.length));
   }
 
   where(cond: FloatArray, a: FloatArray, b: FloatArray, out: FloatArray): void {
-    if (isF64(cond) || isF64(a) || isF64(b) || isF64(out)) return this.ref.where(cond, a, b, out);
-    const s = new Staging(this.heap);
-    const pc = s.in(cond), pa = s.in(a), pb = s.in(b), po = s.out(out, out === a || out === b || out === cond);
-    this.k.where(pc, pa, pb, po, out.length);
-    s.done();
+    this.call([cond, a, b], [out], () => this.ref.where(cond, a, b, out), (at) => this.k.where(at(cond), at(a), at(b), at(out), out.length));
   }
 
-  axpby(x: FloatArray, sx: number, y: FloatArray, t: number, out: FloatArray): void {
-    if (isF64(x) || isF64(y) || isF64(out)) return this.ref.axpby(x, sx, y, t, out);
-    const s = new Staging(this.heap);
-    const px = s.in(x), py = s.in(y), po = s.out(out, out === x || out === y);
-    const n = out.length;
-    this.par('axpby', splitRange(n, this.chunksFor(n, PAR_CHEAP), 16).map(([lo, hi]) => [px + 4 * lo, sx, py + 4 * lo, t, po + 4 * lo, hi - lo]));
-    s.done();
+  axpby(x: FloatArray, s: number, y: FloatArray, t: number, out: FloatArray): void {
+    this.call([x, y], [out], () => this.ref.axpby(x, s, y, t, out), (at) => {
+      const px = at(x), py = at(y), po = at(out), n = out.length;
+      this.par('axpby', splitRange(n, this.chunksFor(n, PAR_CHEAP), 16).map(([lo, hi]) => [px + 4 * lo, s, py + 4 * lo, t, po + 4 * lo, hi - lo]));
+    });
   }
 
   // ---- matrix product ----
 
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, batch: number, M: number, K: number, N: number,
     transA: boolean, transB: boolean, accumulate: boolean, aBatchStride = M * K, bBatchStride = K * N): void {
-    if (isF64(a) || isF64(b) || isF64(out)) {
-      return this.ref.matmul(a, b, out, batch, M, K, N, transA, transB, accumulate, aBatchStride, bBatchStride);
-    }
-    if (batch === 0 || M === 0 || N === 0) return;
-    if (K === 0) { if (!accumulate) out.fill(0, 0, batch * M * N); return; }
-    const s = new Staging(this.heap);
-    const pa = s.in(a), pb = s.in(b), pc = s.out(out, accumulate);
-    const tA = transA ? 1 : 0, tB = transB ? 1 : 0, acc = accumulate ? 1 : 0;
-    const mnk = M * N * K;
-    if (mnk < SMALL_GEMM) {
+    const reference = () => this.ref.matmul(a, b, out, batch, M, K, N, transA, transB, accumulate, aBatchStride, bBatchStride);
+    if (batch === 0 || M === 0 || N === 0 || K === 0) return reference(); // nothing to multiply: zero-fill or no-op
+    this.call([a, b], [out], reference, (at) => {
+      const pa = at(a), pb = at(b), pc = at(out);
+      const tA = transA ? 1 : 0, tB = transB ? 1 : 0, acc = accumulate ? 1 : 0;
+      const mnk = M * N * K;
+      if (mnk < SMALL_GEMM) {
+        const T = this.chunksFor(batch * mnk, PAR_GEMM);
+        this.par('gemm_small', splitRange(batch, T, 1).map(([p0, p1]) =>
+          [pa, pb, pc, p0, p1, aBatchStride, bBatchStride, M, K, N, tA, tB, acc]));
+        return;
+      }
       const T = this.chunksFor(batch * mnk, PAR_GEMM);
-      this.par('gemm_small', splitRange(batch, T, 1).map(([p0, p1]) =>
-        [pa, pb, pc, p0, p1, aBatchStride, bBatchStride, M, K, N, tA, tB, acc]));
-      s.done();
-      return;
-    }
-    const T = this.chunksFor(batch * mnk, PAR_GEMM);
-    let parts: number[][];
-    if (T === 1) {
-      parts = [[0, batch, 0, M, 0, N]];
-    } else if (batch >= T || (batch > 1 && mnk < 1 << 20)) {
-      parts = splitRange(batch, T, 1).map(([p0, p1]) => [p0, p1, 0, M, 0, N]);
-    } else if (N >= M || N >= 16 * T) {
-      parts = splitRange(N, T, NR).map(([n0, n1]) => [0, batch, 0, M, n0, n1]);
-    } else {
-      parts = splitRange(M, T, MR).map(([m0, m1]) => [0, batch, m0, m1, 0, N]);
-    }
-    this.par('gemm', parts.map(([p0, p1, m0, m1, n0, n1]) =>
-      [pa, pb, pc, p0!, p1!, aBatchStride, bBatchStride, M, K, N, tA, tB, acc, m0!, m1!, n0!, n1!]));
-    s.done();
+      let parts: number[][];
+      if (T === 1) {
+        parts = [[0, batch, 0, M, 0, N]];
+      } else if (batch >= T || (batch > 1 && mnk < 1 << 20)) {
+        parts = splitRange(batch, T, 1).map(([p0, p1]) => [p0, p1, 0, M, 0, N]);
+      } else if (N >= M || N >= 16 * T) {
+        parts = splitRange(N, T, NR).map(([n0, n1]) => [0, batch, 0, M, n0, n1]);
+      } else {
+        parts = splitRange(M, T, MR).map(([m0, m1]) => [0, batch, m0, m1, 0, N]);
+      }
+      this.par('gemm', parts.map(([p0, p1, m0, m1, n0, n1]) =>
+        [pa, pb, pc, p0!, p1!, aBatchStride, bBatchStride, M, K, N, tA, tB, acc, m0!, m1!, n0!, n1!]));
+    }, accumulate);
   }
 
   // ---- reductions and data movement ----
@@ -300,26 +309,27 @@ export class WasmBackend implements Backend {
   reduce(op: ReduceOp, x: FloatArray, shape: readonly number[], axes: readonly number[], out: FloatArray): void {
     // Fast path: the reduced axes are one contiguous run, so x is [outer, red, inner].
     const contiguous = axes.length > 0 && axes.every((a, i) => i === 0 || a === axes[i - 1]! + 1);
-    if (isF64(x) || isF64(out) || !contiguous || x.length === 0) return this.ref.reduce(op, x, shape, axes, out);
+    if (!contiguous || x.length === 0) return this.ref.reduce(op, x, shape, axes, out);
     const first = axes[0]!, last = axes[axes.length - 1]!;
     const prod = (lo: number, hi: number): number => shape.slice(lo, hi).reduce((p, d) => p * d, 1);
     const outer = prod(0, first), red = prod(first, last + 1), inner = prod(last + 1, shape.length);
-    const s = new Staging(this.heap);
-    const px = s.in(x), po = s.out(out, false);
-    (op === 'sum' ? this.k.reduce_sum : this.k.reduce_max)(px, po, outer, red, inner);
-    s.done();
+    this.call([x], [out], () => this.ref.reduce(op, x, shape, axes, out), (at) =>
+      (op === 'sum' ? this.k.reduce_sum : this.k.reduce_max)(at(x), at(out), outer, red, inner));
+  }
+
+  sumSquares(x: FloatArray): number {
+    let r = 0;
+    this.call([x], [], () => { r = this.ref.sumSquares(x); }, (at) => { r = this.k.sum_squares(at(x), x.length); });
+    return r;
   }
 
   transpose(x: DataArray, shape: readonly number[], perm: readonly number[], out: DataArray): void {
     const r = shape.length;
     // Fast path: swap of the last two axes (batched 2-D transpose) on 4-byte elements.
     const swapLast = r >= 2 && perm[r - 1] === r - 2 && perm[r - 2] === r - 1 && perm.slice(0, r - 2).every((p, i) => p === i);
-    if (isF64(x) || isF64(out) || !swapLast || x.length === 0) return this.ref.transpose(x, shape, perm, out);
+    if (!swapLast || x.length === 0) return this.ref.transpose(x, shape, perm, out);
     const R = shape[r - 2]!, C = shape[r - 1]!;
-    const s = new Staging(this.heap);
-    const px = s.in(x), po = s.out(out, false);
-    this.k.transpose2d(px, po, x.length / (R * C), R, C);
-    s.done();
+    this.call([x], [out], () => this.ref.transpose(x, shape, perm, out), (at) => this.k.transpose2d(at(x), at(out), x.length / (R * C), R, C));
   }
 
   slice(x: DataArray, shape: readonly number[], begin: readonly number[], size: readonly number[], out: DataArray): void {
@@ -330,151 +340,96 @@ export class WasmBackend implements Backend {
     this.ref.sliceAddInto(x, size, outShape, begin, out);
   }
 
+  /** The first index outside [0, V) (its position), or −1; checked by the kernel on the staged indices. */
+  private badIndex(at: (x: DataArray) => number, idx: Int32Array, V: number): number {
+    return this.k.check_indices(at(idx), idx.length, V);
+  }
+
   gatherRows(table: FloatArray, V: number, D: number, idx: Int32Array, out: FloatArray): void {
-    if (isF64(table) || isF64(out)) return this.ref.gatherRows(table, V, D, idx, out);
-    const s = new Staging(this.heap);
-    const pi = s.in(idx);
-    const bad = this.k.check_indices(pi, idx.length, V);
-    if (bad >= 0) {
-      s.done();
-      throw new RangeError(`gather: index ${idx[bad]} at position ${bad} is outside [0, ${V})`);
-    }
-    const pt = s.in(table), po = s.out(out, false);
-    this.k.gather_rows(pt, D, pi, idx.length, po);
-    s.done();
+    this.call([table, idx], [out], () => this.ref.gatherRows(table, V, D, idx, out), (at) => {
+      const bad = this.badIndex(at, idx, V);
+      if (bad >= 0) throw new RangeError(`gather: index ${idx[bad]} at position ${bad} is outside [0, ${V})`);
+      this.k.gather_rows(at(table), D, at(idx), idx.length, at(out));
+    });
   }
 
   scatterAddRows(dOut: FloatArray, D: number, idx: Int32Array, dTable: FloatArray): void {
-    if (isF64(dOut) || isF64(dTable)) return this.ref.scatterAddRows(dOut, D, idx, dTable);
     const V = D > 0 ? Math.floor(dTable.length / D) : 0;
-    const s = new Staging(this.heap);
-    const pi = s.in(idx);
-    const bad = this.k.check_indices(pi, idx.length, V);
-    if (bad >= 0) {
-      s.done();
-      throw new RangeError(`scatterAddRows: index ${idx[bad]} at position ${bad} is outside [0, ${V})`);
-    }
-    const pd = s.in(dOut), pt = s.out(dTable, true);
-    this.k.scatter_add_rows(pd, D, pi, idx.length, pt);
-    s.done();
+    this.call([dOut, idx], [dTable], () => this.ref.scatterAddRows(dOut, D, idx, dTable), (at) => {
+      const bad = this.badIndex(at, idx, V);
+      if (bad >= 0) throw new RangeError(`scatterAddRows: index ${idx[bad]} at position ${bad} is outside [0, ${V})`);
+      this.k.scatter_add_rows(at(dOut), D, at(idx), idx.length, at(dTable));
+    }, true);
   }
 
-  // ---- softmax family (split by rows across threads) ----
+  // ---- fused: softmax family (split by rows across threads) ----
 
-  private rowsKernel(fn: 'softmax' | 'log_softmax', x: FloatArray, R: number, C: number, out: FloatArray): void {
-    const s = new Staging(this.heap);
-    const px = s.in(x), po = s.out(out, x === out);
-    const T = this.chunksFor(R * C, PAR_TRANSCENDENTAL);
-    this.par(fn, splitRange(R, T, 1).map(([r0, r1]) => [px + 4 * r0 * C, r1 - r0, C, po + 4 * r0 * C]));
-    s.done();
+  private rowsKernel(fn: 'softmax' | 'log_softmax', x: FloatArray, R: number, C: number, out: FloatArray, reference: () => void): void {
+    this.call([x], [out], reference, (at) => {
+      const px = at(x), po = at(out);
+      const T = this.chunksFor(R * C, PAR_TRANSCENDENTAL);
+      this.par(fn, splitRange(R, T, 1).map(([r0, r1]) => [px + 4 * r0 * C, r1 - r0, C, po + 4 * r0 * C]));
+    });
   }
 
   softmax(x: FloatArray, R: number, C: number, out: FloatArray): void {
-    if (isF64(x) || isF64(out)) return this.ref.softmax(x, R, C, out);
-    this.rowsKernel('softmax', x, R, C, out);
+    this.rowsKernel('softmax', x, R, C, out, () => this.ref.softmax(x, R, C, out));
   }
 
   logSoftmax(x: FloatArray, R: number, C: number, out: FloatArray): void {
-    if (isF64(x) || isF64(out)) return this.ref.logSoftmax(x, R, C, out);
-    this.rowsKernel('log_softmax', x, R, C, out);
-  }
-
-  private checkTargets(targets: Int32Array, R: number, C: number): void {
-    for (let r = 0; r < R; r++) {
-      const t = targets[r]!;
-      if (t < 0 || t >= C) throw new RangeError(`softmaxCrossEntropy: target ${t} at row ${r} is outside [0, ${C})`);
-    }
+    this.rowsKernel('log_softmax', x, R, C, out, () => this.ref.logSoftmax(x, R, C, out));
   }
 
   softmaxCrossEntropy(x: FloatArray, R: number, C: number, targets: Int32Array, loss: FloatArray, probs: FloatArray): void {
-    if (isF64(x) || isF64(loss) || isF64(probs)) return this.ref.softmaxCrossEntropy(x, R, C, targets, loss, probs);
-    this.checkTargets(targets, R, C);
-    const s = new Staging(this.heap);
-    const px = s.in(x), pt = s.in(targets), pl = s.out(loss, false), pp = s.out(probs, probs === x);
-    const T = this.chunksFor(R * C, PAR_TRANSCENDENTAL);
-    this.par('softmax_cross_entropy', splitRange(R, T, 1).map(([r0, r1]) =>
-      [px + 4 * r0 * C, r1 - r0, C, pt + 4 * r0, pl + 4 * r0, pp + 4 * r0 * C]));
-    s.done();
+    this.call([x, targets], [loss, probs], () => this.ref.softmaxCrossEntropy(x, R, C, targets, loss, probs), (at) => {
+      checkTargets(targets, R, C);
+      const px = at(x), pt = at(targets), pl = at(loss), pp = at(probs);
+      const T = this.chunksFor(R * C, PAR_TRANSCENDENTAL);
+      this.par('softmax_cross_entropy', splitRange(R, T, 1).map(([r0, r1]) =>
+        [px + 4 * r0 * C, r1 - r0, C, pt + 4 * r0, pl + 4 * r0, pp + 4 * r0 * C]));
+    });
   }
 
   softmaxCrossEntropyBackward(probs: FloatArray, R: number, C: number, targets: Int32Array, dLoss: FloatArray, dx: FloatArray): void {
-    if (isF64(probs) || isF64(dLoss) || isF64(dx)) return this.ref.softmaxCrossEntropyBackward(probs, R, C, targets, dLoss, dx);
-    this.checkTargets(targets, R, C);
-    const s = new Staging(this.heap);
-    const pp = s.in(probs), pt = s.in(targets), pd = s.in(dLoss), px = s.out(dx, dx === probs);
-    const T = this.chunksFor(R * C, PAR_CHEAP);
-    this.par('softmax_cross_entropy_backward', splitRange(R, T, 1).map(([r0, r1]) =>
-      [pp + 4 * r0 * C, r1 - r0, C, pt + 4 * r0, pd + 4 * r0, px + 4 * r0 * C]));
-    s.done();
+    this.call([probs, targets, dLoss], [dx], () => this.ref.softmaxCrossEntropyBackward(probs, R, C, targets, dLoss, dx), (at) => {
+      checkTargets(targets, R, C);
+      const pp = at(probs), pt = at(targets), pd = at(dLoss), px = at(dx);
+      const T = this.chunksFor(R * C, PAR_CHEAP);
+      this.par('softmax_cross_entropy_backward', splitRange(R, T, 1).map(([r0, r1]) =>
+        [pp + 4 * r0 * C, r1 - r0, C, pt + 4 * r0, pd + 4 * r0, px + 4 * r0 * C]));
+    });
   }
 
-  // ---- LSTM cell (split by batch rows across threads) ----
+  // ---- fused: LSTM cell (split by batch rows across threads) ----
 
   lstmCellForward(z: FloatArray, cPrev: FloatArray, B: number, H: number, forgetBias: number,
     c: FloatArray, h: FloatArray, acts: FloatArray, tanhC: FloatArray): void {
-    if ([z, cPrev, c, h, acts, tanhC].some(isF64)) return this.ref.lstmCellForward(z, cPrev, B, H, forgetBias, c, h, acts, tanhC);
-    const s = new Staging(this.heap);
-    const pz = s.in(z), pcp = s.in(cPrev);
-    const pc = s.out(c, c === cPrev), ph = s.out(h, false), pa = s.out(acts, acts === z), pt = s.out(tanhC, false);
-    const T = this.chunksFor(B * H, PAR_TRANSCENDENTAL / 4);
-    this.par('lstm_cell_forward', splitRange(B, T, 1).map(([b0, b1]) => [pz, pcp, b0, b1, H, forgetBias, pc, ph, pa, pt]));
-    s.done();
+    this.call([z, cPrev], [c, h, acts, tanhC], () => this.ref.lstmCellForward(z, cPrev, B, H, forgetBias, c, h, acts, tanhC), (at) => {
+      const pz = at(z), pcp = at(cPrev), pc = at(c), ph = at(h), pa = at(acts), pt = at(tanhC);
+      const T = this.chunksFor(B * H, PAR_TRANSCENDENTAL / 4);
+      this.par('lstm_cell_forward', splitRange(B, T, 1).map(([b0, b1]) => [pz, pcp, b0, b1, H, forgetBias, pc, ph, pa, pt]));
+    });
   }
 
   lstmCellBackward(dh: FloatArray, dc: FloatArray, cPrev: FloatArray, acts: FloatArray, tanhC: FloatArray,
     B: number, H: number, dz: FloatArray, dcPrev: FloatArray): void {
-    if ([dh, dc, cPrev, acts, tanhC, dz, dcPrev].some(isF64)) return this.ref.lstmCellBackward(dh, dc, cPrev, acts, tanhC, B, H, dz, dcPrev);
-    const s = new Staging(this.heap);
-    const pdh = s.in(dh), pdc = s.in(dc), pcp = s.in(cPrev), pa = s.in(acts), pt = s.in(tanhC);
-    const pdz = s.out(dz, false), pdcp = s.out(dcPrev, dcPrev === dc || dcPrev === dh);
-    const T = this.chunksFor(B * H, PAR_CHEAP / 4);
-    this.par('lstm_cell_backward', splitRange(B, T, 1).map(([b0, b1]) => [pdh, pdc, pcp, pa, pt, b0, b1, H, pdz, pdcp]));
-    s.done();
+    this.call([dh, dc, cPrev, acts, tanhC], [dz, dcPrev], () => this.ref.lstmCellBackward(dh, dc, cPrev, acts, tanhC, B, H, dz, dcPrev), (at) => {
+      const pdh = at(dh), pdc = at(dc), pcp = at(cPrev), pa = at(acts), pt = at(tanhC), pdz = at(dz), pdcp = at(dcPrev);
+      const T = this.chunksFor(B * H, PAR_CHEAP / 4);
+      this.par('lstm_cell_backward', splitRange(B, T, 1).map(([b0, b1]) => [pdh, pdc, pcp, pa, pt, b0, b1, H, pdz, pdcp]));
+    });
   }
 
-  // ---- optimizer and norms ----
-
-  sumSquares(x: FloatArray): number {
-    if (isF64(x)) return this.ref.sumSquares(x);
-    const s = new Staging(this.heap);
-    const r = this.k.sum_squares(s.in(x), x.length);
-    s.done();
-    return r;
-  }
-
-  scaleInPlace(x: FloatArray, sc: number): void {
-    if (isF64(x)) return this.ref.scaleInPlace(x, sc);
-    const s = new Staging(this.heap);
-    const px = s.out(x, true);
-    this.par('scale_in_place', splitRange(x.length, this.chunksFor(x.length, PAR_CHEAP), 16).map(([lo, hi]) => [px + 4 * lo, sc, hi - lo]));
-    s.done();
-  }
-
-  sgdUpdate(p: FloatArray, g: FloatArray, lr: number): void {
-    if (isF64(p) || isF64(g)) return this.ref.sgdUpdate(p, g, lr);
-    const s = new Staging(this.heap);
-    const pg = s.in(g), pp = s.out(p, true);
-    this.par('sgd_update', splitRange(p.length, this.chunksFor(p.length, PAR_CHEAP), 16).map(([lo, hi]) => [pp + 4 * lo, pg + 4 * lo, lr, hi - lo]));
-    s.done();
-  }
-
-  momentumUpdate(p: FloatArray, g: FloatArray, v: FloatArray, lr: number, mu: number): void {
-    if (isF64(p) || isF64(g) || isF64(v)) return this.ref.momentumUpdate(p, g, v, lr, mu);
-    const s = new Staging(this.heap);
-    const pg = s.in(g), pp = s.out(p, true), pv = s.out(v, true);
-    this.par('momentum_update', splitRange(p.length, this.chunksFor(p.length, PAR_CHEAP), 16).map(([lo, hi]) =>
-      [pp + 4 * lo, pg + 4 * lo, pv + 4 * lo, lr, mu, hi - lo]));
-    s.done();
-  }
+  // ---- fused optimizer step ----
 
   adamUpdate(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, lr: number, beta1: number,
     beta2: number, eps: number, t: number): void {
-    if ([p, g, m, v].some(isF64)) return this.ref.adamUpdate(p, g, m, v, lr, beta1, beta2, eps, t);
+    if ([p, g, m, v].some((x) => x instanceof Float64Array)) throw new TypeError('wasm adamUpdate: float32 arrays only (src/optim runs the float64 loop)');
     const c1 = 1 - Math.pow(beta1, t), c2 = 1 - Math.pow(beta2, t);
-    const s = new Staging(this.heap);
-    const pg = s.in(g), pp = s.out(p, true), pm = s.out(m, true), pv = s.out(v, true);
-    this.par('adam_update', splitRange(p.length, this.chunksFor(p.length, PAR_TRANSCENDENTAL), 16).map(([lo, hi]) =>
-      [pp + 4 * lo, pg + 4 * lo, pm + 4 * lo, pv + 4 * lo, lr, beta1, beta2, eps, c1, c2, hi - lo]));
-    s.done();
+    this.call([g], [p, m, v], () => { /* unreachable: float64 refused above */ }, (at) => {
+      const pg = at(g), pp = at(p), pm = at(m), pv = at(v);
+      this.par('adam_update', splitRange(p.length, this.chunksFor(p.length, PAR_TRANSCENDENTAL), 16).map(([lo, hi]) =>
+        [pp + 4 * lo, pg + 4 * lo, pm + 4 * lo, pv + 4 * lo, lr, beta1, beta2, eps, 1 - beta1, 1 - beta2, c1, c2, hi - lo]));
+    }, true);
   }
 }
