@@ -46,13 +46,26 @@ function envChoice(): string {
   return env?.BACKPROP_BACKEND ?? 'wasm';
 }
 
+/**
+ * The default start's fallback: the reference backend. Silent where WASM cannot run here (no shared
+ * memory: a page without cross-origin isolation); anything else (a stale build missing a kernel, say)
+ * is a fault the user must hear about, once, though the engine still works.
+ */
+function fallBack(e: unknown): Backend {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (!/shared WebAssembly\.Memory|SharedArrayBuffer/.test(msg)) {
+    console.warn(`backprop: the WASM backend could not start (${msg}); using the reference backend`);
+  }
+  return referenceBackend;
+}
+
 /** The default backend, started synchronously where that is allowed (Node), else the reference. */
 function startDefaultSync(): Backend {
   if (envChoice() === 'js' || !canStartSync()) return referenceBackend;
   try {
     return createWasmBackendSync();
-  } catch {
-    return referenceBackend; // no shared memory or no threads here: plain TypeScript kernels
+  } catch (e) {
+    return fallBack(e);
   }
 }
 
@@ -75,7 +88,7 @@ export function ready(): Promise<Backend> {
   starting ??= (async () => {
     let b = referenceBackend;
     if (envChoice() !== 'js') {
-      try { b = await createWasmBackend(); } catch { /* stays on the reference backend */ }
+      try { b = await createWasmBackend(); } catch (e) { b = fallBack(e); }
     }
     starting = undefined;
     if (!settled) { active = b; settled = true; } // unless setBackend/useBackend chose meanwhile
