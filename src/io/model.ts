@@ -276,9 +276,9 @@ export interface TrainingCheckpoint {
  * @example
  * ```ts
  * import { Dense, Adam, Rng, checkpointToBytes, restoreCheckpoint } from 'backprop';
- * const net = new Dense(2, 1), opt = new Adam(net, 0.01), rng = new Rng(7);
+ * const net = new Dense(2, 1), opt = new Adam(net, { lr: 0.01 }), rng = new Rng(7);
  * const bytes = checkpointToBytes({ model: net, optimizer: opt, rngs: { shuffle: rng }, dataPosition: { epoch: 2 } });
- * const restored = restoreCheckpoint(bytes, { optimizer: new Adam(net, 0.01), rngs: { shuffle: new Rng(0) } });
+ * const restored = restoreCheckpoint(bytes, { optimizer: new Adam(net, { lr: 0.01 }), rngs: { shuffle: new Rng(0) } });
  * restored.dataPosition;   // { epoch: 2 }
  * ```
  */
@@ -323,7 +323,7 @@ export interface RestoredCheckpoint extends LoadedModel {
  * ```ts
  * import { Dense, SGD, restoreCheckpoint } from 'backprop';
  * declare const bytes: Uint8Array;   // from checkpointToBytes
- * const net = new Dense(2, 1), opt = new SGD(net, 0.1);
+ * const net = new Dense(2, 1), opt = new SGD(net, { lr: 0.1 });
  * const { dataPosition } = restoreCheckpoint(bytes, { model: net, optimizer: opt });
  * ```
  */
@@ -605,7 +605,7 @@ export async function loadModel(src: string | IOHandler | Uint8Array | Blob): Pr
  * @example
  * ```ts
  * import { Dense, SGD, saveTrainingCheckpoint } from 'backprop';
- * const net = new Dense(2, 1), opt = new SGD(net, 0.1);
+ * const net = new Dense(2, 1), opt = new SGD(net, { lr: 0.1 });
  * await saveTrainingCheckpoint('indexeddb://run-1', { model: net, optimizer: opt, dataPosition: { step: 100 } });
  * ```
  */
@@ -621,7 +621,7 @@ export async function saveTrainingCheckpoint(dest: string | IOHandler, ck: Train
  * @example
  * ```ts
  * import { Dense, SGD, loadTrainingCheckpoint } from 'backprop';
- * const net = new Dense(2, 1), opt = new SGD(net, 0.1);
+ * const net = new Dense(2, 1), opt = new SGD(net, { lr: 0.1 });
  * const { dataPosition } = await loadTrainingCheckpoint('indexeddb://run-1', { model: net, optimizer: opt });
  * ```
  */
