@@ -73,7 +73,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
 }
 
 /**
- * Parses and verifies checkpoint bytes. Throws `FormatError` naming `source` if the bytes are not
+ * Parses and verifies checkpoint bytes (see `encodeCheckpoint` for an example). Throws `FormatError` naming `source` if the bytes are not
  * valid safetensors, not a backprop checkpoint, of an unknown format version, or fail the checksum.
  */
 export function decodeCheckpoint(bytes: Uint8Array, source = '<buffer>'): LoadedCheckpoint {

@@ -57,7 +57,15 @@ export function saveFile(tensors: Record<string, TensorRecord>, file: string, me
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
 
-/** Reads a whole safetensors file (Hugging Face's `load_file`); see `decodeSafetensors` for dtype conversions. */
+/**
+ * Reads a whole safetensors file (Hugging Face's `load_file`); see `decodeSafetensors` for dtype conversions.
+ *
+ * @example
+ * ```ts
+ * import { loadFile } from 'backprop/node';
+ * const { tensors, metadata } = loadFile('model.safetensors');
+ * ```
+ */
 export function loadFile(file: string): SafetensorsContents {
   return decodeSafetensors(readFile(file), file);
 }

@@ -458,7 +458,16 @@ export function registerIOScheme(scheme: string, factory: IOHandlerFactory): voi
   schemes.set(scheme, factory);
 }
 
-/** The handler a URL names, or the one given. */
+/**
+ * The handler a URL names (by its registered scheme), or the handler given; a `ConfigError` for an
+ * unknown scheme or a plain path (with a hint to import 'backprop/node' for file://).
+ *
+ * @example
+ * ```ts
+ * import { resolveIOHandler } from 'backprop';
+ * const h = resolveIOHandler('indexeddb://my-model');   // { save, load } on the page's IndexedDB
+ * ```
+ */
 export function resolveIOHandler(target: string | IOHandler): IOHandler {
   if (typeof target !== 'string') return target;
   const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/s.exec(target);

@@ -47,8 +47,11 @@ function model(graph: ProtoWriter, docString: string, opset = ONNX_OPSET): Uint8
  * The model declares opset 13, or the newest opset an activation's operator needs.
  *
  * @example
- *   const bytes = exportDenseOnnx({ layers: [{ weight, bias, inSize: 4, outSize: 3, activation: 'softmax' }] });
- *   const session = await ort.InferenceSession.create(bytes);
+ * ```ts
+ * import { Dense, Sequential, denseWeights, exportDenseOnnx } from 'backprop';
+ * const net = new Sequential(new Dense(4, 8, { activation: 'relu' }), new Dense(8, 3, { activation: 'softmax' }));
+ * const bytes = exportDenseOnnx(denseWeights(net));   // onnxruntime: InferenceSession.create(bytes)
+ * ```
  */
 export function exportDenseOnnx(net: DenseNetWeights): Uint8Array {
   validateDenseNet(net);

@@ -14,17 +14,45 @@ export interface ByteSource {
   close?(): Promise<void>;
 }
 
-/** A ByteSource over bytes already in memory (reads are views, no copies). */
+/**
+ * A ByteSource over bytes already in memory (reads are views, no copies).
+ *
+ * @example
+ * ```ts
+ * import { bytesSource } from 'backprop';
+ * await bytesSource(new Uint8Array([1, 2, 3])).read(1, 2);   // Uint8Array [2, 3]
+ * ```
+ */
 export function bytesSource(bytes: Uint8Array): ByteSource {
   return { size: bytes.byteLength, read: async (offset, length) => bytes.subarray(offset, offset + length) };
 }
 
-/** A ByteSource over a Blob or File: each read is one `slice().arrayBuffer()`. */
+/**
+ * A ByteSource over a Blob or File: each read is one `slice().arrayBuffer()`, so a page reads one tensor
+ * of a user's multi-gigabyte file without loading it.
+ *
+ * @example
+ * ```ts
+ * import { blobSource, safeOpen } from 'backprop';
+ * declare const file: File;   // from <input type="file">
+ * const f = await safeOpen(blobSource(file), file.name);
+ * ```
+ */
 export function blobSource(blob: Blob): ByteSource {
   return { size: blob.size, read: async (offset, length) => new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer()) };
 }
 
-/** An open safetensors file: its header, and tensors read on demand. */
+/**
+ * An open safetensors file (from `safeOpen`): its header, and tensors read on demand.
+ *
+ * @example
+ * ```ts
+ * import { safeOpen } from 'backprop';
+ * declare const bytes: Uint8Array;
+ * const f = await safeOpen(bytes);
+ * for (const name of f.keys()) console.log(name, f.info(name).shape);
+ * ```
+ */
 export class SafetensorsFile {
   private readonly byName: Map<string, SafetensorsEntry>;
 

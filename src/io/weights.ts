@@ -85,7 +85,16 @@ export function validateLstmLm(lm: LstmLmWeights, source = 'LSTM LM'): void {
   checkSize(`proj.bias [${V}]`, lm.projBias, V, source);
 }
 
-/** Names an LSTM LM's weights: embedding.weight, lstm.{l}.kernel, lstm.{l}.bias, proj.weight, proj.bias. */
+/**
+ * Names an LSTM LM's weights: embedding.weight, lstm.{l}.kernel, lstm.{l}.bias, proj.weight, proj.bias.
+ *
+ * @example
+ * ```ts
+ * import { lstmLmToTensors, encodeSafetensors, type LstmLmWeights } from 'backprop';
+ * declare const lm: LstmLmWeights;
+ * const bytes = encodeSafetensors(lstmLmToTensors(lm));
+ * ```
+ */
 export function lstmLmToTensors(lm: LstmLmWeights): Record<string, TensorRecord> {
   validateLstmLm(lm);
   const { vocabSize: V, embedSize: E, hiddenSize: H } = lm;
@@ -102,6 +111,13 @@ export function lstmLmToTensors(lm: LstmLmWeights): Record<string, TensorRecord>
 /**
  * Rebuilds an LSTM LM from named tensors (a checkpoint's or an imported file's), reading V, E, H
  * and L from the shapes. `forgetBias` is not a tensor; it comes from the model's configuration.
+ *
+ * @example
+ * ```ts
+ * import { lstmLmFromTensors, decodeSafetensors } from 'backprop';
+ * declare const bytes: Uint8Array;
+ * const lm = lstmLmFromTensors(decodeSafetensors(bytes).tensors, 0, 'ptb.safetensors');
+ * ```
  */
 export function lstmLmFromTensors(tensors: Record<string, TensorRecord>, forgetBias: number, source = '<tensors>'): LstmLmWeights {
   const get = (name: string, rank: number): { shape: number[]; data: Float32Array } => {
@@ -127,7 +143,15 @@ export function lstmLmFromTensors(tensors: Record<string, TensorRecord>, forgetB
   return lm;
 }
 
-/** Names a dense net's weights: layers.{k}.weight [in, out], layers.{k}.bias [out]. */
+/**
+ * Names a dense net's weights: layers.{k}.weight [in, out], layers.{k}.bias [out].
+ *
+ * @example
+ * ```ts
+ * import { Dense, denseWeights, denseToTensors } from 'backprop';
+ * denseToTensors(denseWeights(new Dense(2, 1)));   // { 'layers.0.weight': …, 'layers.0.bias': … }
+ * ```
+ */
 export function denseToTensors(net: DenseNetWeights): Record<string, TensorRecord> {
   validateDenseNet(net);
   const tensors: Record<string, TensorRecord> = {};
@@ -138,7 +162,16 @@ export function denseToTensors(net: DenseNetWeights): Record<string, TensorRecor
   return tensors;
 }
 
-/** Rebuilds a dense net from named tensors; activations are configuration, one per layer. */
+/**
+ * Rebuilds a dense net from named tensors; activations are configuration, one per layer.
+ *
+ * @example
+ * ```ts
+ * import { denseFromTensors, decodeSafetensors } from 'backprop';
+ * declare const bytes: Uint8Array;
+ * const net = denseFromTensors(decodeSafetensors(bytes).tensors, ['relu', 'softmax']);
+ * ```
+ */
 export function denseFromTensors(tensors: Record<string, TensorRecord>, activations: DenseActivation[], source = '<tensors>'): DenseNetWeights {
   const layers = activations.map((activation, k): DenseLayerWeights => {
     const weight = Object.hasOwn(tensors, `layers.${k}.weight`) ? tensors[`layers.${k}.weight`] : undefined;
@@ -207,6 +240,13 @@ export function validateRecurrentLm(lm: RecurrentLmWeights, source = `${lm.cell?
 /**
  * Names a language model's weights: embedding.weight, {cell}.{l}.kernel, {cell}.{l}.bias (and for a
  * GRU gru.{l}.candKernel, gru.{l}.candBias), proj.weight, proj.bias; docs/formats.md gives the layouts.
+ *
+ * @example
+ * ```ts
+ * import { LanguageModel, Rng, lmWeights, recurrentLmToTensors, encodeSafetensors } from 'backprop';
+ * declare const lm: LanguageModel;
+ * const bytes = encodeSafetensors(recurrentLmToTensors(lmWeights(lm)));
+ * ```
  */
 export function recurrentLmToTensors(lm: RecurrentLmWeights): Record<string, TensorRecord> {
   validateRecurrentLm(lm);
@@ -230,6 +270,13 @@ export function recurrentLmToTensors(lm: RecurrentLmWeights): Record<string, Ten
 /**
  * Rebuilds a language model from named tensors; the cell is read from the names (`lstm.0.kernel`,
  * `gru.0.kernel` or `rnn.0.kernel`), V, E, H and L from the shapes; `forgetBias` (LSTM only) is configuration.
+ *
+ * @example
+ * ```ts
+ * import { recurrentLmFromTensors, exportLmOnnx, decodeSafetensors } from 'backprop';
+ * declare const bytes: Uint8Array;   // an exported NAME.safetensors of any cell
+ * const onnxBytes = exportLmOnnx(recurrentLmFromTensors(decodeSafetensors(bytes).tensors));
+ * ```
  */
 export function recurrentLmFromTensors(tensors: Record<string, TensorRecord>, forgetBias = 0, source = '<tensors>'): RecurrentLmWeights {
   const cell = (['lstm', 'gru', 'rnn'] as const).find((c) => Object.hasOwn(tensors, `${c}.0.kernel`));
