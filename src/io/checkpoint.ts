@@ -30,7 +30,7 @@ export { CHECKPOINT_FORMAT_VERSION, decodeCheckpoint, encodeCheckpoint, type Che
  *
  * @example
  *   saveCheckpoint('runs/ptb/latest.ckpt', {
- *     tensors: { ...lstmLmToTensors(lm), 'optim.m.proj.bias': { shape: [V], data: m } },
+ *     tensors: { ...lstmLmToTensors(lm), 'optim.m': { shape: [P], data: m } },
  *     meta: { config, vocab: vocab.words, trainer_state: { step, epoch, lr } },
  *   });
  */
