@@ -220,3 +220,26 @@ test('backendInfo reads back what runs', () => {
     assert.deepEqual([info.simd, info.fma, info.threads], [w.simd, w.relaxed, w.threads]);
   }
 });
+
+test('loadModel reads a `backprop train` checkpoint: the language model from its training configuration', async () => {
+  const { buildModel, modelTensors, optimizerContents, stateTensors } = await import('../train/model-file.js');
+  const { resolveConfig } = await import('../train/presets.js');
+  const { encodeCheckpoint } = await import('./checkpoint-codec.js');
+  for (const cell of ['gru', 'rnn', 'lstm'] as const) {
+    const cfg = resolveConfig('tiny', { cell, hidden: 6, embed: 5, layers: 2, forgetBias: cell === 'lstm' ? 1 : 0 });
+    const trained = buildModel(cfg, 13, new Rng(cfg.seed + 5));
+    const opt = optimizerContents(new Adam(trained, { lr: 0.01 }));
+    // What LMTrainer.snapshot writes: parameters, optimizer tensors, the carried state, and JSON metadata.
+    const bytes = encodeCheckpoint({
+      tensors: { ...modelTensors(trained), ...opt.tensors, ...stateTensors(trained.initialState(2)) },
+      meta: { config: cfg, vocab: { itos: ['<unk>'] }, optimizer: opt.meta, trainer_state: { epoch: 1 } },
+    });
+    const { model, vocab, meta } = await loadModel(bytes);
+    assert.ok(model instanceof LanguageModel);
+    assert.equal(model.config.vocabSize, 13);
+    assert.equal(model.config.cell, cell);
+    assert.deepEqual(vocab, { itos: ['<unk>'] });
+    assert.deepEqual(meta['trainer_state'], { epoch: 1 });
+    sameBits(lmLogits(model), lmLogits(trained), `${cell} train checkpoint`);
+  }
+});
