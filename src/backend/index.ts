@@ -114,6 +114,37 @@ export async function useBackend(kind: BackendKind, options: WasmBackendOptions 
   return b;
 }
 
+/** What `backendInfo()` reports about the running backend. */
+export interface BackendInfo {
+  /** 'wasm' (the WebAssembly kernels), 'js' (the plain TypeScript reference) or 'custom' (a backend installed with setBackend). */
+  kind: BackendKind | 'custom';
+  /** The backend's own name, e.g. 'wasm-fma-8t', 'wasm-simd', 'js'. */
+  name: string;
+  /** WebAssembly SIMD (128-bit) kernels. */
+  simd: boolean;
+  /** Relaxed SIMD: the GEMM uses fused multiply-add (results differ from the reference in the last bits). */
+  fma: boolean;
+  /** Threads computing kernels (this one and the workers); 1 without a pool. */
+  threads: number;
+}
+
+/**
+ * Reads back what is running: the active backend's kind, SIMD, FMA (relaxed SIMD) and thread count.
+ * Starts the default backend if none is active yet, as the first op would.
+ *
+ * @example
+ * ```ts
+ * import { useBackend, backendInfo } from 'backprop';
+ * await useBackend('wasm', { threads: 2 });
+ * backendInfo();   // { kind: 'wasm', name: 'wasm-fma-2t', simd: true, fma: true, threads: 2 }  (where supported)
+ * ```
+ */
+export function backendInfo(): BackendInfo {
+  const b = getBackend() as Backend & { simd?: boolean; relaxed?: boolean; threads?: number };
+  const kind: BackendInfo['kind'] = b === referenceBackend ? 'js' : b.name.startsWith('wasm') ? 'wasm' : 'custom';
+  return { kind, name: b.name, simd: b.simd === true, fma: b.relaxed === true, threads: typeof b.threads === 'number' ? b.threads : 1 };
+}
+
 /** Storage for an output the caller will overwrite completely (zeroed only where the backend must). */
 export function allocOutput(dtype: DType, n: number): DataArray {
   const b = getBackend();
