@@ -20,4 +20,5 @@ export * from './train/tbptt.js';
 export * from './eval/score.js';
 export * from './train/fused-dense.js';
 export * from './train/step.js';
+export * from './train/fit.js';
 export * from './ngram/kneser-ney.js';
