@@ -1,20 +1,17 @@
 /**
  * ONNX export (opset 13, IR version 7; a newer opset only where an activation needs one) of dense
  * networks and the LSTM language model, built with
- * the `onnx-proto` message classes and serialized by protobufjs. Pure TypeScript, no Node APIs.
+ * the ONNX message builders of onnx-proto.ts and serialized by its encoder. Pure TypeScript, no Node APIs.
  * The graphs compute exactly what `reference.ts` computes; the tests run both in onnxruntime.
  *
  * The one subtle part is the LSTM: ours is TensorFlow's BasicLSTMCell, ONNX's `LSTM` operator
  * orders and splits its parameters differently; `onnxLstmWeights` below converts between them.
  */
-import onnxProto from 'onnx-proto';
-import type { onnx as proto } from 'onnx-proto';
+import { onnx, type proto } from './onnx-proto.js';
 import { littleEndianBytes } from './safetensors.js';
 import { activationRow } from '../nn/activations.js';
 import type { DenseNetWeights, LstmLmWeights } from './weights.js';
 import { validateDenseNet, validateLstmLm } from './weights.js';
-
-const { onnx } = onnxProto;
 
 /** The opset of every export, unless a dense layer's activation needs a newer one (see the activation table). */
 export const ONNX_OPSET = 13;
