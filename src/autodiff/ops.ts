@@ -12,6 +12,7 @@
 import { allocOutput, getBackend } from '../backend/index.js';
 import { fused } from '../backend/fused.js';
 import type { BinaryOp, DType, FloatArray, UnaryOp } from '../backend/index.js';
+import type { UnaryPrim } from '../backend/kernels.js';
 import { ShapeError } from '../errors.js';
 import { broadcastShapes, fmtShape, normAxes, normAxis, shapeEq, sizeOf, type Shape } from '../tensor/shape.js';
 import { full, Tensor } from '../tensor/tensor.js';
@@ -123,7 +124,7 @@ const binaryRules = {
 
 // ---- elementwise unary --------------------------------------------------------------------------
 
-function unary(op: PlainPrim & UnaryOp, x: Tensor): Tensor {
+function unary(op: UnaryPrim, x: Tensor): Tensor {
   checkFloat(x, op, 'input');
   const out = output(x.dtype, x.shape);
   B().unary(op, f(x), f(out));
@@ -165,7 +166,7 @@ const unaryRules = {
   relu: (dy, s) => [mul(dy, kernelUnary('step', s.inputs[0]!))],
   // d gelu x = gelu'(x)·dx, gelu' a kernel of its own (the kernel table's geluGrad)
   gelu: (dy, s) => [mul(dy, kernelUnary('geluGrad', s.inputs[0]!))],
-} satisfies Rules<'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'gelu'>;
+} satisfies Rules<UnaryPrim>;
 
 // ---- matmul -------------------------------------------------------------------------------------
 

@@ -107,7 +107,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = '<buffer>'): Loaded
  *
  * @example
  *   saveCheckpoint('runs/ptb/latest.ckpt', {
- *     tensors: { ...lstmLmToTensors(lm), 'optim.m.proj.bias': { shape: [V], data: m } },
+ *     tensors: { ...lstmLmToTensors(lm), 'optim.m': { shape: [P], data: m } },
  *     meta: { config, vocab: vocab.words, trainer_state: { step, epoch, lr } },
  *   });
  */
