@@ -39,7 +39,9 @@ export interface FitEpochLogs { loss: number; accuracy?: number; valLoss?: numbe
  * waits for it. Calling `abort()` on the `signal`'s controller from a callback stops after that batch.
  */
 export interface FitCallbacks {
+  /** After each batch's update, with the batch's index in its epoch and its logs. */
   onBatchEnd?(batch: number, logs: FitBatchLogs): void | Promise<void>;
+  /** After each completed epoch (and its validation), with the epoch's logs. */
   onEpochEnd?(epoch: number, logs: FitEpochLogs): void | Promise<void>;
 }
 
