@@ -20,9 +20,7 @@
  */
 
 export type DType = 'float32' | 'float64' | 'int32';
-/** Storage of a float tensor. */
 export type FloatArray = Float32Array | Float64Array;
-/** Storage of any tensor. */
 export type DataArray = Float32Array | Float64Array | Int32Array;
 /** How long storage lives (see `Backend.alloc`). */
 export type Lifetime = 'scope' | 'kept' | 'arena';
@@ -33,7 +31,6 @@ import type { BinaryOp, UnaryOp } from './kernels.js';
 export type { BinaryOp, UnaryOp } from './kernels.js';
 export type ReduceOp = 'sum' | 'max';
 
-/** The kernels every backend provides (the reference JS backend and the WASM backend), plus optional fused fast paths. */
 export interface Backend extends Partial<FusedKernels>, Partial<OptimizerKernels> {
   readonly name: string;
 
@@ -58,7 +55,6 @@ export interface Backend extends Partial<FusedKernels>, Partial<OptimizerKernels
    * whose storage the garbage collector sees (the reference backend) leave them out.
    */
   beginScope?(): void;
-  /** Ends the innermost engine scope, freeing its scope-lifetime storage. */
   endScope?(): void;
 
   // ---- generic kernels ----
