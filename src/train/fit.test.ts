@@ -129,9 +129,10 @@ test('an abort from outside (a timer) is seen between batches: fit yields to the
   const m = net(5, [2, 16, 4]);
   const ctrl = new AbortController();
   setTimeout(() => ctrl.abort(), 30);
-  const h = await fit(m, x, y, { loss: 'softmaxCrossEntropy', optimizer: new SGD(m, { lr: 0.1 }), epochs: 1_000_000, batchSize: 1, signal: ctrl.signal });
+  // Without yields the timer could not fire before all 3000 epochs (seconds of work) had run.
+  const h = await fit(m, x, y, { loss: 'softmaxCrossEntropy', optimizer: new SGD(m, { lr: 0.1 }), epochs: 3000, batchSize: 1, signal: ctrl.signal });
   assert.equal(h.stopReason, 'aborted');
-  assert.ok(h.steps > 0);
+  assert.ok(h.steps > 0 && h.steps < 3000 * 64, `${h.steps} steps`);
 });
 
 test('early stopping on the validation loss: stops after `patience` epochs without improvement, restores the best weights on request', async () => {
