@@ -81,7 +81,7 @@ export const UNARY_KERNELS = {
   /** The ReLU derivative: 1 where x > 0, else 0 (a mask, not a primitive). */
   step: { ref: (x) => (x > 0 ? 1 : 0), cost: 'cheap', simd: true },
   abs: { ref: Math.abs, cost: 'cheap', simd: true },
-  square: { ref: (x) => x * x, cost: 'cheap', simd: true },
+  square: { ref: (x) => x * x, prim: true, cost: 'cheap', simd: true },
   // The f32 vector forms round 2u before σ: a relative error of |2u|·ε, up to 1e-5 on [−6, 6].
   gelu: { ref: gelu, prim: true, cost: 'transcendental', simd: true, accuracy: { rtol: 1e-5, atol: 1e-37 } },
   /** gelu's derivative (its autodiff rule's mask, like step for relu); crosses 0 near x = −0.75. */

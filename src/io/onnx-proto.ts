@@ -1,204 +1,109 @@
 /**
- * The ONNX protobuf messages that our exports write, and a protobuf encoder for them: a small,
- * dependency-free replacement for the `onnx-proto` package (a stale generated copy of the schema that
- * pulled in protobufjs 6, 22 MB installed). ONNX export only ever ENCODES, so a table of field numbers
- * per message and the protobuf wire format (varints, fixed32/64, length-delimited fields) are all it needs.
+ * The few ONNX messages our exports write, serialized by hand as protocol buffers, so ONNX export needs
+ * no protobuf library (the public entry loads nothing but our own files, and a page bundles it).
  *
- * The field numbers, types and enum values are those of ONNX's onnx.proto (IR version 7 and later),
- * restricted to the fields an export sets. The API mirrors the generated classes that onnx.ts was
- * written against: `onnx.NodeProto.create({...})` builds a message (a plain object here), and
- * `onnx.ModelProto.encode(model).finish()` serializes it. Fields are written in field-number order,
- * repeated numbers packed, absent fields (undefined, null, empty lists) skipped — byte for byte what
- * protobufjs writes for the same message; the test checks that against `onnx-proto`.
+ * Wire format (https://protobuf.dev/programming-guides/encoding/): each field is a key varint
+ * (field number << 3 | wire type) then its value: wire type 0 a varint (int32/int64/enum), 2 a length-
+ * prefixed byte string (string, bytes, an embedded message). Repeated scalars are written one key per
+ * element (unpacked), which every reader accepts. Field numbers are onnx.proto's (onnx/onnx, IR 7+);
+ * src/io/onnx.test.ts decodes our files with an independent protobuf implementation and runs them.
  */
 
-/** The message types (camelCase field names, as in protobufjs). Every field is optional. */
-// eslint-disable-next-line @typescript-eslint/no-namespace
-export namespace proto {
-  /** A tensor: dims, element type and data (raw little-endian bytes, or one of the typed lists). */
-  export interface TensorProto {
-    dims?: number[]; dataType?: number; floatData?: number[]; int32Data?: number[]; stringData?: Uint8Array[];
-    int64Data?: number[]; name?: string; rawData?: Uint8Array; doubleData?: number[]; uint64Data?: number[]; docString?: string;
-  }
-  /** One named attribute of a node; `type` says which value field is set. */
-  export interface AttributeProto {
-    name?: string; f?: number; i?: number; s?: Uint8Array; t?: TensorProto; g?: GraphProto; floats?: number[]; ints?: number[];
-    strings?: Uint8Array[]; tensors?: TensorProto[]; graphs?: GraphProto[]; docString?: string; type?: number; refAttrName?: string;
-  }
-  /** A named value's type, for graph inputs and outputs. */
-  export interface ValueInfoProto { name?: string; type?: TypeProto; docString?: string }
-  /** One operator application. */
-  export interface NodeProto {
-    input?: string[]; output?: string[]; name?: string; opType?: string; attribute?: AttributeProto[]; docString?: string; domain?: string;
-  }
-  /** A key/value pair (model metadata). */
-  export interface StringStringEntryProto { key?: string; value?: string }
-  /** An operator set the model imports (`domain` '' is the default ONNX domain). */
-  export interface OperatorSetIdProto { domain?: string; version?: number }
-  /** The computation graph: nodes in topological order, weights as initializers, typed inputs and outputs. */
-  export interface GraphProto {
-    node?: NodeProto[]; name?: string; initializer?: TensorProto[]; docString?: string;
-    input?: ValueInfoProto[]; output?: ValueInfoProto[]; valueInfo?: ValueInfoProto[];
-  }
-  /** The file: versions, opsets, producer, the graph. */
-  export interface ModelProto {
-    irVersion?: number; producerName?: string; producerVersion?: string; domain?: string; modelVersion?: number;
-    docString?: string; graph?: GraphProto; opsetImport?: OperatorSetIdProto[]; metadataProps?: StringStringEntryProto[];
-  }
-  /** One dimension: a fixed size or a symbolic name. */
-  export interface TensorShapeProto_Dimension { dimValue?: number; dimParam?: string; denotation?: string }
-  /** A tensor shape. */
-  export interface TensorShapeProto { dim?: TensorShapeProto_Dimension[] }
-  /** A tensor type: element type and shape. */
-  export interface TypeProto_Tensor { elemType?: number; shape?: TensorShapeProto }
-  /** A value's type (only tensors here). */
-  export interface TypeProto { tensorType?: TypeProto_Tensor; denotation?: string }
-}
+/** A message under construction: fields appended in order. */
+export class ProtoWriter {
+  private chunks: Uint8Array[] = [];
+  private length = 0;
 
-// ---- the schema: per message, its fields by number ---------------------------------------------
+  private push(bytes: Uint8Array): void { this.chunks.push(bytes); this.length += bytes.byteLength; }
 
-type Scalar = 'string' | 'bytes' | 'int64' | 'int32' | 'float' | 'double';
-/** [field number, field name, value kind (a scalar or another message's name), repeated?] */
-type Field = readonly [number, string, Scalar | MessageName, boolean];
-type MessageName = 'TensorProto' | 'AttributeProto' | 'ValueInfoProto' | 'NodeProto' | 'StringStringEntryProto' | 'OperatorSetIdProto'
-  | 'GraphProto' | 'ModelProto' | 'Dimension' | 'TensorShapeProto' | 'TypeTensor' | 'TypeProto';
-
-const SCHEMA: Record<MessageName, readonly Field[]> = {
-  TensorProto: [[1, 'dims', 'int64', true], [2, 'dataType', 'int32', false], [4, 'floatData', 'float', true], [5, 'int32Data', 'int32', true],
-    [6, 'stringData', 'bytes', true], [7, 'int64Data', 'int64', true], [8, 'name', 'string', false], [9, 'rawData', 'bytes', false],
-    [10, 'doubleData', 'double', true], [11, 'uint64Data', 'int64', true], [12, 'docString', 'string', false]],
-  AttributeProto: [[1, 'name', 'string', false], [2, 'f', 'float', false], [3, 'i', 'int64', false], [4, 's', 'bytes', false],
-    [5, 't', 'TensorProto', false], [6, 'g', 'GraphProto', false], [7, 'floats', 'float', true], [8, 'ints', 'int64', true],
-    [9, 'strings', 'bytes', true], [10, 'tensors', 'TensorProto', true], [11, 'graphs', 'GraphProto', true], [13, 'docString', 'string', false],
-    [20, 'type', 'int32', false], [21, 'refAttrName', 'string', false]],
-  ValueInfoProto: [[1, 'name', 'string', false], [2, 'type', 'TypeProto', false], [3, 'docString', 'string', false]],
-  NodeProto: [[1, 'input', 'string', true], [2, 'output', 'string', true], [3, 'name', 'string', false], [4, 'opType', 'string', false],
-    [5, 'attribute', 'AttributeProto', true], [6, 'docString', 'string', false], [7, 'domain', 'string', false]],
-  StringStringEntryProto: [[1, 'key', 'string', false], [2, 'value', 'string', false]],
-  OperatorSetIdProto: [[1, 'domain', 'string', false], [2, 'version', 'int64', false]],
-  GraphProto: [[1, 'node', 'NodeProto', true], [2, 'name', 'string', false], [5, 'initializer', 'TensorProto', true], [10, 'docString', 'string', false],
-    [11, 'input', 'ValueInfoProto', true], [12, 'output', 'ValueInfoProto', true], [13, 'valueInfo', 'ValueInfoProto', true]],
-  ModelProto: [[1, 'irVersion', 'int64', false], [2, 'producerName', 'string', false], [3, 'producerVersion', 'string', false],
-    [4, 'domain', 'string', false], [5, 'modelVersion', 'int64', false], [6, 'docString', 'string', false], [7, 'graph', 'GraphProto', false],
-    [8, 'opsetImport', 'OperatorSetIdProto', true], [14, 'metadataProps', 'StringStringEntryProto', true]],
-  Dimension: [[1, 'dimValue', 'int64', false], [2, 'dimParam', 'string', false], [3, 'denotation', 'string', false]],
-  TensorShapeProto: [[1, 'dim', 'Dimension', true]],
-  TypeTensor: [[1, 'elemType', 'int32', false], [2, 'shape', 'TensorShapeProto', false]],
-  TypeProto: [[1, 'tensorType', 'TypeTensor', false], [6, 'denotation', 'string', false]],
-};
-
-// ---- the wire format -----------------------------------------------------------------------------
-
-const VARINT = 0, FIXED64 = 1, LEN = 2, FIXED32 = 5;
-
-/** A growable byte buffer with the protobuf primitive writers. */
-class Writer {
-  private buf = new Uint8Array(256);
-  private len = 0;
-
-  private reserve(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
+  private varint(value: number | bigint): void {
+    // Negative int64s are two's complement in 10 bytes; ours are all ≥ 0 but stay correct anyway.
+    let v = BigInt.asUintN(64, BigInt(value));
+    const out: number[] = [];
+    while (v >= 0x80n) { out.push(Number(v & 0x7fn) | 0x80); v >>= 7n; }
+    out.push(Number(v));
+    this.push(Uint8Array.from(out));
   }
 
-  /** An unsigned varint (7 bits a byte, low first); negatives are written as their 64-bit two's complement (10 bytes). */
-  varint(v: number): void {
-    if (!Number.isSafeInteger(v)) throw new RangeError(`ONNX encoder: ${v} is not an integer that fits a varint exactly`);
-    this.reserve(10);
-    if (v < 0) {
-      let b = BigInt.asUintN(64, BigInt(v));
-      while (b >= 0x80n) { this.buf[this.len++] = Number(b & 0x7fn) | 0x80; b >>= 7n; }
-      this.buf[this.len++] = Number(b);
-      return;
-    }
-    while (v >= 0x80) { this.buf[this.len++] = (v % 0x80) | 0x80; v = Math.floor(v / 0x80); }
-    this.buf[this.len++] = v;
-  }
+  private key(field: number, wireType: 0 | 2): void { this.varint((field << 3) | wireType); }
 
-  tag(field: number, wire: number): void { this.varint(field * 8 + wire); }
+  /** An int32/int64/enum field. */
+  int(field: number, value: number): this { this.key(field, 0); this.varint(value); return this; }
 
-  bytes(b: Uint8Array): void {
-    this.varint(b.length);
-    this.reserve(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
+  /** A bytes field. */
+  bytes(field: number, value: Uint8Array): this { this.key(field, 2); this.varint(value.byteLength); this.push(value); return this; }
 
-  float(v: number): void { this.reserve(4); new DataView(this.buf.buffer).setFloat32(this.len, v, true); this.len += 4; }
-  double(v: number): void { this.reserve(8); new DataView(this.buf.buffer).setFloat64(this.len, v, true); this.len += 8; }
+  /** A string field (UTF-8). */
+  string(field: number, value: string): this { return this.bytes(field, new TextEncoder().encode(value)); }
 
-  finish(): Uint8Array { return this.buf.slice(0, this.len); }
-}
+  /** An embedded message field. */
+  message(field: number, value: ProtoWriter): this { return this.bytes(field, value.finish()); }
 
-const utf8 = new TextEncoder();
-
-function writeScalar(w: Writer, kind: Scalar, v: unknown): void {
-  switch (kind) {
-    case 'string': w.bytes(utf8.encode(v as string)); break;
-    case 'bytes': w.bytes(v as Uint8Array); break;
-    case 'int64': case 'int32': w.varint(v as number); break;
-    case 'float': w.float(v as number); break;
-    case 'double': w.double(v as number); break;
+  /** The serialized message. */
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    let at = 0;
+    for (const c of this.chunks) { out.set(c, at); at += c.byteLength; }
+    return out;
   }
 }
 
-const WIRE: Record<Scalar, number> = { string: LEN, bytes: LEN, int64: VARINT, int32: VARINT, float: FIXED32, double: FIXED64 };
-const isScalar = (k: string): k is Scalar => Object.hasOwn(WIRE, k);
+/** TensorProto.DataType values we use. */
+export const FLOAT = 1;
+export const INT64 = 7;
 
-function encodeMessage(type: MessageName, msg: object): Uint8Array {
-  const w = new Writer();
-  const m = msg as Record<string, unknown>;
-  for (const [num, name, kind, repeated] of SCHEMA[type]) {
-    const v = m[name];
-    if (v === undefined || v === null) continue;
-    if (!repeated) {
-      if (isScalar(kind)) { w.tag(num, WIRE[kind]); writeScalar(w, kind, v); } else { w.tag(num, LEN); w.bytes(encodeMessage(kind, v as object)); }
-      continue;
-    }
-    const list = v as readonly unknown[];
-    if (list.length === 0) continue;
-    if (!isScalar(kind)) {
-      for (const item of list) { w.tag(num, LEN); w.bytes(encodeMessage(kind, item as object)); }
-    } else if (kind === 'string' || kind === 'bytes') {
-      for (const item of list) { w.tag(num, LEN); writeScalar(w, kind, item); }
-    } else {
-      // Repeated numbers packed into one length-delimited field (protobuf parsers read packed and unpacked alike).
-      const inner = new Writer();
-      for (const item of list) writeScalar(inner, kind, item);
-      w.tag(num, LEN);
-      w.bytes(inner.finish());
-    }
+/** TensorProto: dims = 1, data_type = 2, name = 8, raw_data = 9 (little-endian values). */
+export function tensorProto(name: string, dims: readonly number[], dataType: number, rawData: Uint8Array): ProtoWriter {
+  const w = new ProtoWriter();
+  for (const d of dims) w.int(1, d);
+  return w.int(2, dataType).string(8, name).bytes(9, rawData);
+}
+
+/**
+ * ValueInfoProto { name = 1, type = 2: TypeProto { tensor_type = 1: { elem_type = 1, shape = 2:
+ * TensorShapeProto { dim = 1: { dim_value = 1 | dim_param = 2 } } } } }; a string dimension is symbolic.
+ */
+export function valueInfoProto(name: string, elemType: number, dims: ReadonlyArray<number | string>): ProtoWriter {
+  const shape = new ProtoWriter();
+  for (const d of dims) shape.message(1, typeof d === 'number' ? new ProtoWriter().int(1, d) : new ProtoWriter().string(2, d));
+  const tensorType = new ProtoWriter().int(1, elemType).message(2, shape);
+  return new ProtoWriter().string(1, name).message(2, new ProtoWriter().message(1, tensorType));
+}
+
+/**
+ * NodeProto { input = 1, output = 2, name = 3, op_type = 4, attribute = 5 }, an attribute being
+ * AttributeProto { name = 1, i = 3 (INT), s = 4 (STRING), type = 20 (2 = INT, 3 = STRING) }.
+ */
+export function nodeProto(opType: string, inputs: readonly string[], outputs: readonly string[], attributes: Readonly<Record<string, number | string>> = {}): ProtoWriter {
+  const w = new ProtoWriter();
+  for (const i of inputs) w.string(1, i);
+  for (const o of outputs) w.string(2, o);
+  w.string(3, `${opType}_${outputs[0]}`).string(4, opType);
+  for (const [name, v] of Object.entries(attributes)) {
+    const a = new ProtoWriter().string(1, name);
+    if (typeof v === 'number') a.int(3, v).int(20, 2);
+    else a.bytes(4, new TextEncoder().encode(v)).int(20, 3);
+    w.message(5, a);
   }
-  return w.finish();
+  return w;
 }
 
-/** A message "class": `create` builds the (plain-object) message, `encode(m).finish()` serializes it. */
-interface MessageClass<T> { create(fields: T): T; encode(message: T): { finish(): Uint8Array } }
-
-function messageClass<T extends object>(type: MessageName): MessageClass<T> {
-  return { create: (fields) => fields, encode: (message) => ({ finish: () => encodeMessage(type, message) }) };
+/** GraphProto { node = 1, name = 2, initializer = 5, input = 11, output = 12 }. */
+export function graphProto(name: string, nodes: readonly ProtoWriter[], initializers: readonly ProtoWriter[], inputs: readonly ProtoWriter[], outputs: readonly ProtoWriter[]): ProtoWriter {
+  const w = new ProtoWriter();
+  for (const n of nodes) w.message(1, n);
+  w.string(2, name);
+  for (const t of initializers) w.message(5, t);
+  for (const i of inputs) w.message(11, i);
+  for (const o of outputs) w.message(12, o);
+  return w;
 }
 
-/** The ONNX messages, with the enums the exports use (values from onnx.proto). */
-export const onnx = {
-  TensorProto: Object.assign(messageClass<proto.TensorProto>('TensorProto'), {
-    DataType: { UNDEFINED: 0, FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9, FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, BFLOAT16: 16 } as const,
-  }),
-  AttributeProto: Object.assign(messageClass<proto.AttributeProto>('AttributeProto'), {
-    AttributeType: { UNDEFINED: 0, FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10 } as const,
-  }),
-  ValueInfoProto: messageClass<proto.ValueInfoProto>('ValueInfoProto'),
-  NodeProto: messageClass<proto.NodeProto>('NodeProto'),
-  StringStringEntryProto: messageClass<proto.StringStringEntryProto>('StringStringEntryProto'),
-  OperatorSetIdProto: messageClass<proto.OperatorSetIdProto>('OperatorSetIdProto'),
-  GraphProto: messageClass<proto.GraphProto>('GraphProto'),
-  ModelProto: messageClass<proto.ModelProto>('ModelProto'),
-  TensorShapeProto: Object.assign(messageClass<proto.TensorShapeProto>('TensorShapeProto'), {
-    Dimension: messageClass<proto.TensorShapeProto_Dimension>('Dimension'),
-  }),
-  TypeProto: Object.assign(messageClass<proto.TypeProto>('TypeProto'), {
-    Tensor: messageClass<proto.TypeProto_Tensor>('TypeTensor'),
-  }),
-};
+/**
+ * ModelProto { ir_version = 1, producer_name = 2, doc_string = 6, graph = 7, opset_import = 8:
+ * OperatorSetIdProto { domain = 1, version = 2 } } with the default ('') domain only.
+ */
+export function modelProto(irVersion: number, opset: number, docString: string, graph: ProtoWriter): Uint8Array {
+  return new ProtoWriter().int(1, irVersion).string(2, 'backprop').string(6, docString).message(7, graph)
+    .message(8, new ProtoWriter().string(1, '').int(2, opset)).finish();
+}

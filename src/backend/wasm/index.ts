@@ -12,7 +12,7 @@
  * ```
  */
 import type { Backend } from '../backend.js';
-import { WasmBackend, type Kernels } from './backend.js';
+import { checkExports, WasmBackend, type Kernels } from './backend.js';
 import { KERNELS_RELAXED_BASE64, KERNELS_SCALAR_BASE64, KERNELS_SIMD_BASE64 } from './kernels.gen.js';
 import { CONTROL_BASE, WasmHeap } from './memory.js';
 import { ThreadPool, nodeBuiltin, workerUrl } from './pool.js';
@@ -109,11 +109,17 @@ function plan(options: WasmBackendOptions): Plan {
 /** The instance's kernels, checked against the control block, and one GEMM packing block per worker. */
 function assemble(p: Plan, instance: WebAssembly.Instance, memory: WebAssembly.Memory) {
   const k = instance.exports as unknown as Kernels;
+  checkExports(k); // before any worker starts: a stale build fails here, naming the missing kernels
   if (k.heap_base() > CONTROL_BASE) throw new Error(`wasm backend: static data (${k.heap_base()} B) overlaps the control block`);
   const names = Object.keys(instance.exports).filter((n) => typeof instance.exports[n] === 'function');
   const heap = new WasmHeap(memory);
   const scratch = Array.from({ length: p.threads - 1 }, () => heap.allocBlock(k.gemm_scratch_bytes()).ptr);
   return { k, names, heap, scratch };
+}
+
+/** Worker threads that cannot start cost threads, not the WASM kernels: say so once, run on one thread. */
+function singleThreaded(e: unknown): void {
+  console.warn(`backprop: the WASM kernels run on one thread (${(e as Error).message})`);
 }
 
 const imports = (memory: WebAssembly.Memory) => ({ env: { memory, abort: () => { throw new Error('wasm abort'); } } });
@@ -130,7 +136,10 @@ export function createWasmBackendSync(options: WasmBackendOptions = {}): Backend
   const memory = createMemory(p.maximumPages);
   const instance = new WebAssembly.Instance(module, imports(memory));
   const { k, names, heap, scratch } = assemble(p, instance, memory);
-  const pool = p.threads > 1 ? ThreadPool.createSync(module, memory, names, scratch) : undefined;
+  let pool: ThreadPool | undefined;
+  if (p.threads > 1) {
+    try { pool = ThreadPool.createSync(module, memory, names, scratch); } catch (e) { singleThreaded(e); }
+  }
   return new WasmBackend(k, heap, p.simd, pool, p.relaxed);
 }
 
@@ -142,6 +151,9 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const memory = createMemory(p.maximumPages);
   const instance = await WebAssembly.instantiate(module, imports(memory));
   const { k, names, heap, scratch } = assemble(p, instance, memory);
-  const pool = p.threads > 1 ? await ThreadPool.create(module, memory, names, scratch) : undefined;
+  let pool: ThreadPool | undefined;
+  if (p.threads > 1) {
+    try { pool = await ThreadPool.create(module, memory, names, scratch); } catch (e) { singleThreaded(e); }
+  }
   return new WasmBackend(k, heap, p.simd, pool, p.relaxed);
 }
