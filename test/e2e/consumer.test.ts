@@ -3,7 +3,7 @@
 // example that imports 'backprop' must type-check (strict, with node16 and with bundler resolution) and
 // run; the CommonJS ways in must work; `npx backprop --help`, `explain` and `explorer` must work from the
 // install (the explorer serving its prebuilt page); and an esbuild bundle of a page that trains a network
-// with `fit` must run in headless Chromium.
+// with `fit`, saves it to bytes and loads it back must run in headless Chromium.
 //
 // Offline and fast: the tarball is unpacked into the project's node_modules as npm would, and the
 // package's runtime dependencies are linked from this repository's node_modules instead of downloaded.
@@ -132,9 +132,9 @@ function findChromium(): string {
   return '';
 }
 
-test('an esbuild bundle of a page that trains a network with fit runs in headless Chromium', async () => {
+test('an esbuild bundle of a page that trains a network with fit, saves and reloads it, runs in headless Chromium', async () => {
   const entry = `
-import { Adam, Dense, Rng, Sequential, fit, getBackend, intTensor, ready, tensor } from 'backprop';
+import { Adam, Dense, Rng, Sequential, fit, getBackend, intTensor, loadModel, ready, saveModel, tensor } from 'backprop';
 window.result = (async () => {
   await ready();
   const x = tensor([[0, 0], [0, 1], [1, 0], [1, 1]].flatMap((r) => [r, r]));
@@ -144,7 +144,11 @@ window.result = (async () => {
   const batches = [];
   const h = await fit(model, x, y, { loss: 'softmaxCrossEntropy', optimizer: new Adam(model, { lr: 0.05 }), epochs: 150, batchSize: 4, rng,
     callbacks: { onBatchEnd: (b, logs) => { batches.push(logs.loss); } } });
-  return { backend: getBackend().name, epochs: h.epoch.length, accuracy: h.history.accuracy.at(-1), loss: h.history.loss.at(-1), batches: batches.length };
+  // Saved as bytes and loaded back: the same outputs, bit for bit.
+  const bytes = await saveModel(model, { save: async () => {} });
+  const { model: loaded } = await loadModel(bytes);
+  const same = Array.from(loaded.forward(x).data).every((v, i) => Object.is(v, model.forward(x).data[i]));
+  return { backend: getBackend().name, epochs: h.epoch.length, accuracy: h.history.accuracy.at(-1), loss: h.history.loss.at(-1), batches: batches.length, saved: bytes.length, same };
 })();`;
   const bundle = await build({ stdin: { contents: entry, resolveDir: project, loader: 'js' }, bundle: true, format: 'iife', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' });
   const executablePath = findChromium();
@@ -156,12 +160,13 @@ window.result = (async () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.setContent('<!doctype html><html><body></body></html>');
     await page.addScriptTag({ content: bundle.outputFiles[0]!.text });
-    const r = await page.evaluate(() => (window as unknown as { result: Promise<{ backend: string; epochs: number; accuracy: number; loss: number; batches: number }> }).result);
+    const r = await page.evaluate(() => (window as unknown as { result: Promise<{ backend: string; epochs: number; accuracy: number; loss: number; batches: number; saved: number; same: boolean }> }).result);
     assert.deepEqual(errors, []);
     assert.match(r.backend, /^wasm/, 'ready() started the WASM kernels in the page');
     assert.equal(r.epochs, 150);
     assert.equal(r.batches, 300);
     assert.equal(r.accuracy, 1, `XOR learned in the page (loss ${r.loss})`);
+    assert.ok(r.saved > 0 && r.same, 'saved to bytes and loaded back bit-identically in the page');
   } finally {
     await browser.close();
   }
