@@ -1,6 +1,8 @@
 /**
  * The WASM backend's public entry: `createWasmBackend` compiles the embedded kernels (SIMD when the
- * engine supports it), creates the shared memory and a worker pool. Importing this module does
+ * engine supports it), creates the shared memory and a worker pool. With `sharedMemory: false` (a page
+ * or worker without cross-origin isolation, where shared memory is not allowed) it creates an ordinary
+ * memory and runs on one thread; memory.ts explains how its views survive (or avoid) growing. Importing this module does
  * nothing: no compile, no thread. `createWasmBackendSync` is the same start without a promise, for
  * Node, where compiling and blocking until the workers are up are allowed on the main thread (the
  * backend's first use, `getBackend()` in backend/index.ts, starts it this way).
@@ -37,8 +39,18 @@ export interface WasmBackendOptions {
    * be located (the package bundled into a classic script) it is 1 as well.
    */
   threads?: number;
-  /** Maximum memory in 64 KiB pages (default 65536 = 4 GiB, halved until the engine accepts it). */
+  /**
+   * Maximum memory in 64 KiB pages (default 65536 = 4 GiB, halved until the engine accepts it). A
+   * non-shared memory that cannot have a resizable buffer is reserved at this size up front and never
+   * grown (default there: 4096 pages = 256 MiB).
+   */
   maximumPages?: number;
+  /**
+   * Use a shared memory (default true), which worker threads need. `false`: an ordinary, non-shared
+   * memory and one thread, for pages and workers without cross-origin isolation (Firefox and Safari
+   * allow no shared memory there).
+   */
+  sharedMemory?: boolean;
   /**
    * Cap on live collector-owned ('kept') bytes in WASM memory before such storage spills to the JS heap
    * (default 256 MiB, at most a quarter of the memory's maximum; see docs/kernels.md, "Memory").
@@ -77,13 +89,35 @@ function defaultThreads(): number {
   return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
 }
 
+/** The memory a backend runs on: its maximum in bytes, and `fixed` when it must never grow (see memory.ts). */
+interface CreatedMemory { memory: WebAssembly.Memory; maxBytes: number; fixed: boolean }
+
 /** A shared memory with the largest maximum the engine accepts, up to `maximumPages`; and that maximum in bytes. */
-function createMemory(maximumPages: number): { memory: WebAssembly.Memory; maxBytes: number } {
+function createMemory(maximumPages: number): CreatedMemory {
   for (let max = maximumPages; max >= 256; max >>= 1) {
-    try { return { memory: new WebAssembly.Memory({ initial: 256, maximum: max, shared: true }), maxBytes: max * 65536 }; } catch { /* try smaller */ }
+    try { return { memory: new WebAssembly.Memory({ initial: 256, maximum: max, shared: true }), maxBytes: max * 65536, fixed: false }; } catch { /* try smaller */ }
   }
   throw new Error('wasm backend: cannot create a shared WebAssembly.Memory (in a browser the page must be '
     + 'cross-origin isolated, i.e. served with COOP/COEP headers); use the reference backend instead');
+}
+
+/** The engine's `toResizableBuffer` (newer engines; Chromium has it, Node 20 does not). */
+type Resizable = WebAssembly.Memory & { toResizableBuffer?: () => ArrayBuffer };
+
+/**
+ * A non-shared memory. Where the engine can give it a resizable buffer (which grows in place, so views
+ * survive a grow), it starts small and grows up to `maximumPages`; elsewhere it is reserved at
+ * `fixedPages` up front and never grown (memory.ts). Either way halved until the engine accepts it.
+ */
+export function createPrivateMemory(maximumPages: number, fixedPages: number): CreatedMemory {
+  const resizable = typeof (WebAssembly.Memory.prototype as Resizable).toResizableBuffer === 'function';
+  for (let max = resizable ? maximumPages : fixedPages; max >= 16; max >>= 1) {
+    let memory: Resizable;
+    try { memory = new WebAssembly.Memory({ initial: resizable ? Math.min(256, max) : max, maximum: max }); } catch { continue; }
+    if (resizable) memory.toResizableBuffer!();
+    return { memory, maxBytes: max * 65536, fixed: !resizable };
+  }
+  throw new Error('wasm backend: cannot create a WebAssembly.Memory of even 1 MiB');
 }
 
 /** True when the relaxed-SIMD build validates, enabling V8's flag for it in Node if needed. */
@@ -99,27 +133,84 @@ function relaxedSupported(bytes: Uint8Array): boolean {
   }
 }
 
+function readLeb(bytes: Uint8Array, at: number): { value: number; next: number } {
+  let value = 0, shift = 0, i = at;
+  for (;;) {
+    const b = bytes[i++]!;
+    value += (b & 0x7f) * 2 ** shift;
+    if (!(b & 0x80)) return { value, next: i };
+    shift += 7;
+  }
+}
+
+/**
+ * The kernels' module with its imported memory declared non-shared: a copy of `bytes` whose `env.memory`
+ * import has limits flag 0x01 (maximum, not shared) instead of 0x03 (shared). The kernels are built for
+ * a shared memory (assembly/, --sharedMemory), and a module importing a shared memory links only to one;
+ * nothing else in them depends on sharing (atomics are valid on ordinary memory), so this one byte is the
+ * whole difference. Throws if the module has no such import (a build this code does not know).
+ */
+export function unshareMemoryImport(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes);
+  const name = (at: number): { text: string; next: number } => {
+    const { value: n, next } = readLeb(out, at);
+    return { text: new TextDecoder().decode(out.subarray(next, next + n)), next: next + n };
+  };
+  for (let at = 8; at < out.length;) {
+    const id = out[at]!;
+    const { value: size, next: body } = readLeb(out, at + 1);
+    if (id === 2) {
+      let { value: count, next: i } = readLeb(out, body);
+      for (; count > 0; count--) {
+        const mod = name(i), field = name(mod.next);
+        const kind = out[field.next]!;
+        i = field.next + 1;
+        if (kind === 0) i = readLeb(out, i).next;                       // function: type index
+        else if (kind === 1) { i++; const f = out[i++]!; i = readLeb(out, i).next; if (f & 1) i = readLeb(out, i).next; } // table
+        else if (kind === 2) {                                          // memory: limits
+          if (out[i] !== 0x03) throw new Error(`wasm backend: the kernels' memory import has limits flag ${out[i]}, not 0x03 (shared)`);
+          out[i] = 0x01;
+          return out;
+        } else if (kind === 3) i += 2;                                  // global: value type, mutability
+        else throw new Error(`wasm backend: unexpected import kind ${kind} in the kernels' module`);
+      }
+    }
+    at = body + size;
+  }
+  throw new Error('wasm backend: the kernels\' module imports no memory');
+}
+
 /** What both starts decide before compiling: which build, how many threads. */
-interface Plan { bytes: Uint8Array; simd: boolean; relaxed: boolean; threads: number; maximumPages: number; keptBudget: number | undefined }
+interface Plan { bytes: Uint8Array; simd: boolean; relaxed: boolean; threads: number; maximumPages: number; keptBudget: number | undefined; shared: boolean; fixedPages: number }
 
 function plan(options: WasmBackendOptions): Plan {
   const simd = (options.simd ?? true) && simdSupported();
   const relaxedBytes = decodeBase64(KERNELS_RELAXED_BASE64);
   const relaxed = simd && (options.relaxedSimd ?? true) && relaxedSupported(relaxedBytes);
-  const bytes = relaxed ? relaxedBytes : decodeBase64(simd ? KERNELS_SIMD_BASE64 : KERNELS_SCALAR_BASE64);
+  const built = relaxed ? relaxedBytes : decodeBase64(simd ? KERNELS_SIMD_BASE64 : KERNELS_SCALAR_BASE64);
   // The browser main thread may not block in Atomics.wait: single-threaded there.
   const canBlock = isNode || inIsolatedWorker;
-  const threads = canBlock && workerUrl() !== undefined ? Math.max(1, Math.floor(options.threads ?? defaultThreads())) : 1;
-  return { bytes, simd, relaxed, threads, maximumPages: options.maximumPages ?? 65536, keptBudget: options.keptBudgetBytes };
+  const shared = options.sharedMemory ?? true;
+  const bytes = shared ? built : unshareMemoryImport(built);
+  // Worker threads share the memory: a private one means one thread.
+  const threads = shared && canBlock && workerUrl() !== undefined ? Math.max(1, Math.floor(options.threads ?? defaultThreads())) : 1;
+  return {
+    bytes, simd, relaxed, threads, maximumPages: options.maximumPages ?? 65536, keptBudget: options.keptBudgetBytes,
+    shared, fixedPages: options.maximumPages ?? 4096,
+  };
+}
+
+function memoryFor(p: Plan): CreatedMemory {
+  return p.shared ? createMemory(p.maximumPages) : createPrivateMemory(p.maximumPages, p.fixedPages);
 }
 
 /** The instance's kernels, checked against the control block, and one GEMM packing block per worker. */
-function assemble(p: Plan, instance: WebAssembly.Instance, memory: WebAssembly.Memory, maxBytes: number) {
+function assemble(p: Plan, instance: WebAssembly.Instance, { memory, maxBytes, fixed }: CreatedMemory) {
   const k = instance.exports as unknown as Kernels;
   checkExports(k); // before any worker starts: a stale build fails here, naming the missing kernels
   if (k.heap_base() > CONTROL_BASE) throw new Error(`wasm backend: static data (${k.heap_base()} B) overlaps the control block`);
   const names = Object.keys(instance.exports).filter((n) => typeof instance.exports[n] === 'function');
-  const heap = new WasmHeap(memory, p.keptBudget, maxBytes);
+  const heap = new WasmHeap(memory, p.keptBudget, maxBytes, fixed);
   const scratch = Array.from({ length: p.threads - 1 }, () => heap.allocBlock(k.gemm_scratch_bytes()).ptr);
   return { k, names, heap, scratch };
 }
@@ -140,9 +231,9 @@ export function createWasmBackendSync(options: WasmBackendOptions = {}): Backend
   if (!isNode) throw new Error('wasm backend: a synchronous start needs Node 20.16 or later; elsewhere await createWasmBackend()');
   const p = plan(options);
   const module = new WebAssembly.Module(p.bytes as BufferSource);
-  const { memory, maxBytes } = createMemory(p.maximumPages);
+  const mem = memoryFor(p), memory = mem.memory;
   const instance = new WebAssembly.Instance(module, imports(memory));
-  const { k, names, heap, scratch } = assemble(p, instance, memory, maxBytes);
+  const { k, names, heap, scratch } = assemble(p, instance, mem);
   let pool: ThreadPool | undefined;
   if (p.threads > 1) {
     try { pool = ThreadPool.createSync(module, memory, names, scratch); } catch (e) { singleThreaded(e); }
@@ -150,14 +241,14 @@ export function createWasmBackendSync(options: WasmBackendOptions = {}): Backend
   return new WasmBackend(k, heap, p.simd, pool, p.relaxed);
 }
 
-/** Creates a WASM backend: SIMD kernels on a shared memory, with a worker pool when threads > 1. */
+/** Creates a WASM backend: SIMD kernels on a shared memory, with a worker pool when threads > 1 (or on a private memory, one thread). */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend & WasmBackend> {
   if (isNode) return createWasmBackendSync(options); // one start path in Node: the workers start in parallel either way
   const p = plan(options);
   const module = await WebAssembly.compile(p.bytes as BufferSource);
-  const { memory, maxBytes } = createMemory(p.maximumPages);
+  const mem = memoryFor(p), memory = mem.memory;
   const instance = await WebAssembly.instantiate(module, imports(memory));
-  const { k, names, heap, scratch } = assemble(p, instance, memory, maxBytes);
+  const { k, names, heap, scratch } = assemble(p, instance, mem);
   let pool: ThreadPool | undefined;
   if (p.threads > 1) {
     try { pool = await ThreadPool.create(module, memory, names, scratch); } catch (e) { singleThreaded(e); }

@@ -24,7 +24,17 @@
  *  - 'arena': parameters, gradients and optimizer moments: collected like 'kept', but never counted
  *    against the budget nor moved out of WASM memory (they are few, large and used by every kernel).
  * The views are a subclass whose `subarray` keeps the parent view alive, so a named sub-view of a
- * block (an arena) can never outlive its storage. Memory is shared, so growing it never detaches views.
+ * block (an arena) can never outlive its storage.
+ *
+ * Growing. A shared memory's buffer never detaches on grow, so views stay valid. A non-shared memory
+ * (a page without cross-origin isolation) replaces its buffer on every grow, and every view taken before
+ * it would read zero elements. Two answers, chosen by `createMemory` in index.ts: where the engine has
+ * `WebAssembly.Memory.prototype.toResizableBuffer` (Chromium), the memory's buffer is a resizable
+ * ArrayBuffer, which grows in place, so views stay valid exactly as with shared memory. Elsewhere the
+ * memory is reserved at its full size up front and never grown (`fixed`): when it fills, 'scope' and
+ * 'kept' requests are served from the JS heap (kernels stage them in and out, as for the kept budget),
+ * keeping the last eighth of the memory free for that staging; only an 'arena' request that does not fit
+ * is an error.
  */
 
 /** Bytes below which nothing is allocated: static data, then the pool control block at CONTROL_BASE. */
@@ -102,13 +112,17 @@ export class WasmHeap {
 
   /** Cap on live 'kept' bytes before requests spill to the JS heap. */
   keptBudget: number;
+  /** True for a non-shared memory reserved up front: it is never grown (see the file comment). */
+  readonly fixed: boolean;
 
   /**
    * `maxBytes`, the memory's maximum size, caps the default budget at a quarter of it, so that collected
-   * storage never crowds out scopes and arenas.
+   * storage never crowds out scopes and arenas. `fixed`: the memory must never grow (a non-shared memory
+   * without a resizable buffer, whose views a grow would detach).
    */
-  constructor(memory: WebAssembly.Memory, keptBudget?: number, maxBytes = 2 ** 32) {
+  constructor(memory: WebAssembly.Memory, keptBudget?: number, maxBytes = 2 ** 32, fixed = false) {
     this.memory = memory;
+    this.fixed = fixed;
     this.keptBudget = keptBudget ?? Math.min(DEFAULT_KEPT_BUDGET, Math.floor(maxBytes / 4));
     this.current = memory.buffer;
     this.buffers.add(this.current);
@@ -134,7 +148,22 @@ export class WasmHeap {
     let ptr = list?.pop();
     if (ptr === undefined) {
       ptr = this.top;
-      if (ptr + size > this.buffer.byteLength) this.grow(ptr + size);
+      if (ptr + size > this.buffer.byteLength) {
+        // A full fixed memory: any free block of a larger class will do (it keeps its class, so freeing
+        // returns it to its own list); staging a JS-heap array into a kernel must not fail for want of
+        // the exact class.
+        const larger = this.fixed ? this.smallestFreeAbove(size) : undefined;
+        if (larger !== undefined) {
+          const p = this.free.get(larger)!.pop()!;
+          this.liveBytes += larger;
+          return { ptr: p, size: larger, kept: false };
+        }
+        if (this.fixed) {
+          throw new Error(`wasm backend: the non-shared WebAssembly memory (${this.buffer.byteLength / 2 ** 20} MiB, reserved up front `
+            + `because growing it would detach every view) has no room for ${size} bytes; reserve more with the maximumPages option`);
+        }
+        this.grow(ptr + size);
+      }
       this.top = ptr + size;
     }
     this.liveBytes += size;
@@ -174,6 +203,7 @@ export class WasmHeap {
     const kept = lifetime !== 'arena' && !scope;
     if (kept && n * 4 < SMALL_KEPT) return null;
     if (kept && this.keptBytes + sizeClass(n * 4) > this.keptBudget) { this.spilled++; return null; }
+    if (this.fixed && lifetime !== 'arena' && !this.fitsBelowHeadroom(sizeClass(n * 4))) { this.spilled++; return null; }
     let b: Block;
     try {
       b = this.allocBlock(n * 4);
@@ -188,6 +218,23 @@ export class WasmHeap {
     if (scope) scope.add(b);
     this.registry.register(v, b, b);
     return v;
+  }
+
+  /** The smallest size class above `size` with a free block, if any. */
+  private smallestFreeAbove(size: number): number | undefined {
+    let best: number | undefined;
+    for (const [c, list] of this.free) if (c > size && list.length && (best === undefined || c < best)) best = c;
+    return best;
+  }
+
+  /**
+   * Fixed memory: whether a block of class `size` is free or fits below the last eighth of the memory,
+   * which is kept for staging JS-heap arrays into kernels.
+   */
+  private fitsBelowHeadroom(size: number): boolean {
+    if (this.free.get(size)?.length) return true;
+    const cap = this.buffer.byteLength;
+    return this.top + size <= cap - (cap >> 3);
   }
 
   freeBlock(ptr: number, size: number): void {
