@@ -1,12 +1,16 @@
 // Bundles the explorer page into web/dist/: web/src/main.ts (which imports the engine's own source,
 // src/index.ts, so the page runs the same math as the CLI) -> app.js; web/src/style.css with KaTeX's
-// CSS -> app.css, KaTeX's fonts copied beside it, so the page works offline once loaded.
+// CSS -> app.css, KaTeX's fonts copied beside it, so the page works offline once loaded. View 3's
+// training worker -> lm-worker.js, and the WASM thread pool's worker -> worker.js beside it (the pool
+// finds it as ./worker.js next to the bundle that starts it). Tiny Shakespeare, from the shared data
+// folder beside the repository (../shared/data/tinyshakespeare/input.txt, or $TINYSHAKESPEARE), is
+// copied to data/tinyshakespeare.txt; without it the page trains on pasted text only (a warning says so).
 //
 // Usage: node web/build.mjs            (always builds web/dist, with source maps, for a source checkout)
 //        node web/build.mjs --package  (builds build/explorer without maps: the prebuilt page the npm
 //                                       package ships, since an install has neither web/ nor esbuild)
 //        import { buildExplorer, isStale } from './web/build.mjs'   (the `backprop explorer` command)
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -16,6 +20,8 @@ export const distDir = join(here, 'dist');
 /** The prebuilt page of the npm package (`npm pack` builds it; see package.json's prepack). */
 export const packagedDir = join(here, '..', 'build', 'explorer');
 const sourceDirs = [join(here, 'src'), join(here, '..', 'src')];
+/** Tiny Shakespeare, shipped with the page (view 3's default text). */
+export const shakespeareSource = process.env.TINYSHAKESPEARE ?? join(here, '..', '..', 'shared', 'data', 'tinyshakespeare', 'input.txt');
 
 function newestMtime(dir) {
   let t = 0;
@@ -30,7 +36,7 @@ function newestMtime(dir) {
 /** True when web/dist is missing or older than any page or engine source. */
 export function isStale() {
   const out = join(distDir, 'app.js');
-  if (!existsSync(out) || !existsSync(join(distDir, 'index.html'))) return true;
+  if (!existsSync(out) || !existsSync(join(distDir, 'index.html')) || !existsSync(join(distDir, 'lm-worker.js'))) return true;
   const built = statSync(out).mtimeMs;
   const sources = Math.max(statSync(join(here, 'index.html')).mtimeMs, ...sourceDirs.map(newestMtime));
   return sources > built;
@@ -46,7 +52,10 @@ export async function buildExplorer({ minify = true, outDir = distDir, sourcemap
   if (outDir === packagedDir) rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   await esbuild.build({
-    entryPoints: { app: join(here, 'src/main.ts'), 'app-style': join(here, 'src/style.css') },
+    entryPoints: {
+      app: join(here, 'src/main.ts'), 'app-style': join(here, 'src/style.css'),
+      'lm-worker': join(here, 'src/lm-worker.ts'), worker: join(here, '..', 'src/backend/wasm/worker.ts'),
+    },
     outdir: outDir,
     bundle: true,
     format: 'esm',
@@ -61,6 +70,15 @@ export async function buildExplorer({ minify = true, outDir = distDir, sourcemap
     logLevel: 'warning',
   });
   copyFileSync(join(here, 'index.html'), join(outDir, 'index.html'));
+  if (existsSync(shakespeareSource)) {
+    mkdirSync(join(outDir, 'data'), { recursive: true });
+    const dest = join(outDir, 'data', 'tinyshakespeare.txt');
+    rmSync(dest, { force: true });   // the source may be read-only, and copies keep its mode
+    copyFileSync(shakespeareSource, dest);
+    chmodSync(dest, 0o644);
+  } else {
+    console.warn(`explorer: ${shakespeareSource} not found; view 3 will offer pasted text only (set TINYSHAKESPEARE to its path)`);
+  }
   // The package keeps only WOFF2 fonts: KaTeX's CSS lists woff2 first, and every browser that runs the
   // page's WebAssembly reads woff2, so the .woff and .ttf fallbacks would never be fetched.
   if (outDir === packagedDir) {

@@ -2,7 +2,9 @@
  * `backprop explorer`: in a source checkout, build the explorer page if its bundle is missing or stale
  * (web/build.mjs, with the installed esbuild) and serve web/dist; from an installed package (no web/,
  * no esbuild), serve the page prebuilt at `npm pack` (build/explorer). Plain node:http on 127.0.0.1.
- * Responses carry cross-origin-isolation headers (COOP/COEP), so the page may use SharedArrayBuffer.
+ * Responses carry cross-origin-isolation headers (COOP/COEP), so the page may use SharedArrayBuffer
+ * (view 3 then trains on several threads); `--no-isolation` leaves them out, to see the page as a
+ * plain static server shows it (one thread, ordinary memory).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -16,7 +18,7 @@ import { parseInteger } from '../util.js';
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.map': 'application/json', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png',
-  '.woff2': 'font/woff2', '.woff': 'font/woff', '.ttf': 'font/ttf',
+  '.woff2': 'font/woff2', '.woff': 'font/woff', '.ttf': 'font/ttf', '.txt': 'text/plain; charset=utf-8',
 };
 
 const PREBUILT = join('build', 'explorer');
@@ -52,18 +54,20 @@ export async function ensureExplorerBuilt(force = false): Promise<string> {
   return build.distDir;
 }
 
-/** Serve `dir` on 127.0.0.1:`port` (0: any free port). Resolves once listening. */
-export function serveStatic(dir: string, port: number): Promise<{ server: Server; url: string }> {
+/**
+ * Serve `dir` on 127.0.0.1:`port` (0: any free port), with cross-origin-isolation headers unless
+ * `isolate` is false. Resolves once listening.
+ */
+export function serveStatic(dir: string, port: number, isolate = true): Promise<{ server: Server; url: string }> {
+  const isolation = isolate ? {
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+  } : {};
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const file = normalize(join(dir, path.endsWith('/') ? `${path}index.html` : path));
-    const headers = {
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Embedder-Policy': 'require-corp',
-      'Cross-Origin-Resource-Policy': 'same-origin',
-      'X-Content-Type-Options': 'nosniff',
-      'Cache-Control': 'no-cache',
-    };
+    const headers = { ...isolation, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' };
     // Only files inside dir: a normalized path that escapes it is refused.
     if ((file !== dir && !file.startsWith(dir + sep)) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
@@ -96,14 +100,15 @@ function openBrowser(url: string): void {
 
 export function registerExplorer(program: Command): void {
   program.command('explorer')
-    .description('serve the interactive backprop explorer (the tutorial network step by step, and BPTT) on 127.0.0.1')
+    .description('serve the interactive backprop explorer (the tutorial network step by step, BPTT, training a language model) on 127.0.0.1')
     .option('--port <n>', 'port to listen on (default: a free port)', parseInteger('--port', 0), 0)
     .option('--no-open', 'do not open a browser')
     .option('--rebuild', 'rebuild the page even if the bundle is up to date')
-    .action(async (opts: { port: number; open: boolean; rebuild?: boolean }) => {
+    .option('--no-isolation', 'serve without the COOP/COEP headers (the page then trains on one thread, as on a plain static server)')
+    .action(async (opts: { port: number; open: boolean; rebuild?: boolean; isolation: boolean }) => {
       if (opts.port > 65535) throw new ConfigError(`--port must be at most 65535, got ${opts.port}`);
       const dir = await ensureExplorerBuilt(opts.rebuild ?? false);
-      const { url } = await serveStatic(dir, opts.port);
+      const { url } = await serveStatic(dir, opts.port, opts.isolation);
       console.log(`backprop explorer: ${url}`);
       console.log('Press Ctrl+C to stop.');
       if (opts.open) openBrowser(url);
