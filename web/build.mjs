@@ -62,6 +62,8 @@ export async function buildExplorer({ minify = true, outDir = distDir, sourcemap
     platform: 'browser',
     target: 'es2022',
     minify,
+    // The engine names optimizers by class name in checkpoints (Optimizer.state().kind): keep names.
+    keepNames: true,
     sourcemap,
     legalComments: 'none',
     // KaTeX's CSS refers to its fonts; copy them next to the CSS instead of inlining.

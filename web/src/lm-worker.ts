@@ -296,10 +296,11 @@ async function load(name: string, buf: ArrayBuffer, current: LmSettings | null):
   const rng = new Rng(settings.seed);
   const model = buildModelFromSpec(probe.spec, rng) as LanguageModel;
   const opt = meta['optimizer'] as { kind?: string } | undefined;
-  const optimizer = createOptimizer((opt?.kind ?? settings.optimizer) as LmSettings['optimizer'], model, settings.lr);
+  // The saved kind is the optimizer's class name ('Adam'); createOptimizer takes the lower-case name.
+  if (opt?.kind) settings.optimizer = opt.kind.toLowerCase() as LmSettings['optimizer'];
+  const optimizer = createOptimizer(settings.optimizer, model, settings.lr);
   const hasRng = Object.hasOwn((meta['rngs'] ?? {}) as object, 'dropout');
   const restored = restoreCheckpoint(bytes, { model, ...(opt ? { optimizer } : {}), ...(hasRng ? { rngs: { dropout: rng } } : {}) }, name);
-  if (opt?.kind) settings.optimizer = opt.kind as LmSettings['optimizer'];
   const text = corpusText ?? await shakespeareText();
   const made = makeRun(settings, text, level, { model, vocab, rng, optimizer });
   const pos = restored.dataPosition as { windows?: number } | undefined;
