@@ -53,7 +53,7 @@ before(() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 test('the tarball holds what runs: the compiled library, the CLI, the prebuilt explorer, docs; no tests, maps, bench, examples or wasm files', () => {
-  for (const must of ['bin/backprop.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'build/explorer/index.html', 'build/explorer/app.js', 'README.md']) {
+  for (const must of ['bin/backprop.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'build/explorer/index.html', 'build/explorer/app.js', 'build/explorer/lm-worker.js', 'build/explorer/worker.js', 'build/explorer/data/tinyshakespeare.txt', 'README.md']) {
     assert.ok(packedFiles.includes(must), `the package lacks ${must}`);
   }
   const unwanted = packedFiles.filter((f) => /\.test\.|\.map$|tsbuildinfo|^dist\/(test|bench|examples)\/|^build\/wasm\/|\.wasm$|testing\.js$/.test(f));
