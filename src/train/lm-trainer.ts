@@ -316,7 +316,8 @@ export class LMTrainer {
         acc.seconds += (performance.now() - t0) / 1000;
         this.guardLoss(r.costs, r.updates.length);
         // Skip mode lowers optimizer.lr on a skipped update (tbptt) or a run of high losses (guardLoss): keep that factor.
-        st.lrScale = this.optimizer.lr / this.schedule(st.epoch);
+        const scheduled = this.schedule(st.epoch);
+        if (scheduled > 0) st.lrScale = this.optimizer.lr / scheduled;
         st.window++; st.windowsDone++; ranThisCall++;
         ev?.window?.({ epoch: st.epoch + 1, window: st.window, windows, tokens: acc.windows * B * T, seconds: acc.seconds, perplexity: Math.exp(acc.cost / Math.max(acc.steps, 1)) });
         ro.afterWindow?.();

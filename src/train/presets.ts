@@ -139,8 +139,8 @@ export function validateConfig(c: TrainConfig): void {
   checkCorpusSource(c);
   if (!cellKinds.includes(c.cell)) throw new ConfigError(`unknown cell "${c.cell}" (choose ${cellKinds.join(', ')})`);
   if (!['sgd', 'momentum', 'adam'].includes(c.optimizer)) throw new ConfigError(`unknown optimizer "${c.optimizer}" (choose sgd, momentum or adam)`);
-  // lr 0 would train nothing while writing checkpoints that look trained: refused (eval scores an untrained model).
-  if (!(Number.isFinite(c.lr) && c.lr > 0)) throw new ConfigError(`lr must be a finite number > 0, got ${c.lr}`);
+  // lr 0 is allowed (docs/training.md): the loop runs and measures the initial model without changing it.
+  if (!(Number.isFinite(c.lr) && c.lr >= 0)) throw new ConfigError(`lr must be a finite number ≥ 0 (0 = measure without training), got ${c.lr}`);
   if (!(c.lrDecay > 0 && c.lrDecay <= 1)) throw new ConfigError(`lrDecay must be in (0, 1], got ${c.lrDecay}`);
   if (!(Number.isFinite(c.maxGradNorm) && c.maxGradNorm >= 0)) throw new ConfigError(`maxGradNorm must be ≥ 0 (0 = no clipping), got ${c.maxGradNorm}`);
   if (!(c.keepProb > 0 && c.keepProb <= 1)) throw new ConfigError(`keepProb must be in (0, 1], got ${c.keepProb}`);

@@ -70,7 +70,7 @@ export function registerTrain(program: Command): void {
     .option('--layers <n>', 'recurrent layers', int('--layers', 1))
     .option('--cell <kind>', 'lstm | gru | rnn')
     .option('--optimizer <kind>', 'sgd | momentum | adam')
-    .option('--lr <rate>', 'learning rate (> 0)', anyNumber('--lr'))
+    .option('--lr <rate>', 'learning rate (0 = run and measure without training)', anyNumber('--lr'))
     .option('--lr-decay <f>', 'lr decay per epoch after --max-epoch', anyNumber('--lr-decay'))
     .option('--max-epoch <n>', 'epochs at the initial learning rate', int('--max-epoch', 1))
     .option('--max-grad-norm <x>', 'clip the global gradient norm (0 = off)', anyNumber('--max-grad-norm'))
