@@ -54,7 +54,7 @@ export function ensureDirectory(dir: string, what = 'create folder'): void {
     let st: fs.Stats | undefined;
     try { st = fs.statSync(p); } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw fileError(e, p, what);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fileError(e, p, what);
     }
     if (st) {
       if (!st.isDirectory()) throw new FileError(`cannot ${what} ${dir}: ${p} is a file, not a folder; choose another path`);

@@ -117,8 +117,8 @@ test('--help lists every command; an unknown command exits 1 naming it', () => {
 test('impossible configurations exit 2 with a message naming the value, and write nothing', () => {
   const cases: [string[], RegExp][] = [
     [['--preset', 'gigantic'], /unknown preset "gigantic"/],
-    [[...small, '--k1', '0'], /k1 must be a positive integer, got 0/],
-    [[...small, '--lr', '-1'], /lr must be a finite number ≥ 0, got -1/],
+    [[...small, '--k1', '0'], /--k1 must be an integer ≥ 1, got "0"/],
+    [[...small, '--lr', '-1'], /lr must be a finite number ≥ 0 \(0 = measure without training\), got -1/],
     [[...small, '--batch-size', '100000'], /batchSize exceeds the data length.*batchSize 100000/],
     [['--data', 'text'], /needs a file \(--text FILE\)/],
   ];

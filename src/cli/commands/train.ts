@@ -114,7 +114,7 @@ export function registerTrain(program: Command): void {
       let trainer: LMTrainer;
       if (f.resume) {
         const file = path.join(out, CHECKPOINT_FILE);
-        if (!fs.existsSync(file)) throw new ConfigError(`--resume: no checkpoint at ${file}`);
+        if (!fs.existsSync(file)) throw new ConfigError(`--resume: no checkpoint at ${file} (the run stopped before its first epoch ended?); start it over with --force`);
         const ignored = Object.entries(overrides).filter(([k, v]) => v !== undefined && k !== 'epochs').map(([k]) => k);
         if (ignored.length) process.stderr.write(`--resume uses the checkpoint's configuration; ignoring ${ignored.join(', ')}\n`);
         trainer = LMTrainer.resume(file, { outDir: out, events, epochs: f.epochs });
