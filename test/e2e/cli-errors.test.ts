@@ -40,14 +40,53 @@ test('setup: a tiny run to use as input', () => {
   assert.equal(r.status, 0, r.stderr);
 });
 
-test('bad command lines: one line naming the flag or path, exit 2, nothing written', () => {
+const tally = { lines: 0 };
+/** Runs each bad command line: one error line matching its pattern, exit 2, and the run folder unchanged. */
+function assertAllClean(cases: Array<[string[], RegExp]>): void {
+  const before = hash(run);
+  for (const [args, re] of cases) {
+    assertCleanError(cli(args), re, args.filter((a) => !Z.includes(a)).join(' '));
+    tally.lines++;
+  }
+  assert.deepEqual(hash(run), before, 'a failed command changed the run folder');
+  for (const x of ['x1', 'x2', 'nothing']) assert.ok(!fs.existsSync(path.join(dir, x)), `${x} was created`);
+}
+
+test('item 1: output paths under /proc and /sys fail in bounded time with one line (Node\'s recursive mkdir loops on /proc)', () => {
+  const t0 = performance.now();
+  assertAllClean([
+    [['train', ...Z, '--out', '/proc/foo'], /cannot create the run folder \/proc\/foo: .*\(ENOENT\)/],
+    [['train', ...Z, '--out', '/proc/foo/bar/baz'], /cannot create the run folder .*\/proc\/foo.*\(ENOENT\)/],
+    [['train', ...Z, '--out', '/sys/x'], /cannot create the run folder \/sys\/x: .*\((EPERM|EACCES|EROFS)\)/],
+    [['export', '--checkpoint', ckpt, '--safetensors', '/proc/x/w'], /cannot create folder \/proc\/x: .*\(ENOENT\)/],
+  ]);
+  assert.ok(performance.now() - t0 < 20_000, 'bounded time');
+});
+
+test('item 2: file-system errors, a model too big and a checkpoint without trainer_state are one line, exit 2', () => {
   fs.writeFileSync(path.join(dir, 'afile'), 'x');
   const resigned = path.join(dir, 'resigned');
   fs.mkdirSync(resigned);
   const ck = decodeCheckpoint(fs.readFileSync(ckpt));
   const { trainer_state: _drop, ...meta } = ck.meta;
   fs.writeFileSync(path.join(resigned, 'checkpoint.ckpt'), encodeCheckpoint({ tensors: ck.tensors as never, meta }));
-  const cases: Array<[string[], RegExp]> = [
+  assertAllClean([
+    [['train', ...Z, '--out', 'afile'], /cannot create the run folder afile: .*afile is a file, not a folder/],
+    [['train', ...Z, '--out', 'afile/run'], /afile is a file, not a folder/],
+    [['export', '--checkpoint', ckpt, '--onnx', '/proc/x.onnx'], /cannot write \/proc\/x\.onnx: .*\(ENOENT\)/],
+    [['train', ...Z, '--hidden', '30000', '--out', 'x2'], /the model needs \d+ bytes .* and the backend can hold \d+ bytes .*--hidden/],
+    [['train', '--resume', '--out', resigned], /resigned\/checkpoint\.ckpt: no "trainer_state" metadata; it cannot be resumed/],
+    [['train', '--resume', '--out', path.join(dir, 'nothing')], /--resume: no checkpoint at .*nothing\/checkpoint\.ckpt.*--force/],
+    [['export', '--checkpoint', ckpt, '--onnx', ckpt], /checkpoint\.ckpt is also an input .*would be overwritten/],
+    [['export', '--checkpoint', ckpt, '--onnx', path.join(run, 'config.json')], /config\.json already exists: .*--force/],
+    [['export', '--checkpoint', ckpt, '--onnx', path.join(dir, 'w.json'), '--safetensors', path.join(dir, 'w')], /also one of the --safetensors files/],
+    [['plot', path.join(run, 'train.jsonl'), '-o', path.join(run, 'train.jsonl')], /train\.jsonl is also an input/],
+    [['eval', '--checkpoint', path.join(dir, 'afile')], /afile: not a valid safetensors file/],
+  ]);
+});
+
+test('item 7: integer and number flags: hex, empty, fractional and out-of-range values give the same message', () => {
+  assertAllClean([
     [['train', ...Z, '--epochs', '0x4', '--out', 'x1'], /--epochs must be an integer ≥ 1, got "0x4"/],
     [['train', ...Z, '--epochs', '', '--out', 'x1'], /--epochs must be an integer ≥ 1, got ""/],
     [['train', ...Z, '--epochs', 'abc', '--out', 'x1'], /--epochs must be an integer ≥ 1, got "abc"/],
@@ -59,35 +98,16 @@ test('bad command lines: one line naming the flag or path, exit 2, nothing writt
     [['train', ...Z, '--lr', '0x10', '--out', 'x1'], /--lr must be a number, got "0x10"/],
     [['train', ...Z, '--lr', 'Infinity', '--out', 'x1'], /--lr must be a number, got "Infinity"/],
     [['train', ...Z, '--lr', '', '--out', 'x1'], /--lr must be a number, got ""/],
+    [['train', ...Z, '--lr', '-1', '--out', 'x1'], /lr must be a finite number ≥ 0 \(0 = measure without training\), got -1/],
     [['train', ...Z, '--divergence-patience', '-3', '--out', 'x1'], /--divergence-patience must be an integer ≥ 0/],
     [['train', ...Z, '--divergence-factor', '0.5', '--out', 'x1'], /divergenceFactor must be a number ≥ 1/],
     [['generate', '--checkpoint', ckpt, '--length', '0x5'], /--length must be an integer ≥ 0, got "0x5"/],
     [['eval', '--checkpoint', ckpt, '--tokens', ''], /--tokens must be an integer ≥ 0, got ""/],
-    [['train', ...Z, '--out', '/proc/foo'], /cannot create the run folder \/proc\/foo: .*\(ENOENT\)/],
-    [['train', ...Z, '--out', '/proc/foo/bar/baz'], /cannot create the run folder .*\/proc\/foo.*\(ENOENT\)/],
-    [['train', ...Z, '--out', '/sys/x'], /cannot create the run folder \/sys\/x: .*\((EPERM|EACCES|EROFS)\)/],
-    [['train', ...Z, '--out', 'afile'], /cannot create the run folder afile: .*afile is a file, not a folder/],
-    [['train', ...Z, '--out', 'afile/run'], /afile is a file, not a folder/],
-    [['train', ...Z, '--hidden', '30000', '--out', 'x2'], /the model needs \d+ bytes .* and the backend can hold \d+ bytes .*--hidden/],
-    [['train', '--resume', '--out', resigned], /resigned\/checkpoint\.ckpt: no "trainer_state" metadata; it cannot be resumed/],
-    [['train', '--resume', '--out', path.join(dir, 'nothing')], /--resume: no checkpoint at .*nothing\/checkpoint\.ckpt.*--force/],
-    [['export', '--checkpoint', ckpt, '--onnx', '/proc/x.onnx'], /cannot write \/proc\/x\.onnx: .*\(ENOENT\)/],
-    [['export', '--checkpoint', ckpt, '--safetensors', '/proc/x/w'], /cannot create folder \/proc\/x: .*\(ENOENT\)/],
-    [['export', '--checkpoint', ckpt, '--onnx', ckpt], /checkpoint\.ckpt is also an input .*would be overwritten/],
-    [['export', '--checkpoint', ckpt, '--onnx', path.join(run, 'config.json')], /config\.json already exists: .*--force/],
-    [['export', '--checkpoint', ckpt, '--onnx', path.join(dir, 'w.json'), '--safetensors', path.join(dir, 'w')], /also one of the --safetensors files/],
-    [['plot', path.join(run, 'train.jsonl'), '-o', path.join(run, 'train.jsonl')], /train\.jsonl is also an input/],
-    [['eval', '--checkpoint', path.join(dir, 'afile')], /afile: not a valid safetensors file/],
-  ];
-  const before = hash(run);
-  let n = 0;
-  for (const [args, re] of cases) {
-    assertCleanError(cli(args), re, args.filter((a) => !Z.includes(a)).join(' '));
-    n++;
-  }
-  assert.deepEqual(hash(run), before, 'a failed command changed the run folder');
-  for (const x of ['x1', 'x2', 'nothing']) assert.ok(!fs.existsSync(path.join(dir, x)), `${x} was created`);
-  console.log(`# ${n} bad command lines, each one line and exit 2`);
+  ]);
+  // --lr 0 is allowed, as docs/training.md says: the loop runs and the parameters stay put.
+  const zero = cli(['train', ...Z, '--lr', '0', '--out', path.join(dir, 'lr0')]);
+  assert.equal(zero.status, 0, zero.stderr);
+  console.log(`# ${tally.lines} bad command lines so far, each one line and exit 2`);
 });
 
 test('export never overwrites its input: --network net --safetensors net would replace net.json', () => {

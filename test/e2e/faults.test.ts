@@ -90,6 +90,15 @@ test('reference: an uninterrupted run', () => {
   assert.equal(reference.length, 4);
 });
 
+test('item 5: a kill or a full disk between an epoch\'s checkpoint and its log record leaves no duplicate record after resume', () => {
+  for (const fault of [{ do: 'kill', at: 'open' }, { do: 'ENOSPC', at: 'mid' }]) {
+    const out = path.join(dir, `dup-${fault.do}`);
+    cli(['train', ...run3, '--out', out], { file: 'checkpoint.ckpt', nth: 2, ...fault });
+    assertConsistent(out, `${fault.do} on the epoch-2 checkpoint`);
+    assertRecovers(out, reference, `${fault.do} on the epoch-2 checkpoint`);
+  }
+});
+
 test('kill -9 at every point of every training write: the last checkpoint loads and the run recovers exactly', () => {
   const rng = new Rng(Number(process.env.FAULT_SEED ?? 14));
   // Writes of a 3-epoch run: train.jsonl 5 times (start, each epoch, the test), checkpoint.ckpt 4 (each epoch, the end), best.ckpt at least once.
