@@ -7,8 +7,8 @@ export * from './errors.js';
 export * from './tensor/shape.js';
 export * from './tensor/random.js';
 export * from './tensor/tensor.js';
-export { getBackend, setBackend, ready, useBackend, referenceBackend } from './backend/index.js';
-export type { Backend, BackendKind, DType, DataArray, FloatArray, WasmBackendOptions } from './backend/index.js';
+export { getBackend, setBackend, ready, useBackend, referenceBackend, backendInfo } from './backend/index.js';
+export type { Backend, BackendInfo, BackendKind, DType, DataArray, FloatArray, WasmBackendOptions } from './backend/index.js';
 export * from './autodiff/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
@@ -21,3 +21,17 @@ export * from './eval/score.js';
 export * from './train/fused-dense.js';
 export * from './train/step.js';
 export * from './ngram/kneser-ney.js';
+// Model IO (no Node API: bytes, Blobs, downloads, IndexedDB; file paths are in 'backprop/node').
+export * from './io/model.js';
+export { safeOpen, bytesSource, blobSource, SafetensorsFile, type ByteSource } from './io/safe-open.js';
+export {
+  encodeSafetensors, decodeSafetensors, readSafetensorsLayout,
+  type TensorRecord, type DecodedTensor, type SafetensorsContents, type WritableDtype,
+} from './io/safetensors.js';
+export { encodeCheckpoint, decodeCheckpoint, CHECKPOINT_FORMAT_VERSION, type Checkpoint, type LoadedCheckpoint } from './io/checkpoint-codec.js';
+export { exportLmOnnx, exportLstmLmOnnx, exportDenseOnnx, ONNX_OPSET } from './io/onnx.js';
+export {
+  recurrentLmToTensors, recurrentLmFromTensors, lstmLmToTensors, lstmLmFromTensors, denseToTensors, denseFromTensors,
+  type RecurrentLmWeights, type RecurrentLayerWeights, type RecurrentCellKind, type LstmLmWeights, type LstmLayerWeights,
+  type DenseNetWeights, type DenseLayerWeights,
+} from './io/weights.js';

@@ -25,7 +25,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['io'],                 // formats (safetensors, checkpoints, ONNX): reads the activation table in nn
   ['eval', 'explain'],    // scoring and the tutorial's trace
   ['train'],              // TBPTT, the LM trainer (measures perplexity through eval)
-  ['cli', 'index.ts'],    // the faces: the command and the public entry
+  ['cli', 'index.ts', 'node.ts'], // the faces: the command, the public entry and its Node-only part (backprop/node)
 ];
 /** Beside the stack: they import nothing but errors.ts, and are used from the `eval` layer up. */
 const BESIDE = ['data', 'ngram'];

@@ -17,9 +17,9 @@ function jsBytes(): number {
   return m.heapUsed + m.arrayBuffers;
 }
 
-async function onWasm(fn: (be: Awaited<ReturnType<typeof createWasmBackend>>) => void): Promise<void> {
+async function onWasm(fn: (be: Awaited<ReturnType<typeof createWasmBackend>>) => void, opts: Parameters<typeof createWasmBackend>[0] = {}): Promise<void> {
   const prev = getBackend();
-  const be = await createWasmBackend({ threads: 1 });
+  const be = await createWasmBackend({ threads: 1, ...opts });
   setBackend(be);
   try { fn(be); } finally { setBackend(prev); await be.close(); }
 }
@@ -71,4 +71,32 @@ test("the README's first example, 10,000 steps with backward and SGD: flat memor
     assert.ok(js1 - js0 < 8 * 2 ** 20, `JS memory grew by ${((js1 - js0) / 2 ** 20).toFixed(1)} MiB`);
     assert.ok(E < first / 10, `E ${first} → ${E}`);
   });
+});
+
+test('from a fresh backend, WASM memory grows at most to the kept budget, then stays flat', async () => {
+  const budget = 8 * 2 ** 20;
+  await onWasm((be) => {
+    const rng = new Rng(2);
+    const a = randUniform([128, 128], -1, 1, { rng }), b = randUniform([128, 128], -1, 1, { rng });
+    const start = be.heap.memory.buffer.byteLength;
+    let peak = start;
+    for (let i = 0; i < 3_000; i++) {   // 3,000 × 64 kB outputs = 188 MiB, never yielding
+      matmul(a, b);
+      peak = Math.max(peak, be.heap.memory.buffer.byteLength);
+    }
+    console.log(`# WASM memory ${start >> 20} → peak ${peak >> 20} MiB with an 8 MiB budget; spilled ${be.heap.spilled}`);
+    assert.ok(peak - start <= 2 * budget, `WASM memory grew by ${(peak - start) >> 20} MiB`);
+    assert.ok(be.heap.spilled > 2_000);
+  }, { keptBudgetBytes: budget });
+});
+
+test('a memory at its maximum spills collected storage to the JS heap instead of failing', async () => {
+  await onWasm((be) => {
+    const rng = new Rng(3);
+    const x = randUniform([512, 512], -1, 1, { rng });   // 1 MiB
+    const spilled0 = be.heap.spilled;
+    for (let i = 0; i < 100; i++) x.clone();            // 100 MiB of kept clones in a 32 MiB memory
+    assert.ok(be.heap.spilled - spilled0 > 50, `only ${be.heap.spilled - spilled0} spilled`);
+    assert.ok(be.heap.memory.buffer.byteLength <= 32 * 2 ** 20);
+  }, { maximumPages: 512, keptBudgetBytes: 2 ** 30 });
 });

@@ -73,7 +73,7 @@ function affineBackward(dz: FloatArray, xh: FloatArray, W: FloatArray, B: number
   dW: FloatArray | null, db: FloatArray | null, dxh: FloatArray | null): void {
   const be = B_();
   if (dW) be.matmul(xh, dz, dW, 1, K, B, N, true, false, true);
-  if (db) for (let r = 0; r < B; r++) for (let n = 0; n < N; n++) db[n] += dz[r * N + n]!;
+  if (db) for (let r = 0; r < B; r++) for (let n = 0; n < N; n++) db[n] = db[n]! + dz[r * N + n]!;
   if (dxh) be.matmul(dz, W, dxh, 1, B, N, K, false, true, false);
 }
 
@@ -223,7 +223,7 @@ const gruStepRule: Rule<'gruStep'> = (dy, s) => {
   for (let r = 0; r < B; r++) for (let k = 0; k < H; k++) {
     const q = r * H + k, rv = G[r * 2 * H + k]!;
     Dzg[r * 2 * H + k] = Drh[q]! * hv[q]! * rv * (1 - rv);    // through r = σ(·) in r⊙h
-    Dh[q] += Drh[q]! * rv;                                     // h inside r⊙h
+    Dh[q] = Dh[q]! + Drh[q]! * rv;                                    // h inside r⊙h
   }
   const dWg = Wg.requiresGrad ? alloc(dt, Wg.shape as number[]) : null;
   const dbg = bg.requiresGrad ? alloc(dt, [2 * H]) : null;

@@ -47,6 +47,7 @@ const cases: Record<o.Prim, () => void> = {
   tanh: () => check('tanh', o.tanh, [r64([6], -3, 3)]),
   sigmoid: () => check('sigmoid', o.sigmoid, [r64([6], -5, 5)]),
   relu: () => check('relu', o.relu, [r64([20])]),
+  square: () => check('square', o.square, [r64([6], -3, 3)]),
   gelu: () => check('gelu', o.gelu, [r64([40], -5, 5)]),
   matmul: () => {
     check('matmul', (a, b) => o.matmul(a!, b!), [r64([3, 4]), r64([4, 5])]);

@@ -12,6 +12,7 @@
 import { allocOutput, getBackend } from '../backend/index.js';
 import { fused } from '../backend/fused.js';
 import type { BinaryOp, DType, FloatArray, UnaryOp } from '../backend/index.js';
+import type { UnaryPrim } from '../backend/kernels.js';
 import { ShapeError } from '../errors.js';
 import { broadcastShapes, fmtShape, normAxes, normAxis, shapeEq, sizeOf, type Shape } from '../tensor/shape.js';
 import { full, Tensor } from '../tensor/tensor.js';
@@ -96,34 +97,39 @@ export function compare(op: 'gt' | 'ge' | 'eq', aIn: TensorLike, bIn: TensorLike
   return out;
 }
 
+// Each rule computes a gradient only for the inputs that need one (a constant operand — a lifted
+// number, a target — costs nothing on the way back).
 const binaryRules = {
   // d(a+b) = da + db
   add: (dy) => [dy, dy],
   // d(a−b) = da − db
-  sub: (dy) => [dy, neg(dy)],
+  sub: (dy, s) => [dy, s.inputs[1]!.requiresGrad ? neg(dy) : null],
   // d(a·b) = b·da + a·db
-  mul: (dy, s) => [mul(dy, s.inputs[1]!), mul(dy, s.inputs[0]!)],
+  mul: (dy, s) => {
+    const [a, b] = s.inputs as [Tensor, Tensor];
+    return [a.requiresGrad ? mul(dy, b) : null, b.requiresGrad ? mul(dy, a) : null];
+  },
   // d(a/b) = da/b − a/b²·db
   div: (dy, s) => {
     const [a, b] = s.inputs as [Tensor, Tensor];
-    return [div(dy, b), b.requiresGrad ? neg(div(mul(dy, a), mul(b, b))) : null];
+    return [a.requiresGrad ? div(dy, b) : null, b.requiresGrad ? neg(div(mul(dy, a), mul(b, b))) : null];
   },
   // d(a^b) = b·a^(b−1)·da + a^b·ln(a)·db
   pow: (dy, s) => {
     const [a, b] = s.inputs as [Tensor, Tensor];
-    return [mul(dy, mul(b, pow(a, sub(b, 1)))), b.requiresGrad ? mul(dy, mul(s.out, log(a))) : null];
+    return [a.requiresGrad ? mul(dy, mul(b, pow(a, sub(b, 1)))) : null, b.requiresGrad ? mul(dy, mul(s.out, log(a))) : null];
   },
   // d max(a,b) = [a≥b]·da + [a<b]·db (ties go to a)
   maximum: (dy, s) => {
     const [a, b] = s.inputs as [Tensor, Tensor];
     const m = compare('ge', a, b);
-    return [mul(dy, m), mul(dy, sub(1, m))];
+    return [a.requiresGrad ? mul(dy, m) : null, b.requiresGrad ? mul(dy, sub(1, m)) : null];
   },
 } satisfies Rules<'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum'>;
 
 // ---- elementwise unary --------------------------------------------------------------------------
 
-function unary(op: PlainPrim & UnaryOp, x: Tensor): Tensor {
+function unary(op: UnaryPrim, x: Tensor): Tensor {
   checkFloat(x, op, 'input');
   const out = output(x.dtype, x.shape);
   B().unary(op, f(x), f(out));
@@ -138,6 +144,8 @@ export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 /** σ(x) = 1/(1+e^−x), computed without overflow for any x. */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** x², elementwise. */
+export const square = (x: Tensor): Tensor => unary('square', x);
 /** GELU, tanh approximation (PyTorch's gelu(approximate='tanh')): 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))). */
 export const gelu = (x: Tensor): Tensor => unary('gelu', x);
 
@@ -163,9 +171,11 @@ const unaryRules = {
   sigmoid: (dy, s) => [mul(dy, mul(s.out, sub(1, s.out)))],
   // d relu x = [x > 0]·dx — a mask, so the gradient at exactly 0 is 0, not ½
   relu: (dy, s) => [mul(dy, kernelUnary('step', s.inputs[0]!))],
+  // d x² = 2x·dx
+  square: (dy, s) => [mul(dy, mul(s.inputs[0]!, 2))],
   // d gelu x = gelu'(x)·dx, gelu' a kernel of its own (the kernel table's geluGrad)
   gelu: (dy, s) => [mul(dy, kernelUnary('geluGrad', s.inputs[0]!))],
-} satisfies Rules<'neg' | 'exp' | 'log' | 'sqrt' | 'tanh' | 'sigmoid' | 'relu' | 'gelu'>;
+} satisfies Rules<UnaryPrim>;
 
 // ---- matmul -------------------------------------------------------------------------------------
 
@@ -491,8 +501,7 @@ export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
 /** Elementwise squared error ½(y − t)², the tutorial's E for one output (a composite: ∂E/∂y = y − t). */
 export function squaredError(y: Tensor, t: TensorLike): Tensor {
   checkFloat(y, 'squaredError', 'prediction');
-  const d = sub(y, lift(t, y));
-  return mul(mul(d, d), 0.5);
+  return mul(square(sub(y, lift(t, y))), 0.5);
 }
 
 const lossRules = {

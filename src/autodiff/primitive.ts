@@ -10,19 +10,23 @@
  * primitives, differentiated by composition. A composite may run a fused kernel when no gradient is
  * needed; its test compares the fused result with the composition.
  */
+import type { UnaryPrim } from '../backend/kernels.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { isGradEnabled, recordNode } from './tape.js';
 
 /** A primitive that saves nothing beyond its inputs and output. */
 export type NoParams = Record<string, never>;
 
-/** Every primitive, with what its forward saves for its rule (besides its inputs and output). */
-export interface PrimParams {
+/**
+ * Every primitive, with what its forward saves for its rule (besides its inputs and output). The
+ * one-input elementwise primitives come from the kernel table (its rows marked `prim`), so a new
+ * differentiable kernel row is a primitive without an edit here.
+ */
+export type PrimParams = { [P in UnaryPrim]: NoParams } & OtherPrimParams;
+
+interface OtherPrimParams {
   // elementwise, two inputs (broadcasting)
   add: NoParams; sub: NoParams; mul: NoParams; div: NoParams; pow: NoParams; maximum: NoParams;
-  // elementwise, one input
-  neg: NoParams; exp: NoParams; log: NoParams; sqrt: NoParams; tanh: NoParams; sigmoid: NoParams; relu: NoParams;
-  gelu: NoParams;
   // products, reductions, shape
   matmul: { transA: boolean; transB: boolean };
   sum: { kept: readonly number[]; axes: readonly number[] };

@@ -46,13 +46,26 @@ function envChoice(): string {
   return env?.BACKPROP_BACKEND ?? 'wasm';
 }
 
+/**
+ * The default start's fallback: the reference backend. Silent where WASM cannot run here (no shared
+ * memory: a page without cross-origin isolation); anything else (a stale build missing a kernel, say)
+ * is a fault the user must hear about, once, though the engine still works.
+ */
+function fallBack(e: unknown): Backend {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (!/shared WebAssembly\.Memory|SharedArrayBuffer/.test(msg)) {
+    console.warn(`backprop: the WASM backend could not start (${msg}); using the reference backend`);
+  }
+  return referenceBackend;
+}
+
 /** The default backend, started synchronously where that is allowed (Node), else the reference. */
 function startDefaultSync(): Backend {
   if (envChoice() === 'js' || !canStartSync()) return referenceBackend;
   try {
     return createWasmBackendSync();
-  } catch {
-    return referenceBackend; // no shared memory or no threads here: plain TypeScript kernels
+  } catch (e) {
+    return fallBack(e);
   }
 }
 
@@ -75,7 +88,7 @@ export function ready(): Promise<Backend> {
   starting ??= (async () => {
     let b = referenceBackend;
     if (envChoice() !== 'js') {
-      try { b = await createWasmBackend(); } catch { /* stays on the reference backend */ }
+      try { b = await createWasmBackend(); } catch (e) { b = fallBack(e); }
     }
     starting = undefined;
     if (!settled) { active = b; settled = true; } // unless setBackend/useBackend chose meanwhile
@@ -99,6 +112,37 @@ export async function useBackend(kind: BackendKind, options: WasmBackendOptions 
   const b = kind === 'js' ? referenceBackend : await createWasmBackend(options);
   setBackend(b);
   return b;
+}
+
+/** What `backendInfo()` reports about the running backend. */
+export interface BackendInfo {
+  /** 'wasm' (the WebAssembly kernels), 'js' (the plain TypeScript reference) or 'custom' (a backend installed with setBackend). */
+  kind: BackendKind | 'custom';
+  /** The backend's own name, e.g. 'wasm-fma-8t', 'wasm-simd', 'js'. */
+  name: string;
+  /** WebAssembly SIMD (128-bit) kernels. */
+  simd: boolean;
+  /** Relaxed SIMD: the GEMM uses fused multiply-add (results differ from the reference in the last bits). */
+  fma: boolean;
+  /** Threads computing kernels (this one and the workers); 1 without a pool. */
+  threads: number;
+}
+
+/**
+ * Reads back what is running: the active backend's kind, SIMD, FMA (relaxed SIMD) and thread count.
+ * Starts the default backend if none is active yet, as the first op would.
+ *
+ * @example
+ * ```ts
+ * import { useBackend, backendInfo } from 'backprop';
+ * await useBackend('wasm', { threads: 2 });
+ * backendInfo();   // { kind: 'wasm', name: 'wasm-fma-2t', simd: true, fma: true, threads: 2 }  (where supported)
+ * ```
+ */
+export function backendInfo(): BackendInfo {
+  const b = getBackend() as Backend & { simd?: boolean; relaxed?: boolean; threads?: number };
+  const kind: BackendInfo['kind'] = b === referenceBackend ? 'js' : b.name.startsWith('wasm') ? 'wasm' : 'custom';
+  return { kind, name: b.name, simd: b.simd === true, fma: b.relaxed === true, threads: typeof b.threads === 'number' ? b.threads : 1 };
 }
 
 /** Storage for an output the caller will overwrite completely (zeroed only where the backend must). */

@@ -10,7 +10,8 @@
  *   - the thread-splitting threshold (`cost`);
  *   - the per-op test lists (the backend tests iterate `unaryOps` / `binaryOps`).
  * Adding an elementwise op: one row here, `<op>S` (and `<op>V`) in the AssemblyScript file, and, if it
- * is differentiable, its primitive and rule in autodiff/ops.ts with a gradcheck row.
+ * is differentiable (`prim: true`), its function and rule in autodiff/ops.ts (the primitive table then
+ * requires the rule) with a gradcheck row in ops.test.ts (whose table requires that too).
  *
  * This file imports nothing: the build script loads it on its own (through esbuild) before tsc runs.
  */
@@ -29,6 +30,12 @@ interface UnaryRow {
    * the backend tests hold every kernel to it. Default `DEFAULT_ACCURACY`.
    */
   readonly accuracy?: { readonly rtol: number; readonly atol: number };
+  /**
+   * Whether the op is also a differentiable primitive of the same name (`UnaryPrim`): autodiff's primitive
+   * table then requires its rule (a row marked here without a rule in autodiff/ops.ts does not compile).
+   * Kernels that only serve rules (step, geluGrad) or norms (square, abs) are not.
+   */
+  readonly prim?: true;
 }
 
 /** The accuracy every kernel meets unless its row says otherwise: a few float32 ulps. */
@@ -62,21 +69,21 @@ function geluGrad(x: number): number {
 
 /** Elementwise one-input kernels: out[i] = op(x[i]). */
 export const UNARY_KERNELS = {
-  neg: { ref: (x) => -x, cost: 'cheap', simd: true },
-  exp: { ref: Math.exp, cost: 'transcendental', simd: true },
+  neg: { ref: (x) => -x, prim: true, cost: 'cheap', simd: true },
+  exp: { ref: Math.exp, prim: true, cost: 'transcendental', simd: true },
   // log has no vector form (it is rare in training); the WASM kernel computes it in f64.
-  log: { ref: Math.log, cost: 'transcendental', simd: false },
-  sqrt: { ref: Math.sqrt, cost: 'transcendental', simd: true },
-  tanh: { ref: Math.tanh, cost: 'transcendental', simd: true },
-  sigmoid: { ref: stableSigmoid, cost: 'transcendental', simd: true },
+  log: { ref: Math.log, prim: true, cost: 'transcendental', simd: false },
+  sqrt: { ref: Math.sqrt, prim: true, cost: 'transcendental', simd: true },
+  tanh: { ref: Math.tanh, prim: true, cost: 'transcendental', simd: true },
+  sigmoid: { ref: stableSigmoid, prim: true, cost: 'transcendental', simd: true },
   // x > 0 ? x : 0, so NaN gives 0.
-  relu: { ref: (x) => (x > 0 ? x : 0), cost: 'cheap', simd: true },
+  relu: { ref: (x) => (x > 0 ? x : 0), prim: true, cost: 'cheap', simd: true },
   /** The ReLU derivative: 1 where x > 0, else 0 (a mask, not a primitive). */
   step: { ref: (x) => (x > 0 ? 1 : 0), cost: 'cheap', simd: true },
   abs: { ref: Math.abs, cost: 'cheap', simd: true },
-  square: { ref: (x) => x * x, cost: 'cheap', simd: true },
+  square: { ref: (x) => x * x, prim: true, cost: 'cheap', simd: true },
   // The f32 vector forms round 2u before σ: a relative error of |2u|·ε, up to 1e-5 on [−6, 6].
-  gelu: { ref: gelu, cost: 'transcendental', simd: true, accuracy: { rtol: 1e-5, atol: 1e-37 } },
+  gelu: { ref: gelu, prim: true, cost: 'transcendental', simd: true, accuracy: { rtol: 1e-5, atol: 1e-37 } },
   /** gelu's derivative (its autodiff rule's mask, like step for relu); crosses 0 near x = −0.75. */
   geluGrad: { ref: geluGrad, cost: 'transcendental', simd: true, accuracy: { rtol: 1e-5, atol: 1e-6 } },
 } as const satisfies Record<string, UnaryRow>;
@@ -99,6 +106,8 @@ export const BINARY_KERNELS = {
 
 export type UnaryOp = keyof typeof UNARY_KERNELS;
 export type BinaryOp = keyof typeof BINARY_KERNELS;
+/** The unary kernels that are differentiable primitives (rows marked `prim`). */
+export type UnaryPrim = { [K in UnaryOp]: (typeof UNARY_KERNELS)[K] extends { readonly prim: true } ? K : never }[UnaryOp];
 
 /** Every unary op, in table order (the WASM op codes are these indices). */
 export const unaryOps = Object.keys(UNARY_KERNELS) as UnaryOp[];

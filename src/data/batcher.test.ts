@@ -18,7 +18,7 @@ test('PTB layout on data 0..24, batch 2, steps 3 (worked by hand)', () => {
 });
 
 test('epochSize equals ((len // B) - 1) // T, and y is x shifted within each stream', () => {
-  for (const [n, B, T] of [[100, 4, 5], [101, 3, 7], [10, 1, 9], [40, 20, 1]]) {
+  for (const [n, B, T] of [[100, 4, 5], [101, 3, 7], [10, 1, 9], [40, 20, 1]] as const) {
     const b = new StreamBatcher(range(n), B, T);
     assert.equal(b.epochSize, Math.floor((Math.floor(n / B) - 1) / T));
     for (const { x, y } of b) {

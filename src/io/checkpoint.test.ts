@@ -72,11 +72,11 @@ test('a flipped byte anywhere, a truncation, a missing file or a foreign file is
   // Flip one bit in every byte position of the data section and many in the header.
   for (let at = 0; at < bytes.length; at += at < headerEnd ? 7 : 1) {
     const copy = bytes.slice();
-    copy[at] ^= 0x10;
+    copy[at] = copy[at]! ^ 0x10;
     assertFormatError(() => decodeCheckpoint(copy, `flip@${at}`), `flip@${at}`, /./);
   }
   const dataFlip = bytes.slice();
-  dataFlip[headerEnd + 5] ^= 1;
+  dataFlip[headerEnd + 5] = dataFlip[headerEnd + 5]! ^ 1;
   assertFormatError(() => decodeCheckpoint(dataFlip, 'x.ckpt'), 'x.ckpt', /checksum mismatch.*corrupted/);
 
   const truncated = path.join(dir, 'truncated.ckpt');

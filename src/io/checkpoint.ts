@@ -16,98 +16,21 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { FileError, FormatError } from '../errors.js';
 import { ensureDirectory, writeFileAtomic } from './atomic.js';
-import type { DecodedTensor, SafetensorsContents, TensorRecord } from './safetensors.js';
-import { decodeSafetensors, decodeTensors, encodeSafetensors, readSafetensorsLayout, tensorToLittleEndian } from './safetensors.js';
+import { CHECKPOINT_FORMAT_VERSION, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type LoadedCheckpoint } from './checkpoint-codec.js';
+import type { SafetensorsContents, TensorRecord } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, tensorToLittleEndian } from './safetensors.js';
 
-export const CHECKPOINT_FORMAT_VERSION = 1;
-const PREFIX = 'backprop.';
-const VERSION_KEY = `${PREFIX}format_version`;
-const CHECKSUM_KEY = `${PREFIX}checksum`;
-
-/** What the trainer saves: named tensors, and JSON-able values by key (config, vocab, trainer_state, …). */
-export interface Checkpoint {
-  tensors: Record<string, TensorRecord>;
-  meta: Record<string, unknown>;
-}
-
-/** What a load returns: the same tensors (as fresh typed arrays) and meta values parsed back from JSON. */
-export interface LoadedCheckpoint {
-  tensors: Record<string, DecodedTensor>;
-  meta: Record<string, unknown>;
-}
-
-/**
- * SHA-256 over a canonical description of the file's contents, independent of its byte layout:
- * the metadata (all but the checksum itself) and each tensor's name, dtype and shape, sorted by
- * key, as JSON; then each tensor's stored little-endian bytes in name order. Writer and reader
- * feed it the same sequence, so any changed byte outside the header's whitespace is detected.
- */
-function checksum(metadata: Record<string, string>, tensors: Array<{ name: string; dtype: string; shape: number[]; bytes: Uint8Array }>): string {
-  const byName = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const hash = createHash('sha256');
-  hash.update(JSON.stringify({
-    metadata: Object.keys(metadata).filter((k) => k !== CHECKSUM_KEY).sort().map((k) => [k, metadata[k]]),
-    tensors: byName.map((t) => [t.name, t.dtype, t.shape]),
-  }));
-  for (const t of byName) hash.update(t.bytes);
-  return `sha256:${hash.digest('hex')}`;
-}
-
-/** Serializes a checkpoint to safetensors bytes (see the file comment for the layout). */
-export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
-  const metadata: Record<string, string> = { [VERSION_KEY]: String(CHECKPOINT_FORMAT_VERSION) };
-  for (const [key, value] of Object.entries(checkpoint.meta)) {
-    if (key === 'format_version' || key === 'checksum') throw new FormatError(`checkpoint meta key "${key}" is reserved`);
-    const json = JSON.stringify(value);
-    if (json === undefined) throw new FormatError(`checkpoint meta "${key}" is not JSON-serializable (${typeof value})`);
-    metadata[PREFIX + key] = json;
-  }
-  const raw = Object.entries(checkpoint.tensors).map(([name, tensor]) => ({ name, shape: tensor.shape, ...tensorToLittleEndian(name, tensor) }));
-  metadata[CHECKSUM_KEY] = checksum(metadata, raw);
-  return encodeSafetensors(checkpoint.tensors, metadata);
-}
-
-/**
- * Parses and verifies checkpoint bytes. Throws `FormatError` naming `source` if the bytes are not
- * valid safetensors, not a backprop checkpoint, of an unknown format version, or fail the checksum.
- */
-export function decodeCheckpoint(bytes: Uint8Array, source = '<buffer>'): LoadedCheckpoint {
-  const layout = readSafetensorsLayout(bytes, source);
-  const { metadata } = layout;
-  const version = Object.hasOwn(metadata, VERSION_KEY) ? metadata[VERSION_KEY] : undefined;
-  if (version === undefined) throw new FormatError(`${source}: a safetensors file but not a backprop checkpoint (no "${VERSION_KEY}" metadata)`);
-  if (version !== String(CHECKPOINT_FORMAT_VERSION)) {
-    throw new FormatError(`${source}: checkpoint format version ${JSON.stringify(version)} is not supported (this build reads ${CHECKPOINT_FORMAT_VERSION})`);
-  }
-  const stored = Object.hasOwn(metadata, CHECKSUM_KEY) ? metadata[CHECKSUM_KEY] : undefined;
-  if (stored === undefined) throw new FormatError(`${source}: checkpoint has no "${CHECKSUM_KEY}"`);
-  const actual = checksum(metadata, layout.entries.map((e) => ({ ...e, bytes: layout.data.subarray(e.begin, e.end) })));
-  if (stored !== actual) throw new FormatError(`${source}: checksum mismatch (stored ${stored}, computed ${actual}); the file is corrupted`);
-
-  const tensors = decodeTensors(layout, source);
-  const meta: Record<string, unknown> = {};
-  for (const [key, json] of Object.entries(metadata)) {
-    if (!key.startsWith(PREFIX) || key === VERSION_KEY || key === CHECKSUM_KEY) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(json);
-    } catch {
-      throw new FormatError(`${source}: metadata "${key}" is not valid JSON`);
-    }
-    Object.defineProperty(meta, key.slice(PREFIX.length), { value, enumerable: true, writable: true, configurable: true });
-  }
-  return { tensors, meta };
-}
+// The byte format lives in checkpoint-codec.ts (no Node API, so pages use it too); this file adds files.
+export { CHECKPOINT_FORMAT_VERSION, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type LoadedCheckpoint } from './checkpoint-codec.js';
 
 /**
  * Writes a checkpoint atomically: `file` holds either the previous checkpoint or this one.
  *
  * @example
  *   saveCheckpoint('runs/ptb/latest.ckpt', {
- *     tensors: { ...lstmLmToTensors(lm), 'optim.m.proj.bias': { shape: [V], data: m } },
+ *     tensors: { ...lstmLmToTensors(lm), 'optim.m': { shape: [P], data: m } },
  *     meta: { config, vocab: vocab.words, trainer_state: { step, epoch, lr } },
  *   });
  */

@@ -2,12 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
-import { exportDenseOnnx, exportLstmLmOnnx, ONNX_OPSET } from './onnx.js';
-import { denseForward, lstmLmForward } from './reference.js';
+import { exportDenseOnnx, exportLmOnnx, exportLstmLmOnnx, ONNX_OPSET } from './onnx.js';
+import { denseForward, lstmLmForward, recurrentLmForward } from './reference.js';
+import { denseWeights, lmWeights } from './model.js';
+import { LanguageModel } from '../nn/language-model.js';
+import { Activation, Dense, Sequential } from '../nn/layers.js';
+import { Rng } from '../tensor/random.js';
+import { tensor } from '../tensor/tensor.js';
 import { seededRandom } from './testing.js';
 import { activationKinds } from '../nn/activations.js';
-import type { DenseActivation, DenseNetWeights, LstmLmWeights } from './weights.js';
-import { denseFromTensors, denseToTensors, lstmLmFromTensors, lstmLmToTensors } from './weights.js';
+import type { DenseActivation, DenseNetWeights, LstmLmWeights, RecurrentCellKind, RecurrentLmWeights } from './weights.js';
+import { CELL_GATES, denseFromTensors, denseToTensors, lstmLmFromTensors, lstmLmToTensors, recurrentLmFromTensors, recurrentLmToTensors } from './weights.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
 const TOLERANCE = 1e-4;
@@ -172,4 +177,107 @@ test('the PyTorch recipe in docs/formats.md (reorder i,j,f,o → i,f,g,o; fold f
   const expected = lstmLmForward(lm, tokens, T, B, new Float32Array(L * B * H), new Float32Array(L * B * H));
   assertClose(logits, expected.logits, 'torch-layout logits');
   assertClose(h, expected.hT, 'torch-layout hT');
+});
+
+// ---- GRU and RNN language models, and exports of live models -----------------------------------
+
+function randomRecurrentLm(random: () => number, cell: RecurrentCellKind, V: number, E: number, H: number, L: number): RecurrentLmWeights {
+  const G = CELL_GATES[cell];
+  return {
+    cell, vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L, forgetBias: 0,
+    embedding: uniform(random, V * E, 1),
+    layers: Array.from({ length: L }, (_, l) => {
+      const K = (l === 0 ? E : H) + H;
+      return {
+        kernel: uniform(random, K * G * H, 0.6), bias: uniform(random, G * H, 0.3),
+        ...(cell === 'gru' ? { candKernel: uniform(random, K * H, 0.6), candBias: uniform(random, H, 0.3) } : {}),
+      };
+    }),
+    projWeight: uniform(random, H * V, 0.8),
+    projBias: uniform(random, V, 0.2),
+  };
+}
+
+for (const cell of ['gru', 'rnn'] as const) {
+  test(`the ${cell.toUpperCase()} LM in onnxruntime matches the reference: logits and final state, carried across calls`, async () => {
+    const random = seededRandom(cell === 'gru' ? 6 : 7);
+    for (const [V, E, H, L] of [[7, 5, 3, 1], [11, 6, 8, 2], [13, 4, 17, 3]] as const) {
+      const lm = randomRecurrentLm(random, cell, V, E, H, L);
+      const bytes = exportLmOnnx(lm);
+      const graph = onnxProto.onnx.ModelProto.decode(bytes).graph!;
+      assert.deepEqual(graph.input!.map((i) => i.name), ['tokens', 'h0']);
+      assert.deepEqual(graph.output!.map((o) => o.name), ['logits', 'hT']);
+      const op = graph.node!.find((n) => n.opType === cell.toUpperCase());
+      assert.ok(op, `a ${cell.toUpperCase()} node`);
+      if (cell === 'gru') assert.equal(Number(op.attribute!.find((a) => a.name === 'linear_before_reset')!.i), 0, 'TF GRUCell resets before the matmul');
+      const session = await ort.InferenceSession.create(bytes);
+      const [T, B] = [5, 3];
+      let h = uniform(random, L * B * H, 0.5);
+      for (let window = 0; window < 2; window++) {
+        const tokens = Array.from({ length: T * B }, () => Math.floor(random() * V));
+        const expected = recurrentLmForward(lm, tokens, T, B, h);
+        const out = await session.run({
+          tokens: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [T, B]),
+          h0: new ort.Tensor('float32', h, [L, B, H]),
+        });
+        const what = `${cell} V=${V} E=${E} H=${H} L=${L} window ${window}`;
+        assert.deepEqual(out.logits!.dims, [T, B, V]);
+        assertClose(out.logits!.data as Float32Array, expected.logits, `${what} logits`);
+        assertClose(out.hT!.data as Float32Array, expected.hT, `${what} hT`);
+        h = out.hT!.data as Float32Array;
+      }
+      await session.release();
+    }
+  });
+}
+
+test('the reference GRU and RNN forwards are our engine\'s forward (so ONNX = reference = engine)', () => {
+  for (const cell of ['gru', 'rnn', 'lstm'] as const) {
+    const [V, E, H, L, T, B] = [9, 4, 6, 2, 4, 3];
+    const model = new LanguageModel({ vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L, cell, keepProb: 1, forgetBias: cell === 'lstm' ? 1 : 0, initScale: 0.5 }, new Rng(11)).eval();
+    const random = seededRandom(8);
+    const tokens = Int32Array.from({ length: T * B }, () => Math.floor(random() * V));
+    const ours = model.run(tokens, B, T, model.initialState(B)).logits.data;
+    const ref = recurrentLmForward(lmWeights(model), tokens, T, B, new Float32Array(L * B * H));
+    assertClose(ours, ref.logits, `${cell} engine vs reference`);
+  }
+});
+
+test('live models export: a GRU language model and a Sequential in onnxruntime give our forward\'s outputs', async () => {
+  const [V, E, H, L, T, B] = [10, 5, 7, 2, 6, 2];
+  for (const cell of ['gru', 'rnn', 'lstm'] as const) {
+    const model = new LanguageModel({ vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L, cell, keepProb: 1, forgetBias: 0, initScale: 0.4 }, new Rng(3)).eval();
+    const random = seededRandom(9);
+    const tokens = Int32Array.from({ length: T * B }, () => Math.floor(random() * V));
+    const ours = model.run(tokens, B, T, model.initialState(B)).logits.data;
+    const session = await ort.InferenceSession.create(exportLmOnnx(lmWeights(model)));
+    const feeds: Record<string, ort.Tensor> = {
+      tokens: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [T, B]),
+      h0: new ort.Tensor('float32', new Float32Array(L * B * H), [L, B, H]),
+    };
+    if (cell === 'lstm') feeds['c0'] = new ort.Tensor('float32', new Float32Array(L * B * H), [L, B, H]);
+    const out = await session.run(feeds);
+    assertClose(out.logits!.data as Float32Array, ours, `${cell} onnx vs engine`);
+    await session.release();
+  }
+  const net = new Sequential(new Dense(3, 8, { activation: 'tanh', rng: new Rng(1) }), new Dense(8, 4, { rng: new Rng(2) }), new Activation('softmax'));
+  const x = uniform(seededRandom(10), 5 * 3, 1);
+  const ours = net.forward(tensor(x, [5, 3])).data;
+  const session = await ort.InferenceSession.create(exportDenseOnnx(denseWeights(net)));
+  const { y } = await session.run({ x: new ort.Tensor('float32', x, [5, 3]) });
+  assertClose(y!.data as Float32Array, ours, 'sequential onnx vs engine');
+  await session.release();
+});
+
+test('GRU and RNN weights round-trip through the naming scheme; a missing candidate is named', () => {
+  const random = seededRandom(12);
+  for (const cell of ['gru', 'rnn', 'lstm'] as const) {
+    const lm = randomRecurrentLm(random, cell, 6, 4, 5, 2);
+    const tensors = decodeSafetensors(encodeSafetensors(recurrentLmToTensors(lm))).tensors;
+    assert.deepEqual(recurrentLmFromTensors(tensors, 0), lm);
+  }
+  const gru = recurrentLmToTensors(randomRecurrentLm(random, 'gru', 6, 4, 5, 1));
+  assert.deepEqual(gru['gru.0.candKernel']!.shape, [9, 5]);
+  const { ['gru.0.candBias']: _dropped, ...rest } = gru;
+  assert.throws(() => recurrentLmFromTensors(rest, 0, 'm.safetensors'), /m\.safetensors: missing tensor "gru\.0\.candBias"/);
 });

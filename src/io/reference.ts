@@ -6,10 +6,13 @@
  *   LSTM cell (TensorFlow BasicLSTMCell), z = [x, h] · kernel + bias, columns i, j, f, o:
  *     i = σ(z_i)   j = tanh(z_j)   f = σ(z_f + forgetBias)   o = σ(z_o)
  *     c' = f ⊙ c + i ⊙ j           h' = o ⊙ tanh(c')
+ *   GRU cell (TensorFlow GRUCell), [r, u] = σ([x, h] · kernel + bias):
+ *     c̃ = tanh([x, r ⊙ h] · candKernel + candBias)    h' = u ⊙ h + (1 − u) ⊙ c̃
+ *   RNN cell (BasicRNNCell):  h' = tanh([x, h] · kernel + bias)
  */
 import { activationRow } from '../nn/activations.js';
-import type { DenseActivation, DenseNetWeights, LstmLmWeights } from './weights.js';
-import { validateDenseNet, validateLstmLm } from './weights.js';
+import type { DenseActivation, DenseNetWeights, LstmLmWeights, RecurrentLmWeights } from './weights.js';
+import { validateDenseNet, validateLstmLm, validateRecurrentLm } from './weights.js';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
@@ -43,6 +46,7 @@ export function denseForward(net: DenseNetWeights, x: Float32Array, N: number): 
   return Float32Array.from(input);
 }
 
+/** What the language-model reference forwards return (`cT` is empty for GRU and RNN models). */
 export interface LstmLmOutputs {
   /** [T, B, V] */
   logits: Float32Array;
@@ -97,4 +101,55 @@ export function lstmLmForward(lm: LstmLmWeights, tokens: ArrayLike<number>, T: n
     }
   }
   return { logits, hT: Float32Array.from(h), cT: Float32Array.from(c) };
+}
+
+/** [x, h] · M + b for one row: M [in + H, cols], the result [cols] in float64. */
+function affineRow(x: Float64Array, h: Float64Array, M: Float32Array, b: Float32Array, cols: number): Float64Array {
+  const z = Float64Array.from(b);
+  for (let r = 0; r < x.length; r++) for (let col = 0; col < cols; col++) z[col]! += x[r]! * M[r * cols + col]!;
+  for (let r = 0; r < h.length; r++) for (let col = 0; col < cols; col++) z[col]! += h[r]! * M[(x.length + r) * cols + col]!;
+  return z;
+}
+
+/**
+ * A language model of any cell over a whole sequence, seq-major: tokens [T, B], h0 (and for an LSTM
+ * c0) [L, B, H] → logits [T, B, V], hT (cT) [L, B, H]. The LSTM case is `lstmLmForward`.
+ */
+export function recurrentLmForward(lm: RecurrentLmWeights, tokens: ArrayLike<number>, T: number, B: number, h0: Float32Array, c0?: Float32Array): LstmLmOutputs {
+  if (lm.cell === 'lstm') return lstmLmForward(lm, tokens, T, B, h0, c0 ?? new Float32Array(h0.length));
+  validateRecurrentLm(lm);
+  const { vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L } = lm;
+  const h = Float64Array.from(h0);
+  const logits = new Float32Array(T * B * V);
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const token = tokens[t * B + b]!;
+      let x: Float64Array = Float64Array.from(lm.embedding.subarray(token * E, (token + 1) * E));
+      for (let l = 0; l < L; l++) {
+        const layer = lm.layers[l]!;
+        const hPrev = h.subarray((l * B + b) * H, (l * B + b + 1) * H);
+        const hNew = new Float64Array(H);
+        if (lm.cell === 'rnn') {
+          const z = affineRow(x, hPrev, layer.kernel, layer.bias, H);
+          for (let k = 0; k < H; k++) hNew[k] = Math.tanh(z[k]!);
+        } else {
+          const g = affineRow(x, hPrev, layer.kernel, layer.bias, 2 * H).map(sigmoid); // r | u
+          const rh = hPrev.map((v, k) => g[k]! * v);
+          const c = affineRow(x, rh, layer.candKernel!, layer.candBias!, H);
+          for (let k = 0; k < H; k++) {
+            const u = g[H + k]!;
+            hNew[k] = u * hPrev[k]! + (1 - u) * Math.tanh(c[k]!);
+          }
+        }
+        hPrev.set(hNew);
+        x = hNew;
+      }
+      for (let v = 0; v < V; v++) {
+        let sum = lm.projBias[v]!;
+        for (let k = 0; k < H; k++) sum += x[k]! * lm.projWeight[k * V + v]!;
+        logits[(t * B + b) * V + v] = sum;
+      }
+    }
+  }
+  return { logits, hT: Float32Array.from(h), cT: new Float32Array(0) };
 }

@@ -159,7 +159,7 @@ test('fuzz: mutated and random files only ever raise FormatError', () => {
     // Then damage it in one of several ways.
     const mutation = trial % 8; // 7: left intact, a control that must decode
     bytes = bytes.slice();
-    if (mutation === 0) for (let m = 1 + int(3); m > 0; m--) bytes[int(bytes.length)] ^= 1 << int(8);
+    if (mutation === 0) for (let m = 1 + int(3); m > 0; m--) { const at = int(bytes.length); bytes[at] = bytes[at]! ^ (1 << int(8)); }
     else if (mutation === 1) bytes = bytes.subarray(0, int(bytes.length));
     else if (mutation === 2) bytes = new Uint8Array([...bytes, ...Array.from({ length: 1 + int(9) }, () => int(256))]);
     else if (mutation === 3) new DataView(bytes.buffer).setUint32(int(2) * 4, int(2 ** 32), true);

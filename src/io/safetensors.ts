@@ -204,25 +204,31 @@ export function decodeTensors(layout: SafetensorsLayout, source = '<buffer>'): R
  * a shape of non-negative integers and `[begin, end]` offsets; `end − begin` is the shape's
  * element count × the dtype's size; and the entries, sorted by offset, tile the data section
  * exactly (no gap, no overlap, nothing left over).
+ *
+ * `fileSize` (default: all of `bytes`) lets a lazy reader pass only the length prefix and the header
+ * while validating against the whole file's size; `data` then holds whatever of the data section
+ * `bytes` contains (see `safeOpen`).
  */
-export function readSafetensorsLayout(bytes: Uint8Array, source = '<buffer>'): SafetensorsLayout {
+export function readSafetensorsLayout(bytes: Uint8Array, source = '<buffer>', fileSize = bytes?.byteLength): SafetensorsLayout {
   const fail = (problem: string): never => {
     throw new FormatError(`${source}: not a valid safetensors file: ${problem}`);
   };
   if (!(bytes instanceof Uint8Array)) fail('expected a Uint8Array of file bytes');
   if (bytes.byteLength < 8) fail(`file is ${bytes.byteLength} bytes, shorter than the 8-byte header length`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (headerLength > BigInt(bytes.byteLength - 8)) {
-    fail(`header length ${headerLength} runs past the end of the file (${bytes.byteLength - 8} bytes after the length prefix; truncated?)`);
+  if (headerLength > BigInt(fileSize - 8)) {
+    fail(`header length ${headerLength} runs past the end of the file (${fileSize - 8} bytes after the length prefix; truncated?)`);
   }
+  if (headerLength > BigInt(bytes.byteLength - 8)) fail(`the ${bytes.byteLength} bytes given end inside the ${headerLength}-byte header`);
   const n = Number(headerLength);
   if (n < 2 || bytes[8] !== 0x7b /* { */) fail('header does not start with "{"');
 
   // The header is scanned once, member by member (scanHeader), instead of JSON.parse of the whole text
   // plus a second pass for duplicate keys: linear time, and memory for the entries only (a header of
-  // 10^6 tensors took 11.8 s and 1.78 GB the old way).
+  // 10^6 tensors: 7.3 s and 837 MB more memory the old way, 3.1 s and 244 MB this way).
   if (!isUtf8(bytes, 8, 8 + n)) fail('header is not valid UTF-8');
   const data = bytes.subarray(8 + n);
+  const dataLength = fileSize - 8 - n;
   const metadata: Record<string, string> = {};
   const entries: SafetensorsEntry[] = [];
   const seen = new Set<string>();
@@ -253,7 +259,7 @@ export function readSafetensorsLayout(bytes: Uint8Array, source = '<buffer>'): S
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end) fail(`${what()}: data_offsets [${begin}, ${end}] end before they begin`);
-    if (end > data.byteLength) fail(`${what()}: data_offsets [${begin}, ${end}] run past the ${data.byteLength}-byte data section (truncated?)`);
+    if (end > dataLength) fail(`${what()}: data_offsets [${begin}, ${end}] run past the ${dataLength}-byte data section (truncated?)`);
     let count = 1;
     for (const d of shape as number[]) count *= d;
     if (!Number.isSafeInteger(count * size!) || count * size! !== end - begin) {
@@ -269,7 +275,7 @@ export function readSafetensorsLayout(bytes: Uint8Array, source = '<buffer>'): S
     if (entry.begin > covered) fail(`data section has a gap at bytes [${covered}, ${entry.begin}) before tensor ${JSON.stringify(entry.name)}`);
     covered = entry.end;
   }
-  if (covered !== data.byteLength) fail(`tensors cover ${covered} bytes but the data section has ${data.byteLength}`);
+  if (covered !== dataLength) fail(`tensors cover ${covered} bytes but the data section has ${dataLength}`);
   return { entries, metadata, data };
 }
 

@@ -1,9 +1,9 @@
 /**
- * Plain weight records for the two model families we export (dense networks and the LSTM
- * language model), and the tensor naming scheme that maps them to and from named tensors in
+ * Plain weight records for the model families we export (dense networks and the LSTM, GRU and RNN
+ * language models), and the tensor naming scheme that maps them to and from named tensors in
  * checkpoints and weight files. docs/formats.md describes the same scheme for other tools.
  *
- * Dimension letters: V vocabulary, E embedding width, H hidden width, L LSTM layers.
+ * Dimension letters: V vocabulary, E embedding width, H hidden width, L recurrent layers.
  * Every matrix is row-major and multiplies from the right: y = x · W + b, W [in, out].
  */
 import { FormatError } from '../errors.js';
@@ -85,7 +85,16 @@ export function validateLstmLm(lm: LstmLmWeights, source = 'LSTM LM'): void {
   checkSize(`proj.bias [${V}]`, lm.projBias, V, source);
 }
 
-/** Names an LSTM LM's weights: embedding.weight, lstm.{l}.kernel, lstm.{l}.bias, proj.weight, proj.bias. */
+/**
+ * Names an LSTM LM's weights: embedding.weight, lstm.{l}.kernel, lstm.{l}.bias, proj.weight, proj.bias.
+ *
+ * @example
+ * ```ts
+ * import { lstmLmToTensors, encodeSafetensors, type LstmLmWeights } from 'backprop';
+ * declare const lm: LstmLmWeights;
+ * const bytes = encodeSafetensors(lstmLmToTensors(lm));
+ * ```
+ */
 export function lstmLmToTensors(lm: LstmLmWeights): Record<string, TensorRecord> {
   validateLstmLm(lm);
   const { vocabSize: V, embedSize: E, hiddenSize: H } = lm;
@@ -102,6 +111,13 @@ export function lstmLmToTensors(lm: LstmLmWeights): Record<string, TensorRecord>
 /**
  * Rebuilds an LSTM LM from named tensors (a checkpoint's or an imported file's), reading V, E, H
  * and L from the shapes. `forgetBias` is not a tensor; it comes from the model's configuration.
+ *
+ * @example
+ * ```ts
+ * import { lstmLmFromTensors, decodeSafetensors } from 'backprop';
+ * declare const bytes: Uint8Array;
+ * const lm = lstmLmFromTensors(decodeSafetensors(bytes).tensors, 0, 'ptb.safetensors');
+ * ```
  */
 export function lstmLmFromTensors(tensors: Record<string, TensorRecord>, forgetBias: number, source = '<tensors>'): LstmLmWeights {
   const get = (name: string, rank: number): { shape: number[]; data: Float32Array } => {
@@ -127,7 +143,15 @@ export function lstmLmFromTensors(tensors: Record<string, TensorRecord>, forgetB
   return lm;
 }
 
-/** Names a dense net's weights: layers.{k}.weight [in, out], layers.{k}.bias [out]. */
+/**
+ * Names a dense net's weights: layers.{k}.weight [in, out], layers.{k}.bias [out].
+ *
+ * @example
+ * ```ts
+ * import { Dense, denseWeights, denseToTensors } from 'backprop';
+ * denseToTensors(denseWeights(new Dense(2, 1)));   // { 'layers.0.weight': …, 'layers.0.bias': … }
+ * ```
+ */
 export function denseToTensors(net: DenseNetWeights): Record<string, TensorRecord> {
   validateDenseNet(net);
   const tensors: Record<string, TensorRecord> = {};
@@ -138,7 +162,16 @@ export function denseToTensors(net: DenseNetWeights): Record<string, TensorRecor
   return tensors;
 }
 
-/** Rebuilds a dense net from named tensors; activations are configuration, one per layer. */
+/**
+ * Rebuilds a dense net from named tensors; activations are configuration, one per layer.
+ *
+ * @example
+ * ```ts
+ * import { denseFromTensors, decodeSafetensors } from 'backprop';
+ * declare const bytes: Uint8Array;
+ * const net = denseFromTensors(decodeSafetensors(bytes).tensors, ['relu', 'softmax']);
+ * ```
+ */
 export function denseFromTensors(tensors: Record<string, TensorRecord>, activations: DenseActivation[], source = '<tensors>'): DenseNetWeights {
   const layers = activations.map((activation, k): DenseLayerWeights => {
     const weight = Object.hasOwn(tensors, `layers.${k}.weight`) ? tensors[`layers.${k}.weight`] : undefined;
@@ -153,4 +186,122 @@ export function denseFromTensors(tensors: Record<string, TensorRecord>, activati
   const net = { layers };
   validateDenseNet(net, source);
   return net;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Language models of any cell (LSTM, GRU, RNN)
+
+/** The recurrent cells a language model can use (nn/recurrent.ts). */
+export type RecurrentCellKind = 'lstm' | 'gru' | 'rnn';
+
+/**
+ * One recurrent layer, TensorFlow's cells (src/autodiff/cells.ts), rows of every kernel = [x, h]:
+ * - lstm: `kernel` [in + H, 4H] (gates i, j, f, o), `bias` [4H];
+ * - gru:  `kernel` [in + H, 2H] (gates r, u), `bias` [2H], `candKernel` [in + H, H] (rows [x, r⊙h]), `candBias` [H];
+ * - rnn:  `kernel` [in + H, H], `bias` [H].
+ */
+export interface RecurrentLayerWeights {
+  kernel: Float32Array;
+  bias: Float32Array;
+  candKernel?: Float32Array;
+  candBias?: Float32Array;
+}
+
+/** A language model of any cell: embedding → L recurrent layers → projection, as `LstmLmWeights`. */
+export interface RecurrentLmWeights extends Omit<LstmLmWeights, 'layers'> {
+  cell: RecurrentCellKind;
+  layers: RecurrentLayerWeights[];
+}
+
+/** Gate blocks per cell kind (columns of `kernel` are this many H-wide blocks). */
+export const CELL_GATES: Readonly<Record<RecurrentCellKind, number>> = { lstm: 4, gru: 2, rnn: 1 };
+
+/** Checks every array in a language model of any cell against V, E, H, L. */
+export function validateRecurrentLm(lm: RecurrentLmWeights, source = `${lm.cell?.toUpperCase()} LM`): void {
+  if (!Object.hasOwn(CELL_GATES, lm.cell)) throw new FormatError(`${source}: unknown cell ${JSON.stringify(lm.cell)} (lstm, gru or rnn)`);
+  const { vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L, cell } = lm;
+  const G = CELL_GATES[cell];
+  if (lm.layers.length !== L) throw new FormatError(`${source}: numLayers is ${L} but ${lm.layers.length} layers are given`);
+  checkSize(`embedding.weight [${V}, ${E}]`, lm.embedding, V * E, source);
+  lm.layers.forEach((layer, l) => {
+    const inSize = l === 0 ? E : H;
+    checkSize(`${cell}.${l}.kernel [${inSize + H}, ${G * H}]`, layer.kernel, (inSize + H) * G * H, source);
+    checkSize(`${cell}.${l}.bias [${G * H}]`, layer.bias, G * H, source);
+    if (cell === 'gru') {
+      if (!layer.candKernel || !layer.candBias) throw new FormatError(`${source}: gru.${l} has no candKernel/candBias`);
+      checkSize(`gru.${l}.candKernel [${inSize + H}, ${H}]`, layer.candKernel, (inSize + H) * H, source);
+      checkSize(`gru.${l}.candBias [${H}]`, layer.candBias, H, source);
+    }
+  });
+  checkSize(`proj.weight [${H}, ${V}]`, lm.projWeight, H * V, source);
+  checkSize(`proj.bias [${V}]`, lm.projBias, V, source);
+}
+
+/**
+ * Names a language model's weights: embedding.weight, {cell}.{l}.kernel, {cell}.{l}.bias (and for a
+ * GRU gru.{l}.candKernel, gru.{l}.candBias), proj.weight, proj.bias; docs/formats.md gives the layouts.
+ *
+ * @example
+ * ```ts
+ * import { LanguageModel, Rng, lmWeights, recurrentLmToTensors, encodeSafetensors } from 'backprop';
+ * declare const lm: LanguageModel;
+ * const bytes = encodeSafetensors(recurrentLmToTensors(lmWeights(lm)));
+ * ```
+ */
+export function recurrentLmToTensors(lm: RecurrentLmWeights): Record<string, TensorRecord> {
+  validateRecurrentLm(lm);
+  const { vocabSize: V, embedSize: E, hiddenSize: H, cell } = lm;
+  const G = CELL_GATES[cell];
+  const tensors: Record<string, TensorRecord> = { 'embedding.weight': { shape: [V, E], data: lm.embedding } };
+  lm.layers.forEach((layer, l) => {
+    const K = (l === 0 ? E : H) + H;
+    tensors[`${cell}.${l}.kernel`] = { shape: [K, G * H], data: layer.kernel };
+    tensors[`${cell}.${l}.bias`] = { shape: [G * H], data: layer.bias };
+    if (cell === 'gru') {
+      tensors[`gru.${l}.candKernel`] = { shape: [K, H], data: layer.candKernel! };
+      tensors[`gru.${l}.candBias`] = { shape: [H], data: layer.candBias! };
+    }
+  });
+  tensors['proj.weight'] = { shape: [H, V], data: lm.projWeight };
+  tensors['proj.bias'] = { shape: [V], data: lm.projBias };
+  return tensors;
+}
+
+/**
+ * Rebuilds a language model from named tensors; the cell is read from the names (`lstm.0.kernel`,
+ * `gru.0.kernel` or `rnn.0.kernel`), V, E, H and L from the shapes; `forgetBias` (LSTM only) is configuration.
+ *
+ * @example
+ * ```ts
+ * import { recurrentLmFromTensors, exportLmOnnx, decodeSafetensors } from 'backprop';
+ * declare const bytes: Uint8Array;   // an exported NAME.safetensors of any cell
+ * const onnxBytes = exportLmOnnx(recurrentLmFromTensors(decodeSafetensors(bytes).tensors));
+ * ```
+ */
+export function recurrentLmFromTensors(tensors: Record<string, TensorRecord>, forgetBias = 0, source = '<tensors>'): RecurrentLmWeights {
+  const cell = (['lstm', 'gru', 'rnn'] as const).find((c) => Object.hasOwn(tensors, `${c}.0.kernel`));
+  if (cell === undefined) throw new FormatError(`${source}: no recurrent layer (missing tensor "lstm.0.kernel", "gru.0.kernel" or "rnn.0.kernel")`);
+  const get = (name: string, rank: number): { shape: number[]; data: Float32Array } => {
+    const t = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
+    if (t === undefined) throw new FormatError(`${source}: missing tensor "${name}"`);
+    if (t.shape.length !== rank) throw new FormatError(`${source}: tensor "${name}" has shape [${t.shape.join(', ')}], expected rank ${rank}`);
+    return { shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) };
+  };
+  const embedding = get('embedding.weight', 2);
+  const proj = get('proj.weight', 2);
+  let L = 0;
+  while (Object.hasOwn(tensors, `${cell}.${L}.kernel`)) L++;
+  const layers: RecurrentLayerWeights[] = [];
+  for (let l = 0; l < L; l++) {
+    layers.push({
+      kernel: get(`${cell}.${l}.kernel`, 2).data, bias: get(`${cell}.${l}.bias`, 1).data,
+      ...(cell === 'gru' ? { candKernel: get(`gru.${l}.candKernel`, 2).data, candBias: get(`gru.${l}.candBias`, 1).data } : {}),
+    });
+  }
+  const lm: RecurrentLmWeights = {
+    cell, vocabSize: embedding.shape[0]!, embedSize: embedding.shape[1]!, hiddenSize: proj.shape[0]!, numLayers: L, forgetBias,
+    embedding: embedding.data, layers, projWeight: proj.data, projBias: get('proj.bias', 1).data,
+  };
+  validateRecurrentLm(lm, source);
+  return lm;
 }

@@ -142,15 +142,21 @@ export class Adam extends Optimizer {
   override buffers(): Record<string, FloatArray> { return { m: this.m, v: this.v }; }
 }
 
-export type OptimizerKind = 'sgd' | 'momentum' | 'adam';
+/** The optimizers by name (the CLI's `--optimizer`, a checkpoint's configuration): one row each. */
+const OPTIMIZERS = {
+  sgd: (params: ParamSource, lr: number): Optimizer => new SGD(params, { lr }),
+  momentum: (params: ParamSource, lr: number): Optimizer => new Momentum(params, { lr }),
+  adam: (params: ParamSource, lr: number): Optimizer => new Adam(params, { lr }),
+} as const;
 
+export type OptimizerKind = keyof typeof OPTIMIZERS;
+export const optimizerKinds = Object.keys(OPTIMIZERS) as OptimizerKind[];
+
+/** The optimizer named `kind` (with its default hyper-parameters besides `lr`); an unknown name is a ConfigError. */
 export function createOptimizer(kind: OptimizerKind, params: ParamSource, lr: number): Optimizer {
-  switch (kind) {
-    case 'sgd': return new SGD(params, { lr });
-    case 'momentum': return new Momentum(params, { lr });
-    case 'adam': return new Adam(params, { lr });
-    default: throw new ConfigError(`unknown optimizer "${String(kind)}" (choose sgd, momentum or adam)`);
-  }
+  const make = Object.hasOwn(OPTIMIZERS, kind) ? OPTIMIZERS[kind] : undefined;
+  if (!make) throw new ConfigError(`unknown optimizer "${String(kind)}" (choose ${optimizerKinds.join(', ')})`);
+  return make(params, lr);
 }
 
 /**

@@ -9,7 +9,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { cellKinds, type CellKind } from '../nn/recurrent.js';
-import type { OptimizerKind } from '../optim/optimizers.js';
+import { optimizerKinds, type OptimizerKind } from '../optim/optimizers.js';
 import { checkCorpusSource, type DataSource } from '../data/sources.js';
 
 export interface TrainConfig {
@@ -138,7 +138,7 @@ export function validateConfig(c: TrainConfig): void {
   if (!Number.isInteger(c.testTokens)) throw new ConfigError(`testTokens must be an integer (< 0 skips the test), got ${c.testTokens}`);
   checkCorpusSource(c);
   if (!cellKinds.includes(c.cell)) throw new ConfigError(`unknown cell "${c.cell}" (choose ${cellKinds.join(', ')})`);
-  if (!['sgd', 'momentum', 'adam'].includes(c.optimizer)) throw new ConfigError(`unknown optimizer "${c.optimizer}" (choose sgd, momentum or adam)`);
+  if (!optimizerKinds.includes(c.optimizer)) throw new ConfigError(`unknown optimizer "${c.optimizer}" (choose ${optimizerKinds.join(', ')})`);
   // lr 0 is allowed (docs/training.md): the loop runs and measures the initial model without changing it.
   if (!(Number.isFinite(c.lr) && c.lr >= 0)) throw new ConfigError(`lr must be a finite number ≥ 0 (0 = measure without training), got ${c.lr}`);
   if (!(c.lrDecay > 0 && c.lrDecay <= 1)) throw new ConfigError(`lrDecay must be in (0, 1], got ${c.lrDecay}`);

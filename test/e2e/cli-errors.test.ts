@@ -125,7 +125,7 @@ test('export never overwrites its input: --network net --safetensors net would r
 test('divergence: lr 1e4 … 1e30 with sgd, momentum and adam, with and without clipping, stops naming the step; nothing saved', () => {
   let n = 0;
   for (const opt of ['sgd', 'momentum', 'adam']) {
-    for (const [lr, clip] of [['1e4', '0'], ['1e30', '5']]) {
+    for (const [lr, clip] of [['1e4', '0'], ['1e30', '5']] as const) {
       const out = path.join(dir, `div-${opt}-${lr}-${clip}`);
       const r = cli(['train', ...Z, '--epochs', '2', '--optimizer', opt, '--lr', lr, '--max-grad-norm', clip, '--out', out]);
       assertCleanError(r, /training diverged (at|in) .*step \d+.*(tensor "loss"|gradient of \S+)/, `${opt} lr ${lr} clip ${clip}`);

@@ -83,3 +83,29 @@ import('backprop').then(async ({ tensor, matmul, getBackend, ready }) => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an esbuild ESM bundle run by Node (no worker script beside it): WASM on one thread at once, with a warning', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backprop-esm-'));
+  try {
+    const r = await build({
+      stdin: { contents: entry, resolveDir: root, loader: 'js' }, bundle: true, format: 'esm', platform: 'node',
+      target: 'es2022', outfile: path.join(dir, 'bundle.mjs'), logLevel: 'silent',
+    });
+    assert.equal(r.errors.length, 0);
+    fs.appendFileSync(path.join(dir, 'bundle.mjs'), '\nconsole.log(JSON.stringify(await globalThis.result));\n');
+    const env = { ...process.env };
+    delete env['BACKPROP_BACKEND'];
+    const t0 = Date.now();
+    const run = spawnSync(process.execPath, ['bundle.mjs'], { cwd: dir, encoding: 'utf8', timeout: 60_000, env });
+    const seconds = (Date.now() - t0) / 1000;
+    assert.equal(run.status, 0, run.stderr);
+    const out = JSON.parse(run.stdout) as Result;
+    assert.match(out.first, /^wasm[-a-z]*$/, 'the WASM kernels, not the reference backend');
+    assert.doesNotMatch(out.first, /-\dt$/, 'one thread: the worker script is not there');
+    assert.match(run.stderr, /one thread \(wasm pool: the worker script .* does not exist/);
+    assert.ok(seconds < 10, `the start took ${seconds} s (a missing worker must not wait for a timeout)`);
+    assert.deepEqual([out.y, out.dx, out.again], [y, dx, y]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -12,7 +12,7 @@
  * ```
  */
 import type { Backend } from '../backend.js';
-import { WasmBackend, type Kernels } from './backend.js';
+import { checkExports, WasmBackend, type Kernels } from './backend.js';
 import { KERNELS_RELAXED_BASE64, KERNELS_SCALAR_BASE64, KERNELS_SIMD_BASE64 } from './kernels.gen.js';
 import { CONTROL_BASE, WasmHeap } from './memory.js';
 import { ThreadPool, nodeBuiltin, workerUrl } from './pool.js';
@@ -38,6 +38,11 @@ export interface WasmBackendOptions {
   threads?: number;
   /** Maximum memory in 64 KiB pages (default 65536 = 4 GiB, halved until the engine accepts it). */
   maximumPages?: number;
+  /**
+   * Cap on live collector-owned ('kept') bytes in WASM memory before such storage spills to the JS heap
+   * (default 256 MiB, at most a quarter of the memory's maximum; see docs/kernels.md, "Memory").
+   */
+  keptBudgetBytes?: number;
 }
 
 // The smallest module using a v128 instruction: (func (result v128) i32.const 0 i8x16.splat).
@@ -71,9 +76,10 @@ function defaultThreads(): number {
   return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
 }
 
-function createMemory(maximumPages: number): WebAssembly.Memory {
+/** A shared memory with the largest maximum the engine accepts, up to `maximumPages`; and that maximum in bytes. */
+function createMemory(maximumPages: number): { memory: WebAssembly.Memory; maxBytes: number } {
   for (let max = maximumPages; max >= 256; max >>= 1) {
-    try { return new WebAssembly.Memory({ initial: 256, maximum: max, shared: true }); } catch { /* try smaller */ }
+    try { return { memory: new WebAssembly.Memory({ initial: 256, maximum: max, shared: true }), maxBytes: max * 65536 }; } catch { /* try smaller */ }
   }
   throw new Error('wasm backend: cannot create a shared WebAssembly.Memory (in a browser the page must be '
     + 'cross-origin isolated, i.e. served with COOP/COEP headers); use the reference backend instead');
@@ -93,7 +99,7 @@ function relaxedSupported(bytes: Uint8Array): boolean {
 }
 
 /** What both starts decide before compiling: which build, how many threads. */
-interface Plan { bytes: Uint8Array; simd: boolean; relaxed: boolean; threads: number; maximumPages: number }
+interface Plan { bytes: Uint8Array; simd: boolean; relaxed: boolean; threads: number; maximumPages: number; keptBudget: number | undefined }
 
 function plan(options: WasmBackendOptions): Plan {
   const simd = (options.simd ?? true) && simdSupported();
@@ -103,17 +109,23 @@ function plan(options: WasmBackendOptions): Plan {
   // The browser main thread may not block in Atomics.wait: single-threaded there.
   const canBlock = isNode || inIsolatedWorker;
   const threads = canBlock && workerUrl() !== undefined ? Math.max(1, Math.floor(options.threads ?? defaultThreads())) : 1;
-  return { bytes, simd, relaxed, threads, maximumPages: options.maximumPages ?? 65536 };
+  return { bytes, simd, relaxed, threads, maximumPages: options.maximumPages ?? 65536, keptBudget: options.keptBudgetBytes };
 }
 
 /** The instance's kernels, checked against the control block, and one GEMM packing block per worker. */
-function assemble(p: Plan, instance: WebAssembly.Instance, memory: WebAssembly.Memory) {
+function assemble(p: Plan, instance: WebAssembly.Instance, memory: WebAssembly.Memory, maxBytes: number) {
   const k = instance.exports as unknown as Kernels;
+  checkExports(k); // before any worker starts: a stale build fails here, naming the missing kernels
   if (k.heap_base() > CONTROL_BASE) throw new Error(`wasm backend: static data (${k.heap_base()} B) overlaps the control block`);
   const names = Object.keys(instance.exports).filter((n) => typeof instance.exports[n] === 'function');
-  const heap = new WasmHeap(memory);
+  const heap = new WasmHeap(memory, p.keptBudget, maxBytes);
   const scratch = Array.from({ length: p.threads - 1 }, () => heap.allocBlock(k.gemm_scratch_bytes()).ptr);
   return { k, names, heap, scratch };
+}
+
+/** Worker threads that cannot start cost threads, not the WASM kernels: say so once, run on one thread. */
+function singleThreaded(e: unknown): void {
+  console.warn(`backprop: the WASM kernels run on one thread (${(e as Error).message})`);
 }
 
 const imports = (memory: WebAssembly.Memory) => ({ env: { memory, abort: () => { throw new Error('wasm abort'); } } });
@@ -127,10 +139,13 @@ export function createWasmBackendSync(options: WasmBackendOptions = {}): Backend
   if (!isNode) throw new Error('wasm backend: a synchronous start needs Node 20.16 or later; elsewhere await createWasmBackend()');
   const p = plan(options);
   const module = new WebAssembly.Module(p.bytes as BufferSource);
-  const memory = createMemory(p.maximumPages);
+  const { memory, maxBytes } = createMemory(p.maximumPages);
   const instance = new WebAssembly.Instance(module, imports(memory));
-  const { k, names, heap, scratch } = assemble(p, instance, memory);
-  const pool = p.threads > 1 ? ThreadPool.createSync(module, memory, names, scratch) : undefined;
+  const { k, names, heap, scratch } = assemble(p, instance, memory, maxBytes);
+  let pool: ThreadPool | undefined;
+  if (p.threads > 1) {
+    try { pool = ThreadPool.createSync(module, memory, names, scratch); } catch (e) { singleThreaded(e); }
+  }
   return new WasmBackend(k, heap, p.simd, pool, p.relaxed);
 }
 
@@ -139,9 +154,12 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   if (isNode) return createWasmBackendSync(options); // one start path in Node: the workers start in parallel either way
   const p = plan(options);
   const module = await WebAssembly.compile(p.bytes as BufferSource);
-  const memory = createMemory(p.maximumPages);
+  const { memory, maxBytes } = createMemory(p.maximumPages);
   const instance = await WebAssembly.instantiate(module, imports(memory));
-  const { k, names, heap, scratch } = assemble(p, instance, memory);
-  const pool = p.threads > 1 ? await ThreadPool.create(module, memory, names, scratch) : undefined;
+  const { k, names, heap, scratch } = assemble(p, instance, memory, maxBytes);
+  let pool: ThreadPool | undefined;
+  if (p.threads > 1) {
+    try { pool = await ThreadPool.create(module, memory, names, scratch); } catch (e) { singleThreaded(e); }
+  }
   return new WasmBackend(k, heap, p.simd, pool, p.relaxed);
 }

@@ -103,9 +103,13 @@ export class WasmHeap {
   /** Cap on live 'kept' bytes before requests spill to the JS heap. */
   keptBudget: number;
 
-  constructor(memory: WebAssembly.Memory, keptBudget = DEFAULT_KEPT_BUDGET) {
+  /**
+   * `maxBytes`, the memory's maximum size, caps the default budget at a quarter of it, so that collected
+   * storage never crowds out scopes and arenas.
+   */
+  constructor(memory: WebAssembly.Memory, keptBudget?: number, maxBytes = 2 ** 32) {
     this.memory = memory;
-    this.keptBudget = keptBudget;
+    this.keptBudget = keptBudget ?? Math.min(DEFAULT_KEPT_BUDGET, Math.floor(maxBytes / 4));
     this.current = memory.buffer;
     this.buffers.add(this.current);
     if (this.current.byteLength < RESERVED) this.grow(RESERVED);
@@ -170,7 +174,14 @@ export class WasmHeap {
     const kept = lifetime !== 'arena' && !scope;
     if (kept && n * 4 < SMALL_KEPT) return null;
     if (kept && this.keptBytes + sizeClass(n * 4) > this.keptBudget) { this.spilled++; return null; }
-    const b = this.allocBlock(n * 4);
+    let b: Block;
+    try {
+      b = this.allocBlock(n * 4);
+    } catch (e) {
+      if (!kept) throw e;
+      this.spilled++;   // the memory is at its maximum: a collected array can live in the JS heap instead
+      return null;
+    }
     b.kept = kept;
     if (kept) this.keptBytes += b.size;
     const v = make(b.ptr);

@@ -35,7 +35,7 @@ export const CTRL = { seq: 0, fn: 1, nargs: 2, nChunks: 3, next: 4, completed: 5
 const MAX_TABLE = ((1 << 15) - 64) / 8;
 export const SPIN = 20000;
 /** How long a synchronous start waits for its workers before giving up (a loaded machine is slow). */
-const START_TIMEOUT_MS = 60_000;
+const START_TIMEOUT_MS = 15_000;
 
 /**
  * A Node built-in module, loaded synchronously (`process.getBuiltinModule`, Node 20.16+), or undefined
@@ -144,6 +144,10 @@ export class ThreadPool {
     const wt = nodeBuiltin<NodeWorkers>('node:worker_threads');
     const url = workerUrl();
     if (!wt || !url) throw new Error('wasm pool: a synchronous start needs Node worker_threads and the worker script');
+    // A missing worker script (the engine bundled into one file) would only show as a timeout, since the
+    // workers' error events cannot arrive while this thread blocks: check for it first.
+    const fs = nodeBuiltin<{ existsSync(p: URL): boolean }>('node:fs');
+    if (url.protocol === 'file:' && fs && !fs.existsSync(url)) throw new Error(`wasm pool: the worker script ${url.pathname} does not exist (bundled?)`);
     const ctrl = new Int32Array(memory.buffer, CONTROL_BASE, 16);
     Atomics.store(ctrl, CTRL.started, 0);
     let failure: Error | undefined;

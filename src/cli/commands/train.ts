@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
-import { getBackend, referenceBackend, setBackend } from '../../backend/index.js';
+import { getBackend, useBackend as chooseBackend } from '../../backend/index.js';
 import { CHECKPOINT_FILE } from '../../io/run-folder.js';
 import { LMTrainer } from '../../train/lm-trainer.js';
 import { presetNames, resolveConfig, type TrainConfig } from '../../train/presets.js';
@@ -15,20 +15,18 @@ import { generate } from '../../train/generate.js';
 import { parseInteger, parseNumber } from '../util.js';
 
 /**
- * Select the kernel backend: 'wasm' (SIMD kernels, `threads` workers; falls back to 'js' with a note
- * when WebAssembly is unavailable) or 'js' (the plain reference). Returns a function that releases it.
+ * Select the kernel backend through the library's `useBackend`: 'wasm' (SIMD kernels, `threads` workers;
+ * falls back to 'js' with a note when WebAssembly cannot start) or 'js' (the plain reference). Returns a
+ * function that releases it.
  */
 export async function useBackend(kind: string, threads?: number): Promise<() => Promise<void>> {
-  if (kind === 'js') { setBackend(referenceBackend); return async () => {}; }
-  if (kind !== 'wasm') throw new ConfigError(`unknown backend "${kind}" (choose wasm or js)`);
-  if (threads === undefined && getBackend().name.startsWith('wasm')) return async () => {}; // the default already is
+  if (kind !== 'wasm' && kind !== 'js') throw new ConfigError(`unknown backend "${kind}" (choose wasm or js)`);
   try {
-    const { createWasmBackend } = await import('../../backend/wasm/index.js');
-    const b = await createWasmBackend(threads ? { threads } : {});
-    setBackend(b);
+    const b = await chooseBackend(kind, threads ? { threads } : {});
     return async () => { await (b as { close?: () => Promise<void> }).close?.(); };
   } catch (e) {
     process.stderr.write(`backprop: WASM backend unavailable (${(e as Error).message}); using the JS reference backend\n`);
+    await chooseBackend('js');
     return async () => {};
   }
 }

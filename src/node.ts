@@ -1,0 +1,23 @@
+/**
+ * backprop/node: the Node-only part of the public API, model IO on file paths. Import it beside
+ * 'backprop' (it does not re-export it). Importing it registers the `file://` scheme, so
+ * `saveModel(model, 'file://out/model.ckpt')` and `loadModel('file://…')` work, as importing
+ * @tensorflow/tfjs-node does for TensorFlow.js; it starts nothing else.
+ *
+ * @example
+ * ```ts
+ * import { Dense, saveModel, loadModel } from 'backprop';
+ * import { saveFile, loadFile, safeOpen } from 'backprop/node';
+ * await saveModel(new Dense(2, 1), 'file://out/net.ckpt');
+ * const { model } = await loadModel('file://out/net.ckpt');
+ * ```
+ */
+import { registerIOScheme } from './io/model.js';
+import { fileHandler } from './io/files.js';
+
+export { fileHandler, saveFile, loadFile, safeOpen } from './io/files.js';
+export { saveCheckpoint, loadCheckpoint, exportWeights, importSafetensors, type WeightsSidecar } from './io/checkpoint.js';
+export { writeFileAtomic } from './io/atomic.js';
+
+// file:///abs/path and file://relative/path both name a path (the rest after the scheme).
+registerIOScheme('file://', (rest) => fileHandler(rest));
