@@ -156,6 +156,9 @@ function edgeCases(dtype: 'float32' | 'float64') {
     matmul: Array.from(mm.data), matmulValue: [value.item()], dA: Array.from(grads[0]!.data), dB: Array.from(grads[1]!.data),
     softmax: Array.from(o.softmax(x).data), logSoftmax: Array.from(o.logSoftmax(x).data),
     ce: Array.from(o.softmaxCrossEntropy(x, t).data), dCe: Array.from(ce.grads[0]!.data),
+    // NaN passes through relu and maximum (as in PyTorch): a NaN activation must reach the loss.
+    relu: Array.from(o.relu(tensor([NaN, -1, -0, 2], { dtype })).data),
+    maximum: Array.from(o.maximum(tensor([NaN, 1, NaN, 2], { dtype }), tensor([1, NaN, NaN, 0], { dtype })).data),
   };
 }
 
@@ -171,6 +174,7 @@ for (const cfg of configs) {
       const got = edgeCases('float32');
       assert.ok(Number.isNaN(got.matmul[0]!) && Number.isNaN(got.matmul[1]!), `${cfg.name}: 0·NaN and 0·inf in row 0 of A·B give NaN, got ${got.matmul}`);
       assert.ok(got.dA.some(Number.isNaN), `${cfg.name}: ∂/∂A carries B's NaN`);
+      assert.ok(Number.isNaN(got.relu[0]!) && Number.isNaN(got.maximum[0]!) && Number.isNaN(got.maximum[1]!), `${cfg.name}: relu and maximum propagate NaN, got ${got.relu} / ${got.maximum}`);
       for (const [k, v] of Object.entries(got)) sameValues(v, edgeRef[k as keyof typeof edgeRef], `${cfg.name} ${k}`);
 
       // Out-of-range gather and scatter: the reference's error, word for word; nothing written.

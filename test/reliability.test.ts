@@ -64,6 +64,22 @@ test('divergence: a NaN loss stops training with the step named; "skip" lowers t
   assert.equal(o2.lr, 0.5);
 });
 
+test('divergence, skip mode: a skipped window carries the state that entered it, so the NaN does not poison the next one', () => {
+  const m = tinyLM();
+  const opt = new SGD(m, { lr: 0.5 });
+  const tr = new TruncatedBPTT(m, opt, { k1: 5, k2: 5, batchSize: 2, onDivergence: 'skip' });
+  const E = m.embedding.weight.data, row = 7 * 8, saved = Array.from(E.subarray(row, row + 8));
+  E.fill(NaN, row, row + 8);                                    // token 7's embedding is NaN for one window
+  const x = Int32Array.from({ length: 10 }, (_, i) => (i === 3 ? 7 : i % 5)), y = Int32Array.from(x, (v) => (v + 1) % 20);
+  assert.equal(tr.feed(x, y, 5).updates[0]!.skipped, true);
+  assert.ok(tr.state.every((l) => Array.from(l.h.data).every(Number.isFinite) && Array.from(l.c!.data).every(Number.isFinite)), 'the carried state is finite');
+  E.set(saved, row);                                            // the fault is gone
+  const rng = new Rng(9), b = batch(rng, 2, 5);
+  const next = tr.feed(b.x, b.y, 5).updates[0]!;
+  assert.equal(next.skipped, false, 'the next window trains');
+  assert.ok(Number.isFinite(next.loss));
+});
+
 test('memory stays flat over a long training run (no dispose() anywhere)', () => {
   const gc = (globalThis as { gc?: () => void }).gc;
   assert.ok(gc, 'run with --expose-gc');

@@ -184,6 +184,7 @@ test('shape errors name the op and the shapes', () => {
   assert.throws(() => o.matmul(tensor([[1, 2]]), tensor([[1, 2]])), (e: Error) => e instanceof ShapeError && /matmul/.test(e.message));
   assert.throws(() => o.gather(tensor([[1], [2]]), intTensor([5])), (e: Error) => e instanceof ShapeError && /index 5/.test(e.message));
   assert.throws(() => o.reshape(tensor([1, 2, 3]), [2, 2]), /reshape/);
+  assert.throws(() => o.compare('gt', intTensor([1, -2]), intTensor([0, 0])), (e: Error) => e instanceof ShapeError && /gt: first operand has dtype int32/.test(e.message));
 });
 
 test('rule returning a wrongly shaped gradient is caught with the op name', () => {

@@ -90,9 +90,11 @@ export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum
 /** Non-differentiable comparisons: 1 where true, 0 elsewhere (float). */
 export function compare(op: 'gt' | 'ge' | 'eq', aIn: TensorLike, bIn: TensorLike): Tensor {
   const a = lift(aIn, bIn instanceof Tensor ? bIn : undefined), b = lift(bIn, a);
+  // The kernels compare floats (a WASM kernel would read int32 bits as f32): int32 is refused, as by every binary op.
+  checkFloat(a, op, 'first operand'); checkFloat(b, op, 'second operand');
   if (a.dtype !== b.dtype) throw new ShapeError(`${op}: dtypes differ (${a.dtype} vs ${b.dtype})`);
   const shape = broadcastShapes(a.shape, b.shape, op);
-  const out = output(a.dtype === 'int32' ? 'float32' : a.dtype, shape);
+  const out = output(a.dtype, shape);
   B().binary(op, f(a), a.shape, f(b), b.shape, f(out), shape);
   return out;
 }

@@ -76,8 +76,8 @@ export const UNARY_KERNELS = {
   sqrt: { ref: Math.sqrt, prim: true, cost: 'transcendental', simd: true },
   tanh: { ref: Math.tanh, prim: true, cost: 'transcendental', simd: true },
   sigmoid: { ref: stableSigmoid, prim: true, cost: 'transcendental', simd: true },
-  // x > 0 ? x : 0, so NaN gives 0.
-  relu: { ref: (x) => (x > 0 ? x : 0), prim: true, cost: 'cheap', simd: true },
+  // x <= 0 ? 0 : x, so NaN stays NaN (PyTorch's relu; the divergence guard relies on NaN propagating).
+  relu: { ref: (x) => (x <= 0 ? 0 : x), prim: true, cost: 'cheap', simd: true },
   /** The ReLU derivative: 1 where x > 0, else 0 (a mask, not a primitive). */
   step: { ref: (x) => (x > 0 ? 1 : 0), cost: 'cheap', simd: true },
   abs: { ref: Math.abs, cost: 'cheap', simd: true },
@@ -96,9 +96,9 @@ export const BINARY_KERNELS = {
   div: { ref: (a, b) => a / b, cost: 'transcendental', simd: true },
   // pow has no vector form; the WASM kernel computes it in f64.
   pow: { ref: Math.pow, cost: 'transcendental', simd: false },
-  // a ≥ b ? a : b, NaN included (so max(NaN, 1) = 1 and max(1, NaN) = NaN), on every backend.
-  max: { ref: (a, b) => (a >= b ? a : b), cost: 'cheap', simd: true },
-  min: { ref: (a, b) => (a <= b ? a : b), cost: 'cheap', simd: true },
+  // a ≥ b or a NaN ? a : b: NaN in either operand gives NaN (PyTorch's maximum), on every backend.
+  max: { ref: (a, b) => (a >= b || a !== a ? a : b), cost: 'cheap', simd: true },
+  min: { ref: (a, b) => (a <= b || a !== a ? a : b), cost: 'cheap', simd: true },
   gt: { ref: (a, b) => (a > b ? 1 : 0), cost: 'cheap', simd: true },
   ge: { ref: (a, b) => (a >= b ? 1 : 0), cost: 'cheap', simd: true },
   eq: { ref: (a, b) => (a === b ? 1 : 0), cost: 'cheap', simd: true },

@@ -154,7 +154,7 @@ export function evaluateWindows(model: LanguageModel, windows: Iterable<{ x: Int
         s = withScope(() => {
           const r = model.run(ids, B, T, s);
           const perRow = o.softmaxCrossEntropy(r.logits, new Tensor(tg, [T * B], 'int32'));
-          onRows?.(perRow.data as ArrayLike<number>);
+          if (onRows) onRows(Float64Array.from(perRow.data)); // a copy: perRow's storage dies with the window
           cost += o.sum(perRow).item() / B;
           return detachState(r.state);   // a clone: it outlives the window's scope
         });

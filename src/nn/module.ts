@@ -4,15 +4,18 @@
  * (`layers.0.weight`), which is also the name used in checkpoints and exported files.
  */
 import { ParamArena } from './arena.js';
-import { Tensor, zeros } from '../tensor/tensor.js';
-import type { DType } from '../backend/index.js';
-import type { Shape } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { allocArena, type DType } from '../backend/index.js';
+import { sizeOf, type Shape } from '../tensor/shape.js';
 
-/** A trainable tensor: a leaf that requires grad. */
+/**
+ * A trainable tensor: a leaf that requires grad. Its storage is long-lived ('arena': a model built inside
+ * an engine scope keeps its weights, and they stay in WASM memory); `Module.arena()` later packs it into
+ * the model's one parameter block.
+ */
 export class Parameter extends Tensor {
   constructor(shape: Shape, dtype: DType = 'float32') {
-    const t = zeros(shape, { dtype });
-    super(t.data, shape, dtype, true);
+    super(allocArena(dtype, sizeOf(shape)), shape, dtype, true);
   }
 }
 

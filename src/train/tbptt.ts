@@ -218,8 +218,10 @@ export class TruncatedBPTT<S> {
     this.totals.updates++;
     // 4. Keep the state values (detached) for the windows to come.
     // Only steps where a future window can begin need their entering state: indices ≥ n − k2 + k1.
-    for (let i = firstStart; i < w; i++) win[i]!.stateBefore = this.carry(r.states[i - 1]!);
-    this.state = this.carry(r.state);
+    // A skipped update carries the state that entered the window instead: the window's own states may
+    // hold the NaN that caused the skip, and carrying them would poison every window after it.
+    for (let i = firstStart; i < w; i++) win[i]!.stateBefore = skipped ? start : this.carry(r.states[i - 1]!);
+    this.state = skipped ? start : this.carry(r.state);
     this.pending = 0;
     const info: UpdateInfo = {
       step: this.totals.steps, window: [this.totals.steps - w + 1, this.totals.steps], loss, gradNorm, clipped, skipped,

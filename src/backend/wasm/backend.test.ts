@@ -154,7 +154,7 @@ for (const [ci, cfg] of CONFIGS.entries()) {
           assertClose(out, exp, 2e-6, 1e-30, `${op} ${JSON.stringify([as, bs])}`);
         }
       }
-      // NaN semantics of max/min follow the reference (a >= b ? a : b).
+      // NaN semantics of max/min follow the reference (NaN in either operand gives NaN).
       const sa = Float32Array.from([NaN, 1, NaN, 2]), sb = Float32Array.from([1, NaN, NaN, 2]);
       for (const op of ['max', 'min', 'gt', 'ge', 'eq'] as BinaryOp[]) {
         const out = be().alloc('float32', 4, 'arena') as Float32Array, exp = new Float32Array(4);

@@ -18,11 +18,11 @@ export { expS, expV, sigmoidS, sigmoidV, tanhS, tanhV } from './math';
 // @ts-ignore: decorator
 @inline export function sqrtV(x: v128): v128 { return f32x4.sqrt(x); }
 
-// x > 0 ? x : 0 (NaN gives 0, as in the reference).
+// x <= 0 ? 0 : x, so NaN stays NaN (as in the reference and PyTorch: the divergence guard needs it).
 // @ts-ignore: decorator
-@inline export function reluS(x: f32): f32 { return x > 0 ? x : 0; }
+@inline export function reluS(x: f32): f32 { return x <= 0 ? 0 : x; }
 // @ts-ignore: decorator
-@inline export function reluV(x: v128): v128 { return v128.and(x, f32x4.gt(x, f32x4.splat(0))); }
+@inline export function reluV(x: v128): v128 { return v128.andnot(x, f32x4.le(x, f32x4.splat(0))); }
 
 // @ts-ignore: decorator
 @inline export function stepS(x: f32): f32 { return x > 0 ? 1 : 0; }
