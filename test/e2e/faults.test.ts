@@ -190,10 +190,12 @@ test('SIGINT/SIGTERM in an epoch\'s last window or during its validation still s
   const ref = path.join(dir, 'sig-reference');
   assert.equal(cli(['train', ...args, '--out', ref]).status, 0);
   const expected = readLog(ref).map(strip);
+  // The line for the last window is printed before the loop checks for a stop request and validates,
+  // so the signal lands in the last window's stop check or during validation: the two places that
+  // skipped best.ckpt.
   const cases: Array<[NodeJS.Signals, RegExp, string]> = [
-    ['SIGINT', /epoch 1 window 3\/3/, 'during validation of epoch 1'],
-    ['SIGTERM', /epoch 2 window 2\/3/, 'in the last window of epoch 2'],
-    ['SIGTERM', /epoch 2 window 3\/3/, 'during validation of epoch 2'],
+    ['SIGINT', /epoch 1 window 3\/3/, 'in the last window or validation of epoch 1'],
+    ['SIGTERM', /epoch 2 window 3\/3/, 'in the last window or validation of epoch 2'],
   ];
   for (const [sig, when, what] of cases) {
     const out = path.join(dir, `sig-${sig}-${what.replace(/\W+/g, '-')}`);
