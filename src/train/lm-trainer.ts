@@ -355,6 +355,7 @@ export class LMTrainer {
       }
       st.history.push(rec);
       st.epoch++; st.window = 0; st.acc = freshAcc();
+      ev?.epochEnd?.(rec);   // before the saves, so a progress bar is closed when their lines print
       const stopNow = (ro.stopAfterWindows !== undefined && ranThisCall >= ro.stopAfterWindows) || (ro.shouldStop?.() ?? false);
       // The order makes every kill recoverable: best.ckpt first (a kill before the latest checkpoint
       // is written redoes this epoch, identically, and writes best again), then checkpoint.ckpt, then
@@ -364,7 +365,6 @@ export class LMTrainer {
       const stopping = stopNow && st.epoch < cfg.epochs;
       const file = this.save(stopping ? 'interrupt' : 'epoch');
       this.writeLog();
-      ev?.epochEnd?.(rec);
       if (stopping) return { status: 'interrupted', history: st.history, test: st.test, checkpoint: file };
     }
     if (!st.test && cfg.testTokens >= 0) {
