@@ -20,6 +20,7 @@ export * from './train/tbptt.js';
 export * from './eval/score.js';
 export * from './train/fused-dense.js';
 export * from './train/step.js';
+export * from './train/fit.js';
 export * from './ngram/kneser-ney.js';
 // Model IO (no Node API: bytes, Blobs, downloads, IndexedDB; file paths are in 'backprop/node').
 export * from './io/model.js';

@@ -2,15 +2,19 @@
 // src/index.ts, so the page runs the same math as the CLI) -> app.js; web/src/style.css with KaTeX's
 // CSS -> app.css, KaTeX's fonts copied beside it, so the page works offline once loaded.
 //
-// Usage: node web/build.mjs            (always builds)
+// Usage: node web/build.mjs            (always builds web/dist, with source maps, for a source checkout)
+//        node web/build.mjs --package  (builds build/explorer without maps: the prebuilt page the npm
+//                                       package ships, since an install has neither web/ nor esbuild)
 //        import { buildExplorer, isStale } from './web/build.mjs'   (the `backprop explorer` command)
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const webDir = here;
 export const distDir = join(here, 'dist');
+/** The prebuilt page of the npm package (`npm pack` builds it; see package.json's prepack). */
+export const packagedDir = join(here, '..', 'build', 'explorer');
 const sourceDirs = [join(here, 'src'), join(here, '..', 'src')];
 
 function newestMtime(dir) {
@@ -32,34 +36,42 @@ export function isStale() {
   return sources > built;
 }
 
-/** Bundle the page with esbuild (the installed dev dependency). */
-export async function buildExplorer({ minify = true } = {}) {
+/** Bundle the page with esbuild (the installed dev dependency) into `outDir`; returns `outDir`. */
+export async function buildExplorer({ minify = true, outDir = distDir, sourcemap = true } = {}) {
   let esbuild;
   try { esbuild = await import('esbuild'); } catch {
     throw new Error('esbuild is not installed: run `npm install` (it is a dev dependency) to build the explorer page');
   }
-  mkdirSync(distDir, { recursive: true });
+  // A fresh folder for the package, so no file of an earlier build (a stale map) is shipped.
+  if (outDir === packagedDir) rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
   await esbuild.build({
     entryPoints: { app: join(here, 'src/main.ts'), 'app-style': join(here, 'src/style.css') },
-    outdir: distDir,
+    outdir: outDir,
     bundle: true,
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
     minify,
-    sourcemap: true,
+    sourcemap,
     legalComments: 'none',
     // KaTeX's CSS refers to its fonts; copy them next to the CSS instead of inlining.
     loader: { '.woff2': 'file', '.woff': 'file', '.ttf': 'file' },
     assetNames: 'fonts/[name]',
     logLevel: 'warning',
   });
-  copyFileSync(join(here, 'index.html'), join(distDir, 'index.html'));
-  return distDir;
+  copyFileSync(join(here, 'index.html'), join(outDir, 'index.html'));
+  // The package keeps only WOFF2 fonts: KaTeX's CSS lists woff2 first, and every browser that runs the
+  // page's WebAssembly reads woff2, so the .woff and .ttf fallbacks would never be fetched.
+  if (outDir === packagedDir) {
+    for (const f of readdirSync(join(outDir, 'fonts'))) if (!f.endsWith('.woff2')) rmSync(join(outDir, 'fonts', f));
+  }
+  return outDir;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const t0 = Date.now();
-  await buildExplorer();
-  console.log(`explorer built into ${distDir} in ${Date.now() - t0} ms`);
+  const pkg = process.argv.includes('--package');
+  const out = await buildExplorer(pkg ? { outDir: packagedDir, sourcemap: false } : {});
+  console.log(`explorer built into ${out} in ${Date.now() - t0} ms`);
 }

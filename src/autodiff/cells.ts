@@ -164,6 +164,7 @@ const rnnStepRule: Rule<'rnnStep'> = (dy, s) => {
   return [dx, dh, dW, db];
 };
 
+/** One Elman RNN step as a composition of primitives, h′ = tanh([x, h]·W + b): the reference the fused rnn cell is tested against. */
 export function rnnStepComposed(x: Tensor, h: Tensor, W: Tensor, b: Tensor): Tensor {
   return o.tanh(o.add(o.matmul(o.concat([x, h], 1), W), b));
 }
@@ -238,6 +239,7 @@ const gruStepRule: Rule<'gruStep'> = (dy, s) => {
   return [needIn ? dx : null, needIn ? dh : null, dWg, dbg, dWc, dbc];
 };
 
+/** One GRU step (TensorFlow GRUCell) as a composition of primitives: the reference the fused gru cell is tested against. */
 export function gruStepComposed(x: Tensor, h: Tensor, Wg: Tensor, bg: Tensor, Wc: Tensor, bc: Tensor): Tensor {
   const H = h.shape[1]!;
   const g = o.sigmoid(o.add(o.matmul(o.concat([x, h], 1), Wg), bg));

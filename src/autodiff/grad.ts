@@ -30,6 +30,7 @@ export function grad<A extends Tensor[]>(fn: (...args: A) => Tensor): (...args: 
   return (...args: A) => vg(...args).grads;
 }
 
+/** Options of `gradcheck`: step, tolerances, sampling. */
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-6). */
   eps?: number;
@@ -42,6 +43,7 @@ export interface GradcheckOptions {
   seed?: number;
 }
 
+/** What `gradcheck` found: pass or fail, the largest errors, and the worst element. */
 export interface GradcheckResult {
   ok: boolean;
   maxAbsError: number;

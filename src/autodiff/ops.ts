@@ -18,6 +18,7 @@ import { broadcastShapes, fmtShape, normAxes, normAxis, shapeEq, sizeOf, type Sh
 import { full, Tensor } from '../tensor/tensor.js';
 import { needsGrad, record as recordPrim, type NoParams, type Prim, type PrimParams, type Rules } from './primitive.js';
 
+/** A tensor or a plain number (a number is lifted to a scalar of the other operand's dtype). */
 export type TensorLike = Tensor | number;
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -138,13 +139,19 @@ function unary(op: UnaryPrim, x: Tensor): Tensor {
   return recordPlain(op, out, [x]);
 }
 
+/** Elementwise −x. d(−x) = −dx. */
 export const neg = (x: Tensor): Tensor => unary('neg', x);
+/** Elementwise eˣ. d(eˣ) = eˣ·dx. */
 export const exp = (x: Tensor): Tensor => unary('exp', x);
+/** Elementwise natural logarithm. d(ln x) = dx / x. */
 export const log = (x: Tensor): Tensor => unary('log', x);
+/** Elementwise √x. d√x = dx / (2√x). */
 export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+/** Elementwise tanh. d tanh x = (1 − tanh²x)·dx. */
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 /** σ(x) = 1/(1+e^−x), computed without overflow for any x. */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+/** Elementwise max(x, 0). Its gradient is 1 where x > 0, else 0. */
 export const relu = (x: Tensor): Tensor => unary('relu', x);
 /** x², elementwise. */
 export const square = (x: Tensor): Tensor => unary('square', x);
@@ -181,6 +188,7 @@ const unaryRules = {
 
 // ---- matmul -------------------------------------------------------------------------------------
 
+/** Transpose flags of `matmul`: use Aᵀ and/or Bᵀ without materializing them. */
 export interface MatmulOptions { transA?: boolean; transB?: boolean }
 
 /**

@@ -49,6 +49,7 @@ interface OtherPrimParams {
   lstmSequence: { T: number; acts: Tensor; tanhC: Tensor };
 }
 
+/** The name of every autodiff primitive (the keys of the rule table). */
 export type Prim = keyof PrimParams;
 
 /** What a forward saved for its rule: its inputs, its output and its typed parameters. */

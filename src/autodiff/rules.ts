@@ -9,6 +9,7 @@ import { cellRules } from './cells.js';
 import { tensorRules } from './ops.js';
 import type { Prim, Rules } from './primitive.js';
 
+/** The rule table: one vector-Jacobian product per primitive (tensor ops and recurrent cells). */
 export const rules: Rules<Prim> = { ...tensorRules, ...cellRules };
 
 /** Every primitive's name. */

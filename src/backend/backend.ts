@@ -20,7 +20,9 @@
  */
 
 export type DType = 'float32' | 'float64' | 'int32';
+/** Storage of a float tensor. */
 export type FloatArray = Float32Array | Float64Array;
+/** Storage of any tensor. */
 export type DataArray = Float32Array | Float64Array | Int32Array;
 /** How long storage lives (see `Backend.alloc`). */
 export type Lifetime = 'scope' | 'kept' | 'arena';
@@ -31,6 +33,7 @@ import type { BinaryOp, UnaryOp } from './kernels.js';
 export type { BinaryOp, UnaryOp } from './kernels.js';
 export type ReduceOp = 'sum' | 'max';
 
+/** The kernels every backend provides (the reference JS backend and the WASM backend), plus optional fused fast paths. */
 export interface Backend extends Partial<FusedKernels>, Partial<OptimizerKernels> {
   readonly name: string;
 
@@ -55,6 +58,7 @@ export interface Backend extends Partial<FusedKernels>, Partial<OptimizerKernels
    * whose storage the garbage collector sees (the reference backend) leave them out.
    */
   beginScope?(): void;
+  /** Ends the innermost engine scope, freeing its scope-lifetime storage. */
   endScope?(): void;
 
   // ---- generic kernels ----

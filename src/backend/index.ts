@@ -30,6 +30,7 @@ import { canStartSync, createWasmBackend, createWasmBackendSync, type WasmBacken
 export type { Backend, DType, DataArray, FloatArray, Lifetime, UnaryOp, BinaryOp, ReduceOp } from './backend.js';
 export type { WasmBackendOptions } from './wasm/index.js';
 
+/** The plain TypeScript reference backend: the ground truth every kernel is tested against (`useBackend('js')`). */
 export const referenceBackend: Backend = new JsBackend();
 
 /** The backends `useBackend` can start: the WASM kernels or the plain TypeScript reference. */

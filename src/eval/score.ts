@@ -26,6 +26,7 @@ import { detachState, type StackState } from '../nn/recurrent.js';
 import { SGD, clipGradNorm } from '../optim/optimizers.js';
 import { Tensor } from '../tensor/tensor.js';
 
+/** Dynamic evaluation (Krause et al.): adapt the model with SGD on each scored window. */
 export interface DynamicEvalOptions {
   /** η, the SGD learning rate of the adaptation steps. */
   lr: number;
@@ -35,6 +36,7 @@ export interface DynamicEvalOptions {
   decay?: number;
 }
 
+/** Options of `scoreStream`. */
 export interface ScoreOptions {
   /** Adapt the model while scoring (the model's weights change: reload it to score again). */
   dynamic?: DynamicEvalOptions;
@@ -46,6 +48,7 @@ export interface ScoreOptions {
   yieldEveryWindow?: boolean;
 }
 
+/** What `scoreStream` measured: total cost, steps, perplexity, and the final state. */
 export interface ScoreResult {
   /** Σ over steps of the batch-mean cost (nats), the tutorial's total_cost. */
   cost: number;
@@ -134,6 +137,7 @@ function dynamicStepper(model: LanguageModel, B: number, T: number, d: DynamicEv
   };
 }
 
+/** Cost, steps and perplexity of an evaluation, and the state it ended in. */
 export interface EvalResult { /** Σ over steps of the batch-mean cost. */ cost: number; steps: number; perplexity: number; state: StackState }
 
 /**

@@ -11,7 +11,9 @@ import { ConfigError, DataError } from '../errors.js';
 import { activationKinds, Dense, Sequential, type ActivationKind } from '../nn/layers.js';
 import type { DType } from '../backend/index.js';
 
+/** One layer of an explained network: activation, weights [in][out], biases [out]. */
 export interface LayerSpec { activation: ActivationKind; weights: number[][]; biases: number[] }
+/** A small dense network as plain numbers (the explain trace and the explorer page use it). */
 export interface NetworkSpec { inputSize: number; layers: LayerSpec[] }
 
 /** The default network: 1 input, two hidden layers of 2 sigmoid nodes, 1 sigmoid output. */
@@ -80,6 +82,7 @@ export function specOf(net: Sequential, inputSize: number): NetworkSpec {
   };
 }
 
+/** Throws a one-line error unless `input` and `target` fit the network's input and output sizes. */
 export function checkSizes(spec: NetworkSpec, input: number[], target: number[]): void {
   const outSize = spec.layers[spec.layers.length - 1]!.biases.length;
   if (input.length !== spec.inputSize) throw new ConfigError(`input has ${input.length} values, the network has ${spec.inputSize} input nodes`);

@@ -15,6 +15,7 @@ import { SGD } from '../optim/optimizers.js';
 import { tensor, type Tensor } from '../tensor/tensor.js';
 import { buildNetwork, checkSizes, specOf, type NetworkSpec } from './network.js';
 
+/** One node of the trace: x, y, ∂E/∂x and ∂E/∂y. */
 export interface NodeTrace {
   /** 0 is the input layer. */
   layer: number;
@@ -29,9 +30,12 @@ export interface NodeTrace {
   dEdy: number;
 }
 
+/** One weight w_ij of the trace: its value, ∂E/∂w and the value after the update. */
 export interface WeightTrace { layer: number; from: number; to: number; w: number; dEdw: number; newW: number }
+/** One bias of the trace: its value, ∂E/∂b and the value after the update. */
 export interface BiasTrace { layer: number; node: number; b: number; dEdb: number; newB: number }
 
+/** Every number of one training step of a small dense network, the tutorial's way. */
 export interface StepTrace {
   network: NetworkSpec;
   input: number[];

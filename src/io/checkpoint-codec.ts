@@ -15,6 +15,7 @@ import type { DecodedTensor, TensorRecord } from './safetensors.js';
 import { decodeTensors, encodeSafetensors, readSafetensorsLayout, tensorToLittleEndian } from './safetensors.js';
 import { Sha256 } from './sha256.js';
 
+/** The version of the checkpoint byte format that `encodeCheckpoint` writes. */
 export const CHECKPOINT_FORMAT_VERSION = 1;
 const PREFIX = 'backprop.';
 const VERSION_KEY = `${PREFIX}format_version`;

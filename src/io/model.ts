@@ -431,7 +431,9 @@ export function denseWeights(model: Sequential | Dense): DenseNetWeights {
  * Write your own for any storage (a fetch to a server, a Cache, a zip).
  */
 export interface IOHandler {
+  /** Stores the bytes of a saved model or checkpoint. */
   save?(bytes: Uint8Array): Promise<void>;
+  /** Returns the bytes stored before. */
   load?(): Promise<Uint8Array>;
 }
 

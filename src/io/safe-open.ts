@@ -10,7 +10,9 @@ import { decodeTensors, readSafetensorsLayout } from './safetensors.js';
 /** Random access to some bytes: their total size, and a read of `length` bytes at `offset`. */
 export interface ByteSource {
   readonly size: number;
+  /** `length` bytes starting at `offset`. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Releases the source (a file handle). */
   close?(): Promise<void>;
 }
 

@@ -22,6 +22,7 @@ export interface DenseLayerWeights {
   activation: DenseActivation;
 }
 
+/** A dense network's weights as plain arrays, layer by layer (what `exportDenseOnnx` takes). */
 export interface DenseNetWeights {
   layers: DenseLayerWeights[];
 }

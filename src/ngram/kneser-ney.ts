@@ -47,6 +47,7 @@
  */
 import { ConfigError, DataError } from '../errors.js';
 
+/** Options of the Kneser-Ney model. */
 export interface KneserNeyOptions {
   /** n: the longest n-gram used (1 = unigram). */
   order: number;
@@ -146,6 +147,7 @@ function checkIds(data: ArrayLike<number>, vocabSize: number, what: string): voi
   }
 }
 
+/** An interpolated modified Kneser-Ney n-gram language model (the file header has the method and an example). */
 export class KneserNey {
   readonly order: number;
   readonly vocabSize: number;

@@ -41,6 +41,7 @@ export interface RowActivation extends RowCommon {
   rowwise(row: Float64Array): void;
 }
 
+/** A row of the activation table: elementwise (f and f') or row-wise (softmax). */
 export type ActivationRow = ElementwiseActivation | RowActivation;
 
 /** Softmax of one row in place, max-subtracted so exp never overflows. */
@@ -52,6 +53,7 @@ function softmaxRow(row: Float64Array): void {
   for (let d = 0; d < row.length; d++) row[d]! /= sum;
 }
 
+/** The activation table: for each activation, its function on tensors and numbers, its derivative, its text and its ONNX operator. */
 export const ACTIVATIONS = {
   sigmoid: {
     apply: o.sigmoid,
@@ -103,6 +105,7 @@ export const ACTIVATIONS = {
   },
 } as const satisfies Record<string, ActivationRow>;
 
+/** The name of an activation (a key of the activation table). */
 export type ActivationKind = keyof typeof ACTIVATIONS;
 /** Every activation's name, in table order. */
 export const activationKinds = Object.keys(ACTIVATIONS) as ActivationKind[];

@@ -10,8 +10,10 @@ import { ShapeError } from '../errors.js';
 import { fmtShape, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
+/** One parameter in an arena: its name, shape, offset and size, and its tensor (a view). */
 export interface ArenaEntry { name: string; shape: readonly number[]; offset: number; size: number; tensor: Tensor }
 
+/** A model's parameters in one contiguous block and their gradients in another (see the file header). */
 export class ParamArena {
   readonly entries: readonly ArenaEntry[];
   readonly dtype: DType;
@@ -60,6 +62,7 @@ export class ParamArena {
     return e;
   }
 
+  /** Sets every gradient to zero. */
   zeroGrads(): void { this.grads.fill(0); }
 
   /** Re-attach gradient views (if user code replaced `.grad`, e.g. by zeroGrad without buffers). */

@@ -2,6 +2,7 @@
 import { globalRng, type Rng } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+/** A parameter initializer: constant, uniform, normal, Glorot or He. */
 export type Init =
   | { kind: 'uniform'; scale: number }          // U(−scale, scale), TensorFlow PTB's init_scale
   | { kind: 'glorotUniform' }                    // U(±√(6/(fanIn+fanOut))), Glorot & Bengio 2010

@@ -13,6 +13,7 @@ import { Module } from './module.js';
 import { RecurrentStack, runStack, type CellKind, type StackState } from './recurrent.js';
 import type { SequenceModel, SequenceRun, SequenceRunOptions } from './sequence.js';
 
+/** The shape and hyperparameters of a `LanguageModel`. */
 export interface LMConfig {
   vocabSize: number;
   embedSize: number;
@@ -29,6 +30,7 @@ export interface LMConfig {
   dtype?: DType;
 }
 
+/** A language model's run over a window: logits and states. */
 export interface RunResult extends SequenceRun<StackState> {
   /** [T·B, V], time-major rows: row t·B + b is stream b at step t (the same tensor as `outputs`). */
   logits: Tensor;

@@ -20,6 +20,7 @@ export function activate(kind: ActivationKind, x: Tensor): Tensor {
   return ACTIVATIONS[kind].apply(x);
 }
 
+/** Options of a `Dense` layer. */
 export interface DenseOptions {
   activation?: ActivationKind;
   /** Weight initialiser (default Glorot uniform); biases start at zero unless `biasInit` says otherwise. */
@@ -57,6 +58,7 @@ export class Dense extends Module {
     return this.bias ? o.add(xw, this.bias) : xw;
   }
 
+  /** y = f(x·W + b) for input rows [N, in] → [N, out]. */
   forward(y: Tensor): Tensor {
     return activate(this.activation, this.preActivation(y));
   }
@@ -68,15 +70,21 @@ export class Activation extends Module {
     super();
     if (!Object.hasOwn(ACTIVATIONS, kind)) throw new ConfigError(`Activation: unknown activation ${JSON.stringify(kind)} (choose ${activationKinds.join(', ')})`);
   }
+  /** The activation applied to x, elementwise (softmax over the last axis). */
   forward(x: Tensor): Tensor { return activate(this.kind, x); }
 }
 
-export interface Layer extends Module { forward(x: Tensor): Tensor }
+/** A module that maps one tensor to another: what `Sequential` and `fit` take. */
+export interface Layer extends Module {
+  /** Maps x to the layer's output. */
+  forward(x: Tensor): Tensor;
+}
 
 /** Layers applied in order. */
 export class Sequential extends Module {
   readonly layers: Layer[];
   constructor(...layers: Layer[]) { super(); this.layers = layers; }
+  /** Applies the layers in order. */
   forward(x: Tensor): Tensor {
     let y = x;
     for (const l of this.layers) y = l.forward(y);
@@ -93,6 +101,7 @@ export class Embedding extends Module {
     if (!Number.isInteger(dim) || dim <= 0) throw new ConfigError(`Embedding: dim must be a positive integer, got ${dim}`);
     this.weight = initialize(new Parameter([vocabSize, dim], opts.dtype), opts.init ?? { kind: 'uniform', scale: 0.1 }, opts.rng) as Parameter;
   }
+  /** The table rows of the ids: ids [...] → [..., dim]. */
   forward(ids: Tensor): Tensor { return o.gather(this.weight, ids); }
 }
 
@@ -105,6 +114,7 @@ export class Dropout extends Module {
     super();
     if (!(p >= 0 && p < 1)) throw new ConfigError(`Dropout: p must be in [0, 1), got ${p}`);
   }
+  /** x with dropout applied in training mode; x itself in evaluation mode. */
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     const mask = zeros(x.shape, { dtype: x.dtype });

@@ -19,6 +19,7 @@ export class Parameter extends Tensor {
   }
 }
 
+/** A model part that owns parameters and child modules (see the file header). */
 export abstract class Module {
   /** Training mode (dropout active) or evaluation mode. */
   training = true;
@@ -39,6 +40,7 @@ export abstract class Module {
     return out;
   }
 
+  /** The parameters, in declaration order. */
   parameters(): Tensor[] { return this.namedParameters().map(([, p]) => p); }
 
   /** The model's parameter arena, packed on first use (parameters become views into one block). */
@@ -57,6 +59,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Sets evaluation mode (dropout off) on this module and every child. */
   eval(): this { return this.train(false); }
 
   /** Number of scalar parameters. */

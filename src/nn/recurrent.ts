@@ -17,12 +17,17 @@ import { initialize, type Init } from './init.js';
 import { Dropout } from './layers.js';
 import { Module, Parameter } from './module.js';
 
+/** The recurrent cells: Elman RNN, LSTM (TensorFlow BasicLSTMCell) and GRU (TensorFlow GRUCell). */
 export type CellKind = 'rnn' | 'lstm' | 'gru';
+/** Every cell kind. */
 export const cellKinds: readonly CellKind[] = ['rnn', 'lstm', 'gru'];
 
+/** One layer's state: h [B, H], and c [B, H] for an LSTM. */
 export interface LayerState { h: Tensor; c?: Tensor }
+/** The state of every layer of a stack, bottom first. */
 export type StackState = LayerState[];
 
+/** Options of a recurrent layer: initializer, forget bias (LSTM), dtype, generator. */
 export interface RecurrentOptions { init?: Init; forgetBias?: number; dtype?: DType; rng?: Rng }
 
 /** One recurrent layer of the given cell kind; parameter names follow docs/formats.md. */
@@ -53,6 +58,7 @@ export class RecurrentLayer extends Module {
     }
   }
 
+  /** A zero state for a batch of B streams. */
   initialState(B: number, dtype: DType = this.kernel.dtype): LayerState {
     const h = zeros([B, this.hiddenSize], { dtype });
     return this.cell === 'lstm' ? { h, c: zeros([B, this.hiddenSize], { dtype }) } : { h };
@@ -74,11 +80,13 @@ export class RecurrentLayer extends Module {
   }
 }
 
+/** Options of a recurrent stack. */
 export interface StackOptions extends RecurrentOptions {
   /** Dropout probability on non-recurrent connections (Zaremba et al. 2014): 1 − keep_prob. */
   dropout?: number;
 }
 
+/** Options of a stack's run over a sequence. */
 export interface SequenceOptions {
   /** [T, B] 0/1 float: 0 marks a padded step; the state is held and the output is 0 there. */
   mask?: Tensor;
@@ -86,6 +94,7 @@ export interface SequenceOptions {
   retainStates?: boolean;
 }
 
+/** A stack's outputs and states over a sequence. */
 export interface SequenceResult {
   /** Top layer's output per step, each [B, H]. */
   outputs: Tensor[];
@@ -111,6 +120,7 @@ export class RecurrentStack extends Module {
     this.dropouts = Array.from({ length: numLayers + 1 }, () => new Dropout(p, opts.rng ?? globalRng));
   }
 
+  /** A zero state for every layer, for a batch of B streams. */
   initialState(B: number): StackState { return this.layers.map((l) => l.initialState(B)); }
 
   /** One time step through every layer: x [B, I] → (top output [B, H], new state). */
@@ -148,6 +158,7 @@ export class RecurrentStack extends Module {
   }
 }
 
+/** A stack's outputs over a sequence, time-major, and its states. */
 export interface StackSequenceResult {
   /** Top layer's outputs for every step, time-major [T·B, H]. */
   output: Tensor;

@@ -14,6 +14,7 @@ import { Tensor, tensor } from '../tensor/tensor.js';
 /** Token ids (int32) or real-valued inputs/targets, flat. */
 export type SeqData = Int32Array | Float32Array | Float64Array;
 
+/** What a sequence model's run keeps besides its outputs. */
 export interface SequenceRunOptions {
   /** Return the state after every step (`states`): TBPTT keeps the ones a later window starts from. */
   keepStates?: boolean;
@@ -21,6 +22,7 @@ export interface SequenceRunOptions {
   retainStates?: boolean;
 }
 
+/** A sequence model's run over a window: outputs, states, final state. */
 export interface SequenceRun<S> {
   /** Per-step outputs, time-major rows [T·B, …] (row t·B + b). */
   outputs: Tensor;
@@ -51,6 +53,7 @@ export interface SequenceModel<S> {
 
 /** A loss given per row: outputs [R, …] and targets for the same R rows (R = T·B, time-major) → [R]. */
 export interface SequenceLoss {
+  /** The loss of each row: outputs [R, …], targets for the R rows → [R]. */
   perRow(outputs: Tensor, targets: SeqData): Tensor;
 }
 

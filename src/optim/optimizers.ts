@@ -17,6 +17,7 @@ import { ParamArena } from '../nn/arena.js';
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+/** What an optimizer updates: a module, an arena, or a list of tensors. */
 export type ParamSource = Module | ParamArena | readonly Tensor[];
 
 function arenaOf(src: ParamSource): ParamArena {
@@ -32,6 +33,7 @@ function checkLr(lr: number, who: string): void {
 /** Optimizer state that checkpoints save and restore. */
 export interface OptimizerState { kind: string; step: number; lr: number; buffers: Record<string, FloatArray> }
 
+/** An optimizer over a parameter arena: `step()` applies one update from the accumulated gradients. */
 export abstract class Optimizer {
   readonly arena: ParamArena;
   /** The current learning rate (schedules set it each epoch). */
@@ -54,13 +56,16 @@ export abstract class Optimizer {
 
   protected abstract update(p: FloatArray, g: FloatArray): void;
 
+  /** Sets every gradient to zero (before the next backward pass). */
   zeroGrad(): void { this.arena.zeroGrads(); }
 
   /** Extra state (moment buffers), by name. */
   buffers(): Record<string, FloatArray> { return {}; }
 
+  /** The state a checkpoint saves: kind, step count, learning rate, moment buffers. */
   state(): OptimizerState { return { kind: this.constructor.name, step: this.stepCount, lr: this.lr, buffers: this.buffers() }; }
 
+  /** Restores a saved state; a one-line error if it is of another optimizer or size. */
   loadState(s: OptimizerState): void {
     if (s.kind !== this.constructor.name) throw new ConfigError(`optimizer state is for ${s.kind}, this optimizer is ${this.constructor.name}`);
     this.stepCount = s.step; this.lr = s.lr;
@@ -149,7 +154,9 @@ const OPTIMIZERS = {
   adam: (params: ParamSource, lr: number): Optimizer => new Adam(params, { lr }),
 } as const;
 
+/** The name of an optimizer in the table (sgd, momentum, adam). */
 export type OptimizerKind = keyof typeof OPTIMIZERS;
+/** Every optimizer name. */
 export const optimizerKinds = Object.keys(OPTIMIZERS) as OptimizerKind[];
 
 /** The optimizer named `kind` (with its default hyper-parameters besides `lr`); an unknown name is a ConfigError. */

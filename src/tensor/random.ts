@@ -11,8 +11,17 @@
  *   rng.uniform();        // 0 <= u < 1
  *   rng.normal(0, 1);
  */
+
+/** The generator's complete state: four 32-bit words and the spare normal value. */
 export interface RngState { s: [number, number, number, number]; spare: number | null }
 
+/**
+ * The seeded generator (xoshiro128**; see the file header).
+ *
+ * @example
+ *   const rng = new Rng(42);
+ *   rng.uniform();        // 0 <= u < 1
+ */
 export class Rng {
   private s = new Uint32Array(4);
   private spare: number | null = null;
@@ -63,10 +72,12 @@ export class Rng {
     return Math.floor(this.uniform() * n);
   }
 
+  /** The complete state, for a checkpoint. */
   getState(): RngState {
     return { s: [this.s[0]!, this.s[1]!, this.s[2]!, this.s[3]!], spare: this.spare };
   }
 
+  /** Restores a state from `getState()`: the generator then draws the same numbers again. */
   setState(st: RngState): void {
     for (let i = 0; i < 4; i++) this.s[i] = st.s[i]! >>> 0;
     this.spare = st.spare;
@@ -79,4 +90,5 @@ function rotl(x: number, k: number): number {
 
 /** The library's default generator, used when no `rng` is passed. Reseed it with `seed(n)`. */
 export let globalRng = new Rng(0);
+/** Reseeds the library's default generator. */
 export function seed(n: number): void { globalRng = new Rng(n); }

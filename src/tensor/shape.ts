@@ -1,18 +1,22 @@
 /** Shape utilities: sizes, strides, broadcasting (NumPy rules) and axis normalisation. */
 import { ShapeError } from '../errors.js';
 
+/** A tensor's dimensions, outermost first. */
 export type Shape = readonly number[];
 
+/** The number of elements of a shape (1 for a scalar). */
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
+/** Whether two shapes are equal. */
 export function shapeEq(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** A shape as text, e.g. [2, 3]. */
 export function fmtShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }

@@ -20,10 +20,12 @@ export interface GradNode {
   vjp(dy: Tensor): (Tensor | null)[];
 }
 
+/** Numbers nested by dimension, as `toArray()` returns and `tensor()` takes. */
 export type NestedArray = number | NestedArray[];
 
 let nextId = 1;
 
+/** An n-dimensional array in backend storage, with what autodiff needs (see the file header). */
 export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
@@ -114,6 +116,7 @@ export class Tensor {
 
 // ---- creation helpers ------------------------------------------------------------------------
 
+/** The dtype (float32 by default) and whether the tensor requires gradients. */
 export interface CreateOptions { dtype?: DType; requiresGrad?: boolean }
 
 function alloc(dtype: DType, n: number): DataArray {
@@ -160,10 +163,12 @@ export function tensor(values: NestedArray | ArrayLike<number>, shapeOrOpts?: Sh
   return new Tensor(data, shape, dtype, opts.requiresGrad ?? false);
 }
 
+/** A rank-0 tensor holding v. */
 export function scalar(v: number, opts: CreateOptions = {}): Tensor {
   return tensor(v, opts);
 }
 
+/** A tensor of the shape with every element `value`. */
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
   checkShape(shape, 'full');
   const dtype = opts.dtype ?? 'float32';
@@ -172,9 +177,12 @@ export function full(shape: Shape, value: number, opts: CreateOptions = {}): Ten
   return new Tensor(data, shape, dtype, opts.requiresGrad ?? false);
 }
 
+/** A tensor of zeros. */
 export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor { return full(shape, 0, opts); }
+/** A tensor of ones. */
 export function ones(shape: Shape, opts: CreateOptions = {}): Tensor { return full(shape, 1, opts); }
 
+/** Zeros of the shape and dtype of t. */
 export function zerosLike(t: Tensor): Tensor { return zeros(t.shape, { dtype: t.dtype }); }
 
 /** 0, 1, …, n−1. */
@@ -184,6 +192,7 @@ export function arange(n: number, opts: CreateOptions = {}): Tensor {
   return t;
 }
 
+/** Creation options plus the generator to draw from. */
 export interface RandomOptions extends CreateOptions { rng?: Rng }
 
 /** Uniform in [lo, hi), from a seeded generator (the global one unless `rng` is given). */

@@ -20,6 +20,7 @@ interface FusedLayer {
   w: FloatArray; b: FloatArray;
 }
 
+/** SGD on one example at a time for a `Sequential` of `Dense` layers, as plain loops (see the file header). */
 export class FusedDenseTrainer {
   private readonly layers: FusedLayer[];
   private readonly ys: Float64Array[];

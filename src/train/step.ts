@@ -18,8 +18,16 @@ import { DivergenceError, ShapeError } from '../errors.js';
 import { clipGradNorm, type Optimizer } from '../optim/optimizers.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+/** The loss before the update, and the gradient norm and whether it was clipped (with `maxGradNorm`). */
 export interface StepResult { loss: number; gradNorm?: number; clipped?: boolean }
 
+/**
+ * One training step of `opt` on the scalar loss `lossFn()` builds, in an engine scope (see the file header).
+ *
+ * @example
+ *   const opt = new SGD(net, { lr: 0.1 });
+ *   trainStep(opt, () => mean(squaredError(net.forward(x), t)));
+ */
 export function trainStep(opt: Optimizer, lossFn: () => Tensor, opts: { maxGradNorm?: number } = {}): StepResult {
   return withScope(() => {
     opt.zeroGrad();

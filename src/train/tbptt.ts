@@ -32,6 +32,7 @@ import type { Optimizer } from '../optim/optimizers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { withScope } from '../backend/index.js';
 
+/** Options of `TruncatedBPTT`: k1, k2, batch size, loss, clipping, diagnostics. */
 export interface TBPTTOptions {
   /** Update every k1 steps. */
   k1: number;
@@ -50,6 +51,7 @@ export interface TBPTTOptions {
   skipLrFactor?: number;
 }
 
+/** One update of TBPTT: its step, window, loss, gradient norm, and diagnostics. */
 export interface UpdateInfo {
   /** Global step index (1-based) at which the update happened. */
   step: number;
@@ -65,6 +67,7 @@ export interface UpdateInfo {
   hGradNorms?: number[][];
 }
 
+/** What one `feed` call computed: the per-step costs and the updates made. */
 export interface FeedResult {
   /** Batch-mean loss of each step whose loss was computed in this call, in stream order. */
   costs: number[];
@@ -74,6 +77,7 @@ export interface FeedResult {
 /** One step of the stream: its inputs [B·I] and targets [B·J], and the state entering it where kept. */
 interface Step<S> { x: SeqData; y: SeqData; stateBefore: S | null; costReported: boolean }
 
+/** Truncated backpropagation through time, TBPTT(k1, k2), over any sequence model (see the file header). */
 export class TruncatedBPTT<S> {
   readonly k1: number;
   readonly k2: number;

@@ -20,6 +20,7 @@ import { ThreadPool, nodeBuiltin, workerUrl } from './pool.js';
 export { WasmBackend } from './backend.js';
 export { WasmFloat32Array, WasmInt32Array } from './memory.js';
 
+/** Options of the WASM backend (`useBackend('wasm', options)`). */
 export interface WasmBackendOptions {
   /** Use the SIMD build (default: when the engine supports it). `true` on an engine without SIMD falls back. */
   simd?: boolean;

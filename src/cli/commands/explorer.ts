@@ -1,6 +1,7 @@
 /**
- * `backprop explorer`: build the explorer page if its bundle is missing or stale (web/build.mjs, with
- * the installed esbuild), then serve web/dist on 127.0.0.1 with plain node:http and print the URL.
+ * `backprop explorer`: in a source checkout, build the explorer page if its bundle is missing or stale
+ * (web/build.mjs, with the installed esbuild) and serve web/dist; from an installed package (no web/,
+ * no esbuild), serve the page prebuilt at `npm pack` (build/explorer). Plain node:http on 127.0.0.1.
  * Responses carry cross-origin-isolation headers (COOP/COEP), so the page may use SharedArrayBuffer.
  */
 import { spawn } from 'node:child_process';
@@ -18,22 +19,32 @@ const contentTypes: Record<string, string> = {
   '.woff2': 'font/woff2', '.woff': 'font/woff', '.ttf': 'font/ttf',
 };
 
-/** The package root: the nearest folder above this file that holds web/build.mjs (works from src/ and dist/src/). */
+const PREBUILT = join('build', 'explorer');
+
+/**
+ * The package root: the nearest folder above this file that holds web/build.mjs (a source checkout) or
+ * the prebuilt page build/explorer/index.html (an installed package). Works from src/ and dist/src/.
+ */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, 'web', 'build.mjs'))) return dir;
+    if (existsSync(join(dir, 'web', 'build.mjs')) || existsSync(join(dir, PREBUILT, 'index.html'))) return dir;
     const up = dirname(dir);
-    if (up === dir) throw new ConfigError('explorer: cannot find web/build.mjs above the installed package');
+    if (up === dir) throw new ConfigError('explorer: neither web/build.mjs nor a prebuilt build/explorer/index.html is above this package');
     dir = up;
   }
 }
 
 interface WebBuild { isStale(): boolean; buildExplorer(o?: { minify?: boolean }): Promise<string>; distDir: string }
 
-/** Build web/dist unless it is up to date (or `force`); returns the folder to serve. */
+/** Build web/dist unless it is up to date (or `force`); returns the folder to serve (the prebuilt one when installed). */
 export async function ensureExplorerBuilt(force = false): Promise<string> {
-  const build = (await import(pathToFileURL(join(packageRoot(), 'web', 'build.mjs')).href)) as WebBuild;
+  const root = packageRoot(), script = join(root, 'web', 'build.mjs');
+  if (!existsSync(script)) {
+    if (force) throw new ConfigError('explorer: --rebuild needs a source checkout (web/); an installed package serves its prebuilt page');
+    return join(root, PREBUILT);
+  }
+  const build = (await import(pathToFileURL(script).href)) as WebBuild;
   if (force || build.isStale()) {
     console.log('Building the explorer page …');
     await build.buildExplorer();
