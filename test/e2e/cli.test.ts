@@ -202,3 +202,17 @@ test('a checkpoint whose corpus changed gives a clear error naming the file, on 
   assert.match(r.stderr, /vocabulary/);
   assert.deepEqual(fs.readFileSync(ckpt), before, 'the checkpoint is untouched');
 });
+
+test('train --patience: early stopping at an epoch boundary, best.ckpt kept, the log matching the checkpoint', () => {
+  const out = path.join(dir, 'patience');
+  // --lr 0 never improves after epoch 1, so patience 2 stops after epoch 3 of 6.
+  const t = cli(['train', ...small, '--lr', '0', '--epochs', '6', '--max-steps-per-epoch', '3', '--test-tokens', '200', '--test-batch-size', '2', '--test-num-steps', '5', '--sample', '0',
+    '--patience', '2', '--out', out]);
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stdout, /early stopping: no lower validation perplexity for 2 epochs; best\.ckpt holds epoch 1/);
+  assert.equal(records(path.join(out, 'train.jsonl')).length, 3);
+  assert.ok(fs.existsSync(path.join(out, 'best.ckpt')));
+  const bad = cli(['train', ...small, '--patience', '0', '--out', path.join(dir, 'patience0')]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--patience must be an integer ≥ 1, got "0"/);
+});
