@@ -24,3 +24,6 @@ export class ConfigError extends BackpropError {}
 
 /** Training produced a NaN or Inf (names the step and the tensor). */
 export class DivergenceError extends BackpropError {}
+
+/** A file or folder cannot be created, written or read (names the path, the system's reason, and what to do). */
+export class FileError extends BackpropError {}

@@ -18,6 +18,12 @@ import { fileHandler } from './io/files.js';
 export { fileHandler, saveFile, loadFile, safeOpen } from './io/files.js';
 export { saveCheckpoint, loadCheckpoint, exportWeights, importSafetensors, type WeightsSidecar } from './io/checkpoint.js';
 export { writeFileAtomic } from './io/atomic.js';
+export { fitLanguageModel, type LMFitOptions, type LMFitResult, type LMStopReason, type EarlyStoppingOptions } from './train/fit-lm.js';
+export { resolveConfig, presetNames, type TrainConfig } from './train/presets.js';
+export { loadCorpus } from './data/sources.js';
+export { textCorpusFromBytes, loadTextCorpus, type TextCorpusOptions } from './data/text.js';
+export type { Corpus } from './data/corpus.js';
+export { LMTrainer, type TrainerEvents, type EpochRecord, type WindowEvent, type TestRecord, type RunResult } from './train/lm-trainer.js';
 
 // file:///abs/path and file://relative/path both name a path (the rest after the scheme).
 registerIOScheme('file://', (rest) => fileHandler(rest));

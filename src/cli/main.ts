@@ -61,6 +61,18 @@ export async function buildProgram(chosen: CommandEntry | 'all' | undefined): Pr
   return program;
 }
 
+/**
+ * A file-system error that escaped a command (every write goes through src/io, which names its files,
+ * so this is the safety net) as a one-line FileError naming the path; null for anything else, a bug.
+ */
+async function asFileError(e: unknown): Promise<Error | null> {
+  const err = e as NodeJS.ErrnoException | null;
+  if (typeof err?.code !== 'string' || typeof err.path !== 'string') return null;
+  const { fileError } = await import('../io/atomic.js');
+  const r = fileError(e, err.path, err.syscall ?? 'use');
+  return r instanceof BackpropError ? r : null;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = await buildProgram(chosenCommand(argv));
   program.exitOverride();
@@ -68,8 +80,9 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) process.exit(e.exitCode);
-    if (e instanceof BackpropError) {
-      console.error(`backprop: ${e.message}`);
+    const clear = e instanceof BackpropError ? e : await asFileError(e);
+    if (clear) {
+      console.error(`backprop: ${clear.message}`);
       process.exit(2);
     }
     throw e;

@@ -16,8 +16,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { FormatError } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
+import { FileError, FormatError } from '../errors.js';
+import { ensureDirectory, writeFileAtomic } from './atomic.js';
 import { CHECKPOINT_FORMAT_VERSION, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type LoadedCheckpoint } from './checkpoint-codec.js';
 import type { SafetensorsContents, TensorRecord } from './safetensors.js';
 import { decodeSafetensors, encodeSafetensors, tensorToLittleEndian } from './safetensors.js';
@@ -70,11 +70,8 @@ export interface WeightsSidecar {
  */
 export function exportWeights(target: string, weights: { tensors: Record<string, TensorRecord>; config?: unknown; vocab?: unknown }):
   { weightsPath: string; sidecarPath: string } {
-  const isDir = /[\\/]$/.test(target) || (fs.existsSync(target) && fs.statSync(target).isDirectory());
-  const prefix = isDir ? path.join(target, 'model') : target;
-  const weightsPath = `${prefix}.safetensors`;
-  const sidecarPath = `${prefix}.json`;
-  fs.mkdirSync(path.dirname(path.resolve(prefix)), { recursive: true });
+  const { weightsPath, sidecarPath } = exportPaths(target);
+  ensureDirectory(path.dirname(weightsPath));
 
   const sidecar: WeightsSidecar = {
     format: 'backprop.weights',
@@ -90,6 +87,13 @@ export function exportWeights(target: string, weights: { tensors: Record<string,
   return { weightsPath, sidecarPath };
 }
 
+/** The two files `exportWeights(target)` writes (so a caller can check them before writing). */
+export function exportPaths(target: string): { weightsPath: string; sidecarPath: string } {
+  const isDir = /[\\/]$/.test(target) || (fs.existsSync(target) && fs.statSync(target).isDirectory());
+  const prefix = isDir ? path.join(target, 'model') : target;
+  return { weightsPath: `${prefix}.safetensors`, sidecarPath: `${prefix}.json` };
+}
+
 /**
  * Reads any safetensors file (ours or another tool's, e.g. PyTorch's `save_file`), converting
  * F16/BF16 to F32 and small or 64-bit integers to int32 (with a range check).
@@ -98,13 +102,34 @@ export function importSafetensors(file: string): SafetensorsContents {
   return decodeSafetensors(readBytes(file), file);
 }
 
-/** Reads a whole file, turning file-system errors into a `FormatError` naming the file. */
-function readBytes(file: string): Uint8Array {
+/** The most bytes one read asks for: `fs.readFileSync` and a single `readSync` stop at 2 GiB. */
+const READ_CHUNK = 1 << 30;
+
+/**
+ * Reads a whole file in pieces of at most `chunk` bytes into one array, so files over 2 GiB (a large
+ * model's checkpoint) can be read; turns file-system errors into a `FormatError` naming the file.
+ */
+export function readBytes(file: string, chunk = READ_CHUNK): Uint8Array {
+  let fd: number | undefined;
   try {
-    return fs.readFileSync(file);
+    fd = fs.openSync(file, 'r');
+    const size = fs.fstatSync(fd).size;
+    let bytes: Uint8Array;
+    try { bytes = new Uint8Array(size); } catch {
+      throw new FileError(`cannot read ${file}: it is ${size} bytes, more than one array can hold here (${2 ** 32} bytes)`);
+    }
+    for (let at = 0; at < size;) {
+      const n = fs.readSync(fd, bytes, at, Math.min(chunk, size - at), at);
+      if (n === 0) throw new FormatError(`${file}: the file shrank while it was read (${at} of ${size} bytes); is another program writing it?`);
+      at += n;
+    }
+    return bytes;
   } catch (error) {
+    if (error instanceof FormatError || error instanceof FileError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const problem = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : (error as Error).message;
     throw new FormatError(`${file}: cannot read: ${problem}`);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FormatError } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
+import { ensureDirectory, writeFileAtomic } from './atomic.js';
 import type { IOHandler } from './model.js';
 import { safeOpen as safeOpenSource, type ByteSource, type SafetensorsFile } from './safe-open.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsContents, type TensorRecord } from './safetensors.js';
@@ -36,7 +36,7 @@ export function fileHandler(file: string): IOHandler {
   if (file === '') throw new FormatError('file://: no path given');
   return {
     async save(bytes) {
-      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      ensureDirectory(path.dirname(path.resolve(file)), 'save into'); // bounded, one-line errors (not recursive mkdir)
       writeFileAtomic(file, bytes);
     },
     async load() { return readFile(file); },

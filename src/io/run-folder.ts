@@ -6,9 +6,15 @@
  *   train.jsonl        one JSON line per epoch record (and one for the final test)
  *   checkpoint.ckpt    the latest checkpoint (replaced atomically; resume from it)
  *   best.ckpt          the checkpoint of the epoch with the lowest validation perplexity so far
+ *
+ * Every file is replaced atomically (./atomic.ts), the log included: it is rewritten whole from the
+ * checkpoint's history after the checkpoint is saved, so it never holds a record the checkpoint lacks,
+ * and a resume rewrites it from the checkpoint (docs/training.md lists what survives which fault).
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../errors.js';
+import { ensureDirectory, fileError, removeStaleTemps, writeFileAtomic } from './atomic.js';
 import { saveCheckpoint, type Checkpoint } from './checkpoint.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
@@ -16,6 +22,7 @@ export const LOG_FILE = 'train.jsonl';
 /** The checkpoint of the epoch with the lowest validation perplexity so far (early stopping: evaluate this one). */
 export const BEST_FILE = 'best.ckpt';
 export const CONFIG_FILE = 'config.json';
+const RUN_FILES = [CONFIG_FILE, LOG_FILE, CHECKPOINT_FILE, BEST_FILE];
 
 export class RunFolder {
   constructor(readonly dir: string) {}
@@ -24,15 +31,37 @@ export class RunFolder {
   get bestFile(): string { return path.join(this.dir, BEST_FILE); }
   get logFile(): string { return path.join(this.dir, LOG_FILE); }
 
-  /** A fresh run: creates the folder, writes the configuration and an empty log. */
-  start(config: unknown): void {
-    fs.mkdirSync(this.dir, { recursive: true });
-    fs.writeFileSync(this.logFile, '');
-    fs.writeFileSync(path.join(this.dir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+  /**
+   * A fresh run: creates the folder, writes the configuration and an empty log. A folder that already
+   * holds a run is refused (ConfigError naming it) unless `force`, which deletes that run's files first.
+   */
+  start(config: unknown, force = false): void {
+    ensureDirectory(this.dir, 'create the run folder');
+    const existing = RUN_FILES.filter((f) => fs.existsSync(path.join(this.dir, f)));
+    if (existing.length && !force) {
+      throw new ConfigError(`${this.dir} already holds a run (${existing.join(', ')}): continue it with --resume, or start over with --force (which replaces it)`);
+    }
+    for (const f of RUN_FILES) {
+      const file = path.join(this.dir, f);
+      removeStaleTemps(file);
+      if (force && existing.includes(f)) {
+        try { fs.unlinkSync(file); } catch (e) { throw fileError(e, file, 'remove'); }
+      }
+    }
+    writeFileAtomic(path.join(this.dir, CONFIG_FILE), new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n'));
+    this.writeLog([]);
   }
 
-  /** Appends one record to the log as a JSON line. */
-  log(record: unknown): void { fs.appendFileSync(this.logFile, JSON.stringify(record) + '\n'); }
+  /** A resumed run: removes the temporary files a killed write left, and makes the log the checkpoint's. */
+  resume(records: readonly unknown[]): void {
+    for (const f of RUN_FILES) removeStaleTemps(path.join(this.dir, f));
+    this.writeLog(records);
+  }
+
+  /** Replaces the log (atomically) with these records, one JSON line each. */
+  writeLog(records: readonly unknown[]): void {
+    writeFileAtomic(this.logFile, new TextEncoder().encode(records.map((r) => JSON.stringify(r) + '\n').join('')));
+  }
 
   /** Writes (atomically) the latest or the best checkpoint; returns its path. */
   save(which: 'latest' | 'best', checkpoint: Checkpoint): string {

@@ -21,7 +21,7 @@
  *   const t = LMTrainer.create(resolveConfig('tiny'), { outDir: 'runs/tiny' });
  *   const r = await t.run();            // r.history[e].validPerplexity, r.test?.perplexity
  */
-import { ConfigError, DataError } from '../errors.js';
+import { ConfigError, DataError, DivergenceError, FormatError } from '../errors.js';
 import { loadCorpus, StreamBatcher, Vocab, type Corpus } from '../data/index.js';
 import { loadCheckpoint, type Checkpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { RunFolder } from '../io/run-folder.js';
@@ -91,6 +91,13 @@ export interface TrainerState {
   test: TestRecord | null;
   /** Total windows trained, all epochs. */
   windowsDone: number;
+  /**
+   * The factor the divergence guard has applied to the scheduled learning rate (skip mode halves it
+   * on each skipped update); each epoch's lr is schedule(epoch) × lrScale, so a halving survives.
+   */
+  lrScale: number;
+  /** Consecutive updates whose window's mean cost exceeded divergenceFactor·ln|V| (the loss guard). */
+  highLoss: number;
 }
 
 export interface WindowEvent { epoch: number; window: number; windows: number; tokens: number; seconds: number; perplexity: number }
@@ -123,6 +130,8 @@ export interface TrainerOptions {
   events?: TrainerEvents;
   /** An already loaded corpus (tests, or to avoid loading twice). */
   corpus?: Corpus;
+  /** A fresh run into a folder that already holds one replaces it (default: refused with a ConfigError). */
+  force?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -152,14 +161,14 @@ export class LMTrainer {
       diagnostics: cfg.diagnostics, onDivergence: cfg.onDivergence,
     });
     this.schedule = stepDecay(cfg.lr, cfg.lrDecay, cfg.maxEpoch);
-    this.st = { epoch: 0, window: 0, rng: this.rng.getState(), acc: freshAcc(), history: [], test: null, windowsDone: 0 };
+    this.st = { epoch: 0, window: 0, rng: this.rng.getState(), acc: freshAcc(), history: [], test: null, windowsDone: 0, lrScale: 1, highLoss: 0 };
     this.folder = opts.outDir ? new RunFolder(opts.outDir) : null;
   }
 
   /** A fresh run. Loads the corpus unless given; throws ConfigError/DataError before writing anything. */
   static create(cfg: TrainConfig, opts: TrainerOptions): LMTrainer {
     const t = new LMTrainer(cfg, opts.corpus ?? loadCorpus(cfg), opts);
-    t.folder?.start(cfg);
+    t.folder?.start(cfg, opts.force ?? false);
     return t;
   }
 
@@ -172,7 +181,11 @@ export class LMTrainer {
    */
   static resume(file: string, opts: TrainerOptions & { epochs?: number }): LMTrainer {
     const ck = loadCheckpoint(file);
-    const cfg = { ...(ck.meta.config as TrainConfig) };
+    const saved = ck.meta.config;
+    if (typeof saved !== 'object' || saved === null) throw new FormatError(`${file}: no "config" metadata (not a training checkpoint); train afresh instead of --resume`);
+    checkTrainerState(ck.meta.trainer_state, file);
+    // Fields added after a checkpoint was written take their defaults.
+    const cfg: TrainConfig = { ...guardDefaults, ...(saved as TrainConfig) };
     if (opts.epochs !== undefined) cfg.epochs = opts.epochs;
     const corpus = opts.corpus ?? loadCorpus(cfg);
     const vocab = Vocab.fromJSON(ck.meta.vocab as never);
@@ -182,13 +195,16 @@ export class LMTrainer {
     const t = new LMTrainer(cfg, corpus, opts);
     t.restore(ck, file);
     if (t.st.epoch < cfg.epochs) t.st.test = null;   // extended: test again at the new end
+    // The log becomes the checkpoint's: a kill after the checkpoint but before the log's rewrite is healed here.
+    t.folder?.resume(t.logRecords());
     return t;
   }
 
   private restore(ck: LoadedCheckpoint, file: string): void {
     loadModelTensors(this.model, ck.tensors, file);
     restoreOptimizer(this.optimizer, ck, file);
-    this.st = ck.meta.trainer_state as TrainerState;
+    const saved = ck.meta.trainer_state as Partial<TrainerState>;
+    this.st = { ...saved, lrScale: saved.lrScale ?? 1, highLoss: saved.highLoss ?? 0 } as TrainerState;
     if (this.st.acc.gnMin === null) this.st.acc.gnMin = Infinity;   // JSON has no Infinity
     this.rng.setState(this.st.rng);
     if (this.st.window > 0) this.tbptt.setState(stateFromTensors(ck.tensors, this.cfg, file));
@@ -225,7 +241,32 @@ export class LMTrainer {
     this.opts.events?.checkpoint?.(file, 'best');
   }
 
-  private log(rec: EpochRecord | TestRecord): void { this.folder?.log(rec); }
+  /** What train.jsonl holds: the epoch records, then the test's. */
+  logRecords(): Array<EpochRecord | TestRecord> { return this.st.test ? [...this.st.history, this.st.test] : [...this.st.history]; }
+
+  /** Rewrites the log from the trainer's state; called after the checkpoint is saved, so the log never runs ahead of it. */
+  private writeLog(): void { this.folder?.writeLog(this.logRecords()); }
+
+  /**
+   * The loss guard: a run of `divergencePatience` updates whose windows' mean cost is above
+   * divergenceFactor·ln|V| (a uniform guess costs ln|V|) is divergence even while every number stays
+   * finite. Stop mode throws DivergenceError naming the step; skip mode halves the learning rate (the
+   * halving is kept in lrScale, so the next epoch's schedule keeps it) and counts afresh.
+   */
+  private guardLoss(costs: readonly number[], updates: number): void {
+    const cfg = this.cfg, st = this.st;
+    if (cfg.divergencePatience <= 0 || updates === 0) return;
+    const limit = cfg.divergenceFactor * Math.log(this.corpus.vocab.size);
+    const mean = costs.reduce((a, b) => a + b, 0) / Math.max(costs.length, 1);
+    st.highLoss = mean > limit ? st.highLoss + updates : 0;
+    if (st.highLoss < cfg.divergencePatience) return;
+    const what = `the loss has stayed above ${cfg.divergenceFactor}·ln|V| = ${limit.toFixed(3)} nats for ${st.highLoss} updates (now ${mean.toPrecision(4)} nats)`;
+    if (cfg.onDivergence === 'stop') {
+      throw new DivergenceError(`training diverged at step ${this.tbptt.totals.steps} (epoch ${st.epoch + 1}, window ${st.window + 1}), tensor "loss": ${what}; the last good checkpoint is kept — lower --lr or set --max-grad-norm`);
+    }
+    this.optimizer.lr *= 0.5;
+    st.highLoss = 0;
+  }
 
   /** Windows in one training epoch (the whole epoch, or maxStepsPerEpoch). */
   get windowsPerEpoch(): number {
@@ -251,7 +292,7 @@ export class LMTrainer {
     let ranThisCall = 0;
     while (st.epoch < cfg.epochs) {
       if (st.window === 0) {
-        this.optimizer.lr = this.schedule(st.epoch);
+        this.optimizer.lr = this.schedule(st.epoch) * st.lrScale;
         this.tbptt.resetState();
         st.acc = freshAcc();
       }
@@ -273,6 +314,10 @@ export class LMTrainer {
         }
         acc.windows++;
         acc.seconds += (performance.now() - t0) / 1000;
+        this.guardLoss(r.costs, r.updates.length);
+        // Skip mode lowers optimizer.lr on a skipped update (tbptt) or a run of high losses (guardLoss): keep that factor.
+        const scheduled = this.schedule(st.epoch);
+        if (scheduled > 0) st.lrScale = this.optimizer.lr / scheduled;
         st.window++; st.windowsDone++; ranThisCall++;
         ev?.window?.({ epoch: st.epoch + 1, window: st.window, windows, tokens: acc.windows * B * T, seconds: acc.seconds, perplexity: Math.exp(acc.cost / Math.max(acc.steps, 1)) });
         ro.afterWindow?.();
@@ -300,14 +345,27 @@ export class LMTrainer {
         rec.testPerplexity = t.perplexity; rec.testNats = t.cost / t.steps;
       }
       if (acc.hSum) rec.hGradNorms = acc.hSum.map((row) => row.map((v) => v / acc.hCount));
+      // A non-finite perplexity stops the run in either mode: the epoch's updates are already applied, and
+      // nothing of it is saved, so checkpoint.ckpt and best.ckpt keep the last good epoch.
+      for (const [split, ppl, nats] of [['training', rec.trainPerplexity, rec.trainNats], ['validation', rec.validPerplexity, rec.validNats]] as const) {
+        if (!Number.isFinite(ppl)) {
+          throw new DivergenceError(`training diverged in epoch ${rec.epoch} (step ${this.tbptt.totals.steps}), tensor "loss": ${split} perplexity is ${ppl} (${nats} nats/token); ` +
+            'nothing of this epoch is saved, the last good checkpoint is kept — lower --lr or set --max-grad-norm');
+        }
+      }
       st.history.push(rec);
-      this.log(rec);
       st.epoch++; st.window = 0; st.acc = freshAcc();
-      ev?.epochEnd?.(rec);
+      ev?.epochEnd?.(rec);   // before the saves, so a progress bar is closed when their lines print
       const stopNow = (ro.stopAfterWindows !== undefined && ranThisCall >= ro.stopAfterWindows) || (ro.shouldStop?.() ?? false);
-      if (stopNow && st.epoch < cfg.epochs) return { status: 'interrupted', history: st.history, test: st.test, checkpoint: this.save('interrupt') };
-      this.save('epoch');
+      // The order makes every kill recoverable: best.ckpt first (a kill before the latest checkpoint
+      // is written redoes this epoch, identically, and writes best again), then checkpoint.ckpt, then
+      // the log from the checkpoint's history. A stop request (in the last window or during validation)
+      // still gets the best checkpoint.
       if (st.history.every((h) => h.validPerplexity >= rec.validPerplexity)) this.saveBest();
+      const stopping = stopNow && st.epoch < cfg.epochs;
+      const file = this.save(stopping ? 'interrupt' : 'epoch');
+      this.writeLog();
+      if (stopping) return { status: 'interrupted', history: st.history, test: st.test, checkpoint: file };
     }
     if (!st.test && cfg.testTokens >= 0) {
       const data = limit(this.corpus.test, cfg.testTokens);
@@ -315,10 +373,11 @@ export class LMTrainer {
       const t0 = performance.now();
       const r = await this.evaluate('test', ro);
       st.test = { test: true, perplexity: r.perplexity, nats: r.cost / r.steps, tokens: r.steps * cfg.testBatchSize, batchSize: cfg.testBatchSize, numSteps: cfg.testNumSteps, seconds: round((performance.now() - t0) / 1000, 3) };
-      this.log(st.test);
       ev?.test?.(st.test);
     }
-    return { status: 'done', history: st.history, test: st.test, checkpoint: this.save('final') };
+    const file = this.save('final');
+    this.writeLog();
+    return { status: 'done', history: st.history, test: st.test, checkpoint: file };
   }
 
   /**
@@ -354,6 +413,24 @@ function addHGrad(acc: EpochAcc, h: number[][], k2: number): void {
   acc.hSum ??= h.map(() => new Array<number>(k2).fill(0));
   h.forEach((row, l) => { const off = k2 - row.length; row.forEach((v, i) => { acc.hSum![l]![off + i]! += v; }); });
   acc.hCount++;
+}
+
+/** Defaults for configuration fields newer than some checkpoints. */
+const guardDefaults = { divergenceFactor: 3, divergencePatience: 20 };
+
+/** Throws FormatError unless `x` looks like a `TrainerState` (a re-signed or weights-only checkpoint has none). */
+function checkTrainerState(x: unknown, file: string): void {
+  const bad = (what: string): never => {
+    throw new FormatError(`${file}: ${what}; it cannot be resumed (not written by backprop train?) — train afresh, or use it with eval/generate/export`);
+  };
+  if (typeof x !== 'object' || x === null) bad('no "trainer_state" metadata');
+  const s = x as Record<string, unknown>;
+  for (const k of ['epoch', 'window', 'windowsDone'] as const) {
+    if (!Number.isInteger(s[k]) || (s[k] as number) < 0) bad(`trainer_state.${k} is ${JSON.stringify(s[k])}, not an integer ≥ 0`);
+  }
+  if (typeof s.acc !== 'object' || s.acc === null) bad('trainer_state.acc is missing');
+  if (!Array.isArray(s.history)) bad('trainer_state.history is missing');
+  if (typeof s.rng !== 'object' || s.rng === null) bad('trainer_state.rng is missing');
 }
 
 function round(x: number, d: number): number { const f = 10 ** d; return Math.round(x * f) / f; }

@@ -4,7 +4,7 @@
  * buffers and the carried recurrent state go, and reading a trained model for eval, generate and
  * export. The trainer calls these; the bytes and files themselves are src/io's.
  */
-import { FormatError } from '../errors.js';
+import { ConfigError, FormatError } from '../errors.js';
 import { Vocab } from '../data/vocab.js';
 import { loadCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import type { TensorRecord } from '../io/safetensors.js';
@@ -15,11 +15,38 @@ import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { TrainConfig } from './presets.js';
 
+/**
+ * The model for a configuration. An allocation beyond what the backend can hold (the engine's
+ * RangeError) becomes a ConfigError giving the model's size and the limit.
+ */
 export function buildModel(cfg: TrainConfig, vocabSize: number, rng: Rng): LanguageModel {
-  return new LanguageModel({
-    vocabSize, embedSize: cfg.embed, hiddenSize: cfg.hidden, numLayers: cfg.layers, cell: cfg.cell,
-    keepProb: cfg.keepProb, forgetBias: cfg.forgetBias, initScale: cfg.initScale,
-  }, rng);
+  try {
+    return new LanguageModel({
+      vocabSize, embedSize: cfg.embed, hiddenSize: cfg.hidden, numLayers: cfg.layers, cell: cfg.cell,
+      keepProb: cfg.keepProb, forgetBias: cfg.forgetBias, initScale: cfg.initScale,
+    }, rng);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const n = parameterCount(cfg, vocabSize);
+    throw new ConfigError(`the model needs ${4 * n.parameters} bytes for its ${n.parameters} parameters (its largest tensor ${4 * n.largest} bytes), ` +
+      `and the backend can hold ${4 * MAX_TENSOR_ELEMENTS} bytes (2^32 float32 values) in one tensor and what the machine's memory allows ` +
+      `(${e.message}): choose a smaller --hidden, --embed or --layers`);
+  }
+}
+
+/** The most elements one typed array (hence one tensor) can have in Node 20's V8. */
+const MAX_TENSOR_ELEMENTS = 2 ** 32;
+
+/** Parameters of the model `buildModel` makes (embedding, recurrent kernels and biases, projection), and the largest tensor's size. */
+export function parameterCount(cfg: TrainConfig, vocabSize: number): { parameters: number; largest: number } {
+  const gates = cfg.cell === 'lstm' ? 4 : cfg.cell === 'gru' ? 2 : 1;
+  const sizes = [vocabSize * cfg.embed, cfg.hidden * vocabSize, vocabSize];
+  for (let l = 0; l < cfg.layers; l++) {
+    const K = (l === 0 ? cfg.embed : cfg.hidden) + cfg.hidden;
+    sizes.push(K * gates * cfg.hidden, gates * cfg.hidden);
+    if (cfg.cell === 'gru') sizes.push(K * cfg.hidden, cfg.hidden);
+  }
+  return { parameters: sizes.reduce((a, b) => a + b, 0), largest: Math.max(...sizes) };
 }
 
 /**

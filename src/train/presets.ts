@@ -61,7 +61,16 @@ export interface TrainConfig {
   testEveryEpoch: boolean;
   /** Record ‖∂E/∂h_t‖ per step and report it each epoch. */
   diagnostics: boolean;
+  /**
+   * The divergence guard (docs/training.md): a NaN/Inf loss or gradient, a non-finite epoch perplexity,
+   * or `divergencePatience` consecutive updates (0 = off) whose mean cost exceeds divergenceFactor·ln|V|
+   * (a uniform guess costs ln|V|) is divergence. 'stop' ends the run with a DivergenceError; 'skip' skips
+   * a non-finite update, or halves the learning rate after a run of high losses, and goes on (a
+   * non-finite perplexity stops in either mode).
+   */
   onDivergence: 'stop' | 'skip';
+  divergenceFactor: number;
+  divergencePatience: number;
 }
 
 /** The TF tutorial's fields shared by every preset that does not set them. */
@@ -71,6 +80,7 @@ const base: Omit<TrainConfig, 'name'> = {
   cell: 'lstm', optimizer: 'sgd', lr: 1.0, lrDecay: 0.5, maxEpoch: 4, maxGradNorm: 5, keepProb: 1.0,
   forgetBias: 0, initScale: 0.1, seed: 1, maxStepsPerEpoch: 0, validTokens: 0,
   testBatchSize: 1, testNumSteps: 1, testTokens: 0, testEveryEpoch: false, diagnostics: false, onDivergence: 'stop',
+  divergenceFactor: 3, divergencePatience: 20,
 };
 
 export const presets: Record<string, TrainConfig> = {
@@ -129,12 +139,15 @@ export function validateConfig(c: TrainConfig): void {
   checkCorpusSource(c);
   if (!cellKinds.includes(c.cell)) throw new ConfigError(`unknown cell "${c.cell}" (choose ${cellKinds.join(', ')})`);
   if (!optimizerKinds.includes(c.optimizer)) throw new ConfigError(`unknown optimizer "${c.optimizer}" (choose ${optimizerKinds.join(', ')})`);
-  if (!Number.isFinite(c.lr) || c.lr < 0) throw new ConfigError(`lr must be a finite number ≥ 0, got ${c.lr}`);
+  // lr 0 is allowed (docs/training.md): the loop runs and measures the initial model without changing it.
+  if (!(Number.isFinite(c.lr) && c.lr >= 0)) throw new ConfigError(`lr must be a finite number ≥ 0 (0 = measure without training), got ${c.lr}`);
   if (!(c.lrDecay > 0 && c.lrDecay <= 1)) throw new ConfigError(`lrDecay must be in (0, 1], got ${c.lrDecay}`);
   if (!(Number.isFinite(c.maxGradNorm) && c.maxGradNorm >= 0)) throw new ConfigError(`maxGradNorm must be ≥ 0 (0 = no clipping), got ${c.maxGradNorm}`);
   if (!(c.keepProb > 0 && c.keepProb <= 1)) throw new ConfigError(`keepProb must be in (0, 1], got ${c.keepProb}`);
   if (!Number.isFinite(c.forgetBias)) throw new ConfigError(`forgetBias must be a finite number, got ${c.forgetBias}`);
   if (!(c.initScale > 0)) throw new ConfigError(`initScale must be > 0, got ${c.initScale}`);
+  if (!(Number.isFinite(c.divergenceFactor) && c.divergenceFactor >= 1)) throw new ConfigError(`divergenceFactor must be a number ≥ 1 (times ln|V|), got ${c.divergenceFactor}`);
+  if (!Number.isInteger(c.divergencePatience) || c.divergencePatience < 0) throw new ConfigError(`divergencePatience must be an integer ≥ 0 (0 = off), got ${c.divergencePatience}`);
   if (c.onDivergence !== 'stop' && c.onDivergence !== 'skip') throw new ConfigError(`onDivergence must be stop or skip, got "${c.onDivergence}"`);
   if (!c.name || /[/\\]/.test(c.name)) throw new ConfigError(`run name must be non-empty without slashes, got "${c.name}"`);
 }

@@ -117,8 +117,8 @@ test('--help lists every command; an unknown command exits 1 naming it', () => {
 test('impossible configurations exit 2 with a message naming the value, and write nothing', () => {
   const cases: [string[], RegExp][] = [
     [['--preset', 'gigantic'], /unknown preset "gigantic"/],
-    [[...small, '--k1', '0'], /k1 must be a positive integer, got 0/],
-    [[...small, '--lr', '-1'], /lr must be a finite number ≥ 0, got -1/],
+    [[...small, '--k1', '0'], /--k1 must be an integer ≥ 1, got "0"/],
+    [[...small, '--lr', '-1'], /lr must be a finite number ≥ 0 \(0 = measure without training\), got -1/],
     [[...small, '--batch-size', '100000'], /batchSize exceeds the data length.*batchSize 100000/],
     [['--data', 'text'], /needs a file \(--text FILE\)/],
   ];
@@ -201,4 +201,18 @@ test('a checkpoint whose corpus changed gives a clear error naming the file, on 
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /vocabulary/);
   assert.deepEqual(fs.readFileSync(ckpt), before, 'the checkpoint is untouched');
+});
+
+test('train --patience: early stopping at an epoch boundary, best.ckpt kept, the log matching the checkpoint', () => {
+  const out = path.join(dir, 'patience');
+  // --lr 0 never improves after epoch 1, so patience 2 stops after epoch 3 of 6.
+  const t = cli(['train', ...small, '--lr', '0', '--epochs', '6', '--max-steps-per-epoch', '3', '--test-tokens', '200', '--test-batch-size', '2', '--test-num-steps', '5', '--sample', '0',
+    '--patience', '2', '--out', out]);
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stdout, /early stopping: no lower validation perplexity for 2 epochs; best\.ckpt holds epoch 1/);
+  assert.equal(records(path.join(out, 'train.jsonl')).length, 3);
+  assert.ok(fs.existsSync(path.join(out, 'best.ckpt')));
+  const bad = cli(['train', ...small, '--patience', '0', '--out', path.join(dir, 'patience0')]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--patience must be an integer ≥ 1, got "0"/);
 });

@@ -61,10 +61,10 @@ test('the tarball holds what runs: the compiled library, the CLI, the prebuilt e
   assert.ok(packedFiles.every((f) => /^(bin|dist\/src|build\/explorer|docs)\/|^(README\.md|package\.json|LICENSE)$/.test(f)), 'only the listed folders');
 });
 
-/** The README's TypeScript blocks that import from 'backprop': each is a whole program. */
+/** The README's TypeScript blocks that import from 'backprop' (or 'backprop/node'): each is a whole program. */
 function readmeExamples(): string[] {
   const md = readFileSync(join(root, 'README.md'), 'utf8');
-  return [...md.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((code) => /^import .* from 'backprop';/m.test(code));
+  return [...md.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((code) => /^import .* from 'backprop(\/node)?';/m.test(code));
 }
 
 test('the README examples type-check in a strict project (node16 and bundler resolution) and run', () => {
@@ -82,6 +82,8 @@ test('the README examples type-check in a strict project (node16 and bundler res
   // The fit example prints how it stopped, the epochs it ran and its accuracy.
   const fitOut = run(process.execPath, [join('out', `example${examples.findIndex((c) => c.includes('await fit('))}.js`)], project);
   assert.match(fitOut, /^(aborted|completed) \d+ 1$/m);
+  const lmOut = run(process.execPath, [join('out', `example${examples.findIndex((c) => c.includes('fitLanguageModel('))}.js`)], project);
+  assert.match(lmOut, /^completed 2 runs\/cats\/checkpoint\.ckpt$/m);
 });
 
 test('CommonJS: import() from a .cjs file (the README\'s) and require() where Node has require(esm)', () => {

@@ -1,14 +1,15 @@
 /** `backprop export`: a checkpoint's weights as ONNX (LSTM models) and/or safetensors + JSON sidecar (src/io). */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { exportWeights } from '../../io/checkpoint.js';
+import { exportPaths, exportWeights } from '../../io/checkpoint.js';
 import { exportDenseOnnx, exportLstmLmOnnx } from '../../io/onnx.js';
 import { denseToTensors, lstmLmFromTensors, type DenseNetWeights } from '../../io/weights.js';
 import { parseNetworkSpec, type NetworkSpec } from '../../explain/network.js';
 import { loadModel, modelTensors } from '../../train/model-file.js';
-import { readJsonFile } from '../util.js';
+import { checkOutputs, readJsonFile } from '../util.js';
 
 /** The explain/JSON network format as plain dense weights ([in, out] row-major, as ONNX Gemm takes them). */
 function denseWeights(spec: NetworkSpec): DenseNetWeights {
@@ -30,9 +31,13 @@ export function registerExport(program: Command): void {
     .option('--network <file>', 'a dense network in the JSON format of `backprop explain --network`')
     .option('--onnx <file>', 'write an ONNX model (opset 13): for an LM, tokens [T, B], h0/c0 → logits, hT/cT; for a dense network, x [N, in] → y')
     .option('--safetensors <path>', 'write PATH.safetensors and its JSON sidecar (config, vocabulary)')
-    .action((f: { checkpoint?: string; network?: string; onnx?: string; safetensors?: string }) => {
+    .option('--force', 'replace output files that already exist (never an input)')
+    .action((f: { checkpoint?: string; network?: string; onnx?: string; safetensors?: string; force?: boolean }) => {
       if (!f.onnx && !f.safetensors) throw new ConfigError('export: give --onnx FILE and/or --safetensors PATH');
       if (!f.checkpoint === !f.network) throw new ConfigError('export: give exactly one of --checkpoint FILE and --network FILE');
+      const outputs = [...(f.onnx ? [f.onnx] : []), ...(f.safetensors ? Object.values(exportPaths(f.safetensors)) : [])];
+      if (new Set(outputs.map((o) => path.resolve(o))).size < outputs.length) throw new ConfigError(`export: --onnx ${f.onnx} is also one of the --safetensors files; choose another name`);
+      checkOutputs(outputs, [f.checkpoint ?? f.network!], f.force ?? false);
       if (f.network) {
         const spec = parseNetworkSpec(readJsonFile(f.network), f.network);
         const net = denseWeights(spec);

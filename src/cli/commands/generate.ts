@@ -4,6 +4,7 @@ import { loadModel } from '../../train/model-file.js';
 import { generate } from '../../train/generate.js';
 import { useBackend } from './train.js';
 import { parseInteger, parseNumber } from '../util.js';
+import { charTokens, wordTokens } from '../../data/index.js';
 
 interface GenFlags { checkpoint: string; prompt?: string; length: number; temperature: number; topK: number; seed: number; backend: string; json?: boolean }
 
@@ -24,6 +25,13 @@ export function registerGenerate(program: Command): void {
         const { model, config, vocab } = loadModel(f.checkpoint);
         const level = config.data === 'brown-bengio' || config.data === 'brown-ptb' ? 'word' : config.level;
         const prompt = config.data === 'brown-ptb' && f.prompt ? f.prompt.toLowerCase() : f.prompt;
+        if (prompt) {
+          // The model reads tokens it never saw as <unk>: say which, so a surprising continuation has its cause.
+          const unseen = [...new Set((level === 'char' ? charTokens(prompt) : wordTokens(prompt)).filter((t) => !vocab.stoi.has(t)))];
+          if (unseen.length && vocab.unkId !== undefined) {
+            process.stderr.write(`backprop: warning: the prompt has ${level === 'char' ? 'characters' : 'words'} the model never saw, read as <unk>: ${unseen.map((t) => JSON.stringify(t)).join(', ')}\n`);
+          }
+        }
         const g = generate(model, vocab, level, { prompt, length: f.length, temperature: f.temperature, topK: f.topK, seed: f.seed });
         console.log(f.json ? JSON.stringify({ prompt: g.promptIds, ids: g.ids, text: g.text }) : g.text);
       } finally { await release(); }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { DataError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { checkOutputs } from '../util.js';
 import { learningCurveSvg, parseTrainLog } from '../plot.js';
 
 export function registerPlot(program: Command): void {
@@ -12,12 +13,14 @@ export function registerPlot(program: Command): void {
     .argument('<log>', 'a train.jsonl written by backprop train')
     .option('-o, --out <file>', 'output SVG (default: the log\'s name with .svg)')
     .option('--title <text>', 'chart title (default: the run folder\'s name)')
-    .action((log: string, f: { out?: string; title?: string }) => {
+    .option('--force', 'replace the output file if it exists (never the log)')
+    .action((log: string, f: { out?: string; title?: string; force?: boolean }) => {
       let text: string;
       try { text = fs.readFileSync(log, 'utf8'); } catch (e) { throw new DataError(`${log}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
       const parsed = parseTrainLog(text, log);
       const title = f.title ?? `${path.basename(path.dirname(path.resolve(log)))}: perplexity per epoch`;
       const out = f.out ?? log.replace(/\.jsonl?$/, '') + '.svg';
+      checkOutputs([out], [log], f.force ?? false);
       writeFileAtomic(out, new TextEncoder().encode(learningCurveSvg(parsed, { title })));
       console.log(`wrote ${out} (${parsed.epochs.length} epochs)`);
     });

@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { getBackend, useBackend as chooseBackend } from '../../backend/index.js';
 import { CHECKPOINT_FILE } from '../../io/run-folder.js';
-import { LMTrainer } from '../../train/lm-trainer.js';
+import { fitLanguageModel } from '../../train/fit-lm.js';
+import type { LMTrainer } from '../../train/lm-trainer.js';
 import { presetNames, resolveConfig, type TrainConfig } from '../../train/presets.js';
 import { consoleReporter } from '../progress.js';
 import { generate } from '../../train/generate.js';
@@ -44,8 +45,9 @@ interface TrainFlags {
   layers?: number; cell?: string; optimizer?: string; lr?: number; lrDecay?: number; maxEpoch?: number;
   maxGradNorm?: number; keepProb?: number; forgetBias?: number; initScale?: number; seed?: number;
   maxStepsPerEpoch?: number; validTokens?: number; testBatchSize?: number; testNumSteps?: number; testTokens?: number;
-  diagnostics?: boolean; testEveryEpoch?: boolean; onDivergence?: string; out?: string; resume?: boolean; backend: string; threads?: number;
-  sample: number; progressEvery: number;
+  diagnostics?: boolean; testEveryEpoch?: boolean; onDivergence?: string; divergenceFactor?: number; divergencePatience?: number;
+  out?: string; resume?: boolean; force?: boolean; backend: string; threads?: number;
+  sample: number; progressEvery: number; patience?: number;
 }
 
 export function registerTrain(program: Command): void {
@@ -57,19 +59,19 @@ export function registerTrain(program: Command): void {
     .option('--text <file>', 'text file for --data text (split 90/10 train/valid)')
     .option('--ptb-dir <dir>', 'folder with ptb.train.txt, ptb.valid.txt, ptb.test.txt for --data ptb')
     .option('--level <level>', 'word | char (for text and ptb)', oneOf('--level', ['word', 'char']))
-    .option('--epochs <n>', 'epochs (TF max_max_epoch)', int('--epochs'))
-    .option('--batch-size <n>', 'parallel streams B', int('--batch-size'))
-    .option('--num-steps <n>', 'steps per window T (sets k1 = k2 unless given)', int('--num-steps'))
-    .option('--k1 <n>', 'TBPTT: update every k1 steps', int('--k1'))
-    .option('--k2 <n>', 'TBPTT: backpropagate through k2 steps', int('--k2'))
-    .option('--hidden <n>', 'hidden size H (sets --embed unless given)', int('--hidden'))
-    .option('--embed <n>', 'embedding size E', int('--embed'))
-    .option('--layers <n>', 'recurrent layers', int('--layers'))
+    .option('--epochs <n>', 'epochs (TF max_max_epoch)', int('--epochs', 1))
+    .option('--batch-size <n>', 'parallel streams B', int('--batch-size', 1))
+    .option('--num-steps <n>', 'steps per window T (sets k1 = k2 unless given)', int('--num-steps', 1))
+    .option('--k1 <n>', 'TBPTT: update every k1 steps', int('--k1', 1))
+    .option('--k2 <n>', 'TBPTT: backpropagate through k2 steps', int('--k2', 1))
+    .option('--hidden <n>', 'hidden size H (sets --embed unless given)', int('--hidden', 1))
+    .option('--embed <n>', 'embedding size E', int('--embed', 1))
+    .option('--layers <n>', 'recurrent layers', int('--layers', 1))
     .option('--cell <kind>', 'lstm | gru | rnn')
     .option('--optimizer <kind>', 'sgd | momentum | adam')
-    .option('--lr <rate>', 'learning rate', anyNumber('--lr'))
+    .option('--lr <rate>', 'learning rate (0 = run and measure without training)', anyNumber('--lr'))
     .option('--lr-decay <f>', 'lr decay per epoch after --max-epoch', anyNumber('--lr-decay'))
-    .option('--max-epoch <n>', 'epochs at the initial learning rate', int('--max-epoch'))
+    .option('--max-epoch <n>', 'epochs at the initial learning rate', int('--max-epoch', 1))
     .option('--max-grad-norm <x>', 'clip the global gradient norm (0 = off)', anyNumber('--max-grad-norm'))
     .option('--keep-prob <p>', 'dropout keep probability', anyNumber('--keep-prob'))
     .option('--forget-bias <b>', 'LSTM forget-gate bias', anyNumber('--forget-bias'))
@@ -77,14 +79,18 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'random seed', int('--seed'))
     .option('--max-steps-per-epoch <n>', 'training windows per epoch (0 = all)', int('--max-steps-per-epoch'))
     .option('--valid-tokens <n>', 'validate on the first N tokens (0 = all)', int('--valid-tokens'))
-    .option('--test-batch-size <n>', 'test batch size (tutorial: 1)', int('--test-batch-size'))
-    .option('--test-num-steps <n>', 'test steps per window (tutorial: 1)', int('--test-num-steps'))
+    .option('--test-batch-size <n>', 'test batch size (tutorial: 1)', int('--test-batch-size', 1))
+    .option('--test-num-steps <n>', 'test steps per window (tutorial: 1)', int('--test-num-steps', 1))
     .option('--test-tokens <n>', 'test on the first N tokens (0 = all, -1 = no test)', int('--test-tokens', -1))
     .option('--test-every-epoch', 'also report test perplexity after every epoch (the TF tutorial tests once, at the end)')
     .option('--diagnostics', 'report per-step ‖∂E/∂h_t‖ and clip rate each epoch')
-    .option('--on-divergence <what>', 'stop | skip', oneOf('--on-divergence', ['stop', 'skip']))
+    .option('--on-divergence <what>', 'on a NaN/Inf or a run of huge losses: stop, or skip the update and halve lr', oneOf('--on-divergence', ['stop', 'skip']))
+    .option('--divergence-factor <f>', 'a loss above f·ln|V| counts toward divergence (default 3)', anyNumber('--divergence-factor'))
+    .option('--divergence-patience <n>', 'that many such updates in a row are divergence (default 20; 0 = off)', int('--divergence-patience'))
     .option('--out <dir>', 'output folder (default runs/<name>)')
+    .option('--patience <n>', 'early stopping: stop after n epochs without a lower validation perplexity (best.ckpt holds the best)', int('--patience', 1))
     .option('--resume', 'continue from <out>/checkpoint.ckpt (its configuration; --epochs may extend it)')
+    .option('--force', 'start afresh even if <out> already holds a run (its files are replaced)')
     .option('--backend <kind>', 'kernels: wasm (SIMD, threaded) or js (reference)', oneOf('--backend', ['wasm', 'js']), 'wasm')
     .option('--threads <n>', 'threads for the wasm backend (default: all cores)', int('--threads', 1))
     .option('--sample <n>', 'tokens to generate at the end (0 = none)', int('--sample'), 60)
@@ -98,46 +104,63 @@ export function registerTrain(program: Command): void {
         initScale: f.initScale, seed: f.seed, maxStepsPerEpoch: f.maxStepsPerEpoch, validTokens: f.validTokens,
         testBatchSize: f.testBatchSize, testNumSteps: f.testNumSteps, testTokens: f.testTokens,
         testEveryEpoch: f.testEveryEpoch, diagnostics: f.diagnostics, onDivergence: f.onDivergence as TrainConfig['onDivergence'],
+        divergenceFactor: f.divergenceFactor, divergencePatience: f.divergencePatience,
       };
+      if (f.resume && f.force) throw new ConfigError('--resume continues a run and --force replaces it: give one of them');
       const cfg = f.resume ? null : resolveConfig(f.preset, overrides);
       const out = f.out ?? path.join('runs', cfg?.name ?? overrides.name ?? f.preset);
       const release = await useBackend(f.backend, f.threads);
-      const events = consoleReporter({ every: f.progressEvery });
-      let trainer: LMTrainer;
+      const callbacks = consoleReporter({ every: f.progressEvery });
+      let resume: string | undefined;
       if (f.resume) {
-        const file = path.join(out, CHECKPOINT_FILE);
-        if (!fs.existsSync(file)) throw new ConfigError(`--resume: no checkpoint at ${file}`);
+        resume = path.join(out, CHECKPOINT_FILE);
+        if (!fs.existsSync(resume)) throw new ConfigError(`--resume: no checkpoint at ${resume} (the run stopped before its first epoch ended?); start it over with --force`);
         const ignored = Object.entries(overrides).filter(([k, v]) => v !== undefined && k !== 'epochs').map(([k]) => k);
         if (ignored.length) process.stderr.write(`--resume uses the checkpoint's configuration; ignoring ${ignored.join(', ')}\n`);
-        trainer = LMTrainer.resume(file, { outDir: out, events, epochs: f.epochs });
-        const s = trainer.st;
-        process.stderr.write(`resuming ${file}: epoch ${s.epoch + 1}, window ${s.window} (${s.windowsDone} windows done)\n`);
-      } else {
-        trainer = LMTrainer.create(cfg!, { outDir: out, events });
       }
-      const c = trainer.cfg, corpus = trainer.corpus;
-      process.stderr.write(`${c.name}: ${corpus.name} (|V| ${corpus.vocab.size}, train ${corpus.train.length} tokens), ` +
-        `${c.layers}×${c.cell.toUpperCase()} ${c.hidden} (${trainer.model.numParameters()} parameters), B ${c.batchSize} T ${c.numSteps} ` +
-        `TBPTT(${c.k1}, ${c.k2}), ${c.optimizer} lr ${c.lr}, ${c.epochs} epochs of ${trainer.windowsPerEpoch} windows, ${getBackend().name} kernels → ${out}\n`);
+      // The command is a thin layer over the library's fitLanguageModel: flags → options, console
+      // progress as its callbacks, SIGINT/SIGTERM as its AbortSignal.
+      const stop = new AbortController();
       let stopSignal: string | null = null;
       const onSignal = (sig: string) => () => {
         if (stopSignal) { process.stderr.write('\nsecond signal: exiting without a checkpoint\n'); process.exit(130); }
         stopSignal = sig;
         process.stderr.write(`\n${sig}: stopping after this window and saving a checkpoint…\n`);
+        stop.abort();
       };
       const onInt = onSignal('SIGINT'), onTerm = onSignal('SIGTERM');
       process.on('SIGINT', onInt);
       process.on('SIGTERM', onTerm);
+      const onStart = (trainer: LMTrainer): void => {
+        if (resume) {
+          const s = trainer.st;
+          process.stderr.write(`resuming ${resume}: epoch ${s.epoch + 1}, window ${s.window} (${s.windowsDone} windows done)\n`);
+        }
+        const c = trainer.cfg, corpus = trainer.corpus;
+        process.stderr.write(`${c.name}: ${corpus.name} (|V| ${corpus.vocab.size}, train ${corpus.train.length} tokens), ` +
+          `${c.layers}×${c.cell.toUpperCase()} ${c.hidden} (${trainer.model.numParameters()} parameters), B ${c.batchSize} T ${c.numSteps} ` +
+          `TBPTT(${c.k1}, ${c.k2}), ${c.optimizer} lr ${c.lr}, ${c.epochs} epochs of ${trainer.windowsPerEpoch} windows, ${getBackend().name} kernels → ${out}\n`);
+      };
       const t0 = performance.now();
       try {
-        const r = await trainer.run({ shouldStop: () => stopSignal !== null });
-        if (r.status === 'interrupted') {
+        const r = await fitLanguageModel({
+          ...(resume ? { resume, ...(f.epochs !== undefined ? { epochs: f.epochs } : {}) } : { config: cfg!, force: f.force ?? false }),
+          outDir: out, callbacks, signal: stop.signal, onStart,
+          ...(f.patience !== undefined ? { earlyStopping: { patience: f.patience } } : {}),
+        });
+        if (r.stopReason === 'early-stopping') {
+          const best = r.history.reduce((a, h) => (h.validPerplexity < a.validPerplexity ? h : a));
+          process.stdout.write(`early stopping: no lower validation perplexity for ${f.patience} epochs; best.ckpt holds epoch ${best.epoch} (valid ppl ${best.validPerplexity.toFixed(2)}); checkpoint ${r.checkpoint}\n`);
+          return;
+        }
+        if (r.stopReason === 'aborted') {
           process.stdout.write(`interrupted by ${stopSignal}; checkpoint ${r.checkpoint}. Continue with: backprop train --resume --out ${out}\n`);
           return;
         }
         process.stdout.write(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s; checkpoint ${r.checkpoint}, log ${path.join(out, 'train.jsonl')}\n`);
         if (f.sample > 0) {
-          const g = generate(trainer.model, corpus.vocab, corpus.level, { length: f.sample, temperature: 0.9, topK: 40, seed: c.seed });
+          const { model, corpus, cfg: c } = r.trainer;
+          const g = generate(model, corpus.vocab, corpus.level, { length: f.sample, temperature: 0.9, topK: 40, seed: c.seed });
           process.stdout.write(`sample (temperature 0.9, top-k 40, seed ${c.seed}):\n${g.text}\n`);
         }
       } finally {
