@@ -17,9 +17,6 @@ import {
   evaluateWindows, exportLmOnnx, lmWeights, modelFromBytes, modelToBytes, noGrad, restoreCheckpoint, useBackend,
   getBackend, Tensor, type Optimizer, type StackState, type TensorRecord, type UpdateInfo,
 } from '../../src/index.js';
-import { withScope } from '../../src/backend/index.js';
-import { StreamBatcher } from '../../src/data/batcher.js';
-import { Vocab } from '../../src/data/vocab.js';
 import type { FromWorker, LmSettings, SaveFormat, ToWorker } from './lm-protocol.js';
 
 const scope = globalThis as unknown as {
@@ -38,6 +35,48 @@ const SAMPLE_CHARS = 240;
 const VALID_TOKENS = 8192;
 const VALID_B = 4, VALID_T = 64;
 
+/**
+ * Token ids ↔ tokens, in the vocabulary form model files and `backprop train` checkpoints carry
+ * ({ itos: [...] }, as the engine's `Vocab` writes it; `<unk>` stands for tokens not in it).
+ */
+class Vocab {
+  readonly stoi: Map<string, number>;
+  readonly unkId: number | undefined;
+  constructor(readonly itos: readonly string[]) {
+    this.stoi = new Map(itos.map((tok, i) => [tok, i]));
+    if (this.stoi.size !== itos.length || itos.some((tok) => typeof tok !== 'string' || tok === '')) throw new Error('the vocabulary has an empty, non-text or repeated token');
+    this.unkId = this.stoi.get('<unk>');
+  }
+  get size(): number { return this.itos.length; }
+  encode(tokens: readonly string[]): Int32Array { return Int32Array.from(tokens, (tok) => this.stoi.get(tok) ?? this.unkId!); }
+  decode(ids: readonly number[]): string[] { return ids.map((i) => this.itos[i]!); }
+  toJSON(): { itos: string[] } { return { itos: [...this.itos] }; }
+}
+
+/**
+ * B parallel streams over `data`, cut into windows of T steps, as the engine's PTB batcher cuts them:
+ * stream b is data[b·L … (b+1)·L), L = ⌊N/B⌋; window i holds x[b·T + t] = stream b's token i·T + t and
+ * y the token after it. An epoch is ⌊(L − 1)/T⌋ windows.
+ */
+class Streams {
+  readonly len: number;
+  readonly epochSize: number;
+  constructor(readonly data: Int32Array, readonly B: number, readonly T: number) {
+    this.len = Math.floor(data.length / B);
+    this.epochSize = Math.floor((this.len - 1) / T);
+  }
+  window(i: number): { x: Int32Array; y: Int32Array } {
+    const { B, T, len, data } = this;
+    const x = new Int32Array(B * T), y = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      const start = b * len + i * T;
+      x.set(data.subarray(start, start + T), b * T);
+      y.set(data.subarray(start + 1, start + T + 1), b * T);
+    }
+    return { x, y };
+  }
+}
+
 /** One run: the model, its optimizer and TBPTT loop, the data, and where the stream is. */
 interface Run {
   settings: LmSettings;
@@ -47,8 +86,8 @@ interface Run {
   optimizer: Optimizer;
   rng: Rng;
   tbptt: TruncatedBPTT<StackState>;
-  train: StreamBatcher;
-  valid: StreamBatcher | null;
+  train: Streams;
+  valid: Streams | null;
   T: number;
   windows: number;
 }
@@ -111,9 +150,9 @@ function makeRun(settings: LmSettings, text: string, level: 'char' | 'word', giv
     k1: settings.k1, k2: settings.k2, batchSize: settings.batch,
     maxGradNorm: settings.clip > 0 ? settings.clip : undefined, diagnostics: true, onDivergence: 'skip',
   });
-  const validB = valid.length >= VALID_B * (VALID_T + 1) ? new StreamBatcher(valid, VALID_B, VALID_T) : null;
+  const validB = valid.length >= VALID_B * (VALID_T + 1) ? new Streams(valid, VALID_B, VALID_T) : null;
   return {
-    run: { settings, level, vocab, model, optimizer, rng, tbptt, train: new StreamBatcher(train, settings.batch, T), valid: validB, T, windows: 0 },
+    run: { settings, level, vocab, model, optimizer, rng, tbptt, train: new Streams(train, settings.batch, T), valid: validB, T, windows: 0 },
     dropped, trainTokens: train.length, validTokens: valid.length,
   };
 }
@@ -180,14 +219,15 @@ function sampleText(r: Run, n: number): string {
   const ids: number[] = [];
   r.model.eval();
   try {
-    noGrad(() => withScope(() => {
+    // Outside any engine scope: batch-1 tensors are small, so they live in the JS heap and are collected.
+    noGrad(() => {
       let out = r.model.run(Int32Array.of(start), 1, 1, r.model.initialState(1));
       for (let k = 0; k < n; k++) {
         const next = draw(out.logits.data.subarray(0, V), temperature);
         ids.push(next);
         out = r.model.run(Int32Array.of(next), 1, 1, out.state);
       }
-    }));
+    });
   } finally {
     r.model.train(wasTraining);
   }

@@ -257,6 +257,9 @@ export function mountLmView(root: HTMLElement): void {
     stopAt.classList.toggle('invalid', typeof stop === 'string');
     if (typeof stop === 'string') return;
     send({ type: 'start', ...(stop > 0 ? { until: stop } : {}) });
+    // Running from now on (the worker confirms): Pause is available at once, and goes out after the start.
+    st.running = true;
+    setButtons();
   });
   pauseBtn.addEventListener('click', () => send({ type: 'pause' }));
   resetBtn.addEventListener('click', () => { send({ type: 'pause' }); configure(); });

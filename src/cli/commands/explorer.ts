@@ -100,7 +100,7 @@ function openBrowser(url: string): void {
 
 export function registerExplorer(program: Command): void {
   program.command('explorer')
-    .description('serve the interactive backprop explorer (the tutorial network step by step, BPTT, training a language model) on 127.0.0.1')
+    .description('serve the interactive backprop explorer (the tutorial network step by step, and BPTT) on 127.0.0.1')
     .option('--port <n>', 'port to listen on (default: a free port)', parseInteger('--port', 0), 0)
     .option('--no-open', 'do not open a browser')
     .option('--rebuild', 'rebuild the page even if the bundle is up to date')
