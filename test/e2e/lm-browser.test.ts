@@ -259,7 +259,7 @@ test('view 3, not isolated: one thread over ordinary memory that grows in place;
   assert.equal(await page.locator('[data-tab="lm"]').textContent(), 'Train a language model');
 });
 
-test('view 3: an invalid knob is named next to its field and starts nothing', { timeout: 60_000 }, async () => {
+test('view 3: an invalid knob is named next to its field and starts nothing; 375 px fits', { timeout: 60_000 }, async () => {
   const page = await openLm(['--no-isolation']);
   await reset(page);
   await page.fill('[data-lm="lr"]', '-1');
@@ -271,4 +271,15 @@ test('view 3: an invalid knob is named next to its field and starts nothing', { 
   await page.click('[data-action="lm-start"]');
   await page.waitForTimeout(300);
   assert.equal(await page.locator('[data-view="lm"]').getAttribute('data-state'), 'idle');
+  // At 375 px nothing of the view sticks out sideways.
+  await page.setViewportSize({ width: 375, height: 812 });
+  const wide = await page.evaluate(() => {
+    const vw = document.documentElement.clientWidth;
+    const out = Array.from(document.querySelectorAll('[data-view="lm"] *')).filter((el) => {
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && (r.right > vw + 1 || r.left < -1);
+    }).map((el) => `${el.tagName.toLowerCase()}[${(el as HTMLElement).dataset.lm ?? (el as HTMLElement).dataset.role ?? ''}]`);
+    return { scroll: document.documentElement.scrollWidth > vw + 1, out: out.slice(0, 8) };
+  });
+  assert.deepEqual(wide, { scroll: false, out: [] }, 'view 3 overflows at 375 px');
 });
