@@ -5,7 +5,8 @@
 // of an uninterrupted one (the page's weights fingerprint); a downloaded checkpoint loads back to identical
 // weights and continues the same run; a safetensors model file loads back identical; a `backprop train`
 // checkpoint loads with the weights Node reads from it; the main thread has no long task (> 50 ms,
-// PerformanceObserver 'longtask') while training; the ordinary memory grows in place; English and Chinese.
+// PerformanceObserver 'longtask') while training; the ordinary memory is reserved up front, or (asked
+// for with ?memory=resizable) grows in place; English and Chinese.
 // The tiny preset keeps every run to a second or two. Chromium is required (CHROMIUM_PATH to choose it).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,7 +72,7 @@ after(async () => {
 });
 
 /** A fresh page at view 3 of a server started with `args`, with a long-task recorder installed first. */
-async function openLm(args: string[]): Promise<Page> {
+async function openLm(args: string[], query = ''): Promise<Page> {
   const server = await startServer(args);
   servers.push(server.child);
   const page = await browser.newPage({ acceptDownloads: true });
@@ -90,7 +91,7 @@ async function openLm(args: string[]): Promise<Page> {
       }).observe({ type: 'long-animation-frame', buffered: true });
     } catch { /* an engine without long-animation-frame entries */ }
   });
-  await page.goto(`${server.url}#lm`);
+  await page.goto(`${server.url}${query}#lm`);
   await page.waitForSelector('body[data-ready="true"]');
   await page.waitForSelector('[data-role="lm-mode"][data-mode]', { timeout: 30_000 });
   assert.deepEqual(errors, []);
@@ -227,25 +228,15 @@ test('view 3, a backprop train checkpoint loads with the weights Node reads from
   assert.notEqual(await runTo(page, 5), want, 'training the loaded model changed nothing');
 });
 
-test('view 3, not isolated: one thread over ordinary memory that grows in place; no long tasks; Chinese', { timeout: 120_000 }, async () => {
+test('view 3, not isolated: one thread over ordinary memory reserved up front; no long tasks; Chinese', { timeout: 120_000 }, async () => {
   const page = await openLm(['--no-isolation']);
   assert.equal(await page.locator('[data-role="lm-mode"]').getAttribute('data-mode'), 'single');
-  assert.match((await page.locator('[data-role="lm-mode"]').textContent())!, /one thread over ordinary memory.*grows in place/);
+  assert.match((await page.locator('[data-role="lm-mode"]').textContent())!, /one thread over ordinary memory.*reserved up front, 256 MiB/);
   const untrained = await reset(page);
   await resetLongTasks(page);
   await runTo(page, 40);
   assert.ok(await num(page, 'valid') < untrained - 0.8, 'the loss did not fall on one thread');
-  // Activations of a bigger model outgrow the initial 16 MiB: the memory grows and training goes on.
-  const start = Number(await page.locator('[data-stat="memory"]').getAttribute('data-bytes'));
-  for (const [k, v] of [['hidden', '256'], ['layers', '2'], ['batch', '32'], ['k1', '64'], ['k2', '64']] as const) await page.fill(`[data-lm="${k}"]`, v);
-  await page.click('[data-action="lm-reset"]');
-  await page.waitForFunction(() => document.querySelector('[data-stat="params"]')?.textContent === '1,083,969'
-    && document.querySelector('[data-stat="valid"]')?.textContent !== '—', null, { timeout: 30_000 });
-  const before = await num(page, 'valid');
-  await runTo(page, 4);
-  const grown = Number(await page.locator('[data-stat="memory"]').getAttribute('data-bytes'));
-  assert.ok(grown > start, `the memory did not grow (${start} → ${grown} bytes)`);
-  assert.ok(await num(page, 'valid') < before, 'training after the memory grew did not lower the loss');
+  assert.equal(Number(await page.locator('[data-stat="memory"]').getAttribute('data-bytes')), 256 * 2 ** 20, 'a reserved memory never grows');
   assert.deepEqual(await longTasks(page), [], `long tasks on the main thread while training: ${await frames(page)}`);
   await recorderWorks(page);
 
@@ -257,6 +248,24 @@ test('view 3, not isolated: one thread over ordinary memory that grows in place;
   assert.match((await page.locator('[data-action="lm-pause"]').textContent())!, /暂停/);
   await page.click('[data-action="lang"]');
   assert.equal(await page.locator('[data-tab="lm"]').textContent(), 'Train a language model');
+});
+
+test('view 3, not isolated, ?memory=resizable: the ordinary memory grows in place under a bigger model and training goes on', { timeout: 120_000 }, async () => {
+  const page = await openLm(['--no-isolation'], '?memory=resizable');
+  assert.match((await page.locator('[data-role="lm-mode"]').textContent())!, /one thread over ordinary memory.*grows in place/);
+  await reset(page);
+  await runTo(page, 2);
+  // Activations of a bigger model outgrow the initial 16 MiB: the memory grows and training goes on.
+  const start = Number(await page.locator('[data-stat="memory"]').getAttribute('data-bytes'));
+  for (const [k, v] of [['hidden', '256'], ['layers', '2'], ['batch', '32'], ['k1', '64'], ['k2', '64']] as const) await page.fill(`[data-lm="${k}"]`, v);
+  await page.click('[data-action="lm-reset"]');
+  await page.waitForFunction(() => document.querySelector('[data-stat="params"]')?.textContent === '1,083,969'
+    && document.querySelector('[data-stat="valid"]')?.textContent !== '—', null, { timeout: 30_000 });
+  const before = await num(page, 'valid');
+  await runTo(page, 4);
+  const grown = Number(await page.locator('[data-stat="memory"]').getAttribute('data-bytes'));
+  assert.ok(grown > start, `the memory did not grow (${start} → ${grown} bytes)`);
+  assert.ok(await num(page, 'valid') < before, 'training after the memory grew did not lower the loss');
 });
 
 test('view 3: an invalid knob is named next to its field and starts nothing; 375 px fits', { timeout: 60_000 }, async () => {

@@ -30,7 +30,8 @@ export interface LmSettings {
 export type SaveFormat = 'safetensors' | 'onnx' | 'checkpoint';
 
 export type ToWorker =
-  | { type: 'init' }
+  /** `resizableMemory`: without isolation, grow the memory in place (slower in V8; the test of that path). */
+  | { type: 'init'; resizableMemory?: boolean }
   /** Start a fresh run on `text` (undefined: Tiny Shakespeare, fetched by the worker). */
   | { type: 'configure'; settings: LmSettings; text?: string }
   /** Train; with `until`, pause once that many windows are done (tests use it to stop at a known point). */
@@ -48,6 +49,8 @@ export interface EngineMode {
   backend: string;
   /** 'shared'; 'resizable' (grows in place); 'fixed' (reserved up front). */
   memory: 'shared' | 'resizable' | 'fixed';
+  /** The memory's size when the engine started. */
+  memoryBytes: number;
   crossOriginIsolated: boolean;
 }
 
@@ -56,6 +59,8 @@ export interface Progress {
   tokens: number;
   /** Tokens per second over this report's windows (training time only). */
   tokensPerSecond: number;
+  /** Training time of the whole run so far (seconds; validation and samples excluded). */
+  trainSeconds: number;
   /** Mean per-step training loss (nats per token) over this report's windows. */
   trainLoss: number;
   updates: number;

@@ -3,7 +3,8 @@
  *
  * Engine mode: in a cross-origin-isolated page the WASM kernels run on shared memory with a pool of
  * nested workers (threads); without isolation, on one thread over an ordinary memory (`sharedMemory:
- * false`), which every browser allows. The page shows which ('ready' message).
+ * false`), which every browser allows, reserved up front (`?memory=resizable` in the page's URL: a
+ * memory that grows in place, slower in V8). The page shows which ('ready' message).
  *
  * Training runs in slices of about 100 ms of windows; after each slice the worker reports progress and
  * yields to its event loop, so 'pause', 'save' and the temperature are handled between windows. A
@@ -90,6 +91,8 @@ interface Run {
   valid: Streams | null;
   T: number;
   windows: number;
+  /** Seconds spent training (not validating or sampling) since the run began in this worker. */
+  seconds: number;
 }
 
 let run: Run | null = null;
@@ -152,7 +155,7 @@ function makeRun(settings: LmSettings, text: string, level: 'char' | 'word', giv
   });
   const validB = valid.length >= VALID_B * (VALID_T + 1) ? new Streams(valid, VALID_B, VALID_T) : null;
   return {
-    run: { settings, level, vocab, model, optimizer, rng, tbptt, train: new Streams(train, settings.batch, T), valid: validB, T, windows: 0 },
+    run: { settings, level, vocab, model, optimizer, rng, tbptt, train: new Streams(train, settings.batch, T), valid: validB, T, windows: 0, seconds: 0 },
     dropped, trainTokens: train.length, validTokens: valid.length,
   };
 }
@@ -256,9 +259,10 @@ async function loop(id: number): Promise<void> {
       return;
     }
     const secs = (performance.now() - t0) / 1000;
+    r.seconds += secs;
     post({
       type: 'progress', windows: r.windows, tokens: r.windows * r.T * r.settings.batch,
-      tokensPerSecond: (windows * r.T * r.settings.batch) / Math.max(secs, 1e-6), trainLoss: acc.cost / Math.max(acc.steps, 1),
+      tokensPerSecond: (windows * r.T * r.settings.batch) / Math.max(secs, 1e-6), trainSeconds: r.seconds, trainLoss: acc.cost / Math.max(acc.steps, 1),
       updates: acc.updates, clipped: acc.clipped, heat: acc.heat ? acc.heat.map((l) => l.map((v) => v / acc.heatN)) : null, memoryBytes: memoryBytes(),
     });
     const stop = until !== undefined && r.windows >= until;
@@ -361,11 +365,11 @@ async function load(name: string, buf: ArrayBuffer, current: LmSettings | null):
   post({ type: 'sample', windows: made.run.windows, text: sampleText(made.run, SAMPLE_CHARS) });
 }
 
-async function init(): Promise<void> {
+async function init(resizableMemory: boolean): Promise<void> {
   const isolated = scope.crossOriginIsolated === true;
   try {
     if (isolated) await useBackend('wasm', { threads: Math.max(1, Math.min(scope.navigator.hardwareConcurrency ?? 1, 8)) });
-    else await useBackend('wasm', { sharedMemory: false });
+    else await useBackend('wasm', { sharedMemory: false, resizableMemory });
   } catch (e) {
     console.warn(`backprop: WASM kernels unavailable (${(e as Error).message}); training on the reference backend`);
     await useBackend('js');
@@ -374,13 +378,13 @@ async function init(): Promise<void> {
   const heap = (getBackend() as { heap?: { fixed?: boolean } }).heap;
   post({
     type: 'ready', mode: info.threads > 1 ? 'threaded' : 'single', threads: info.threads, backend: info.name,
-    memory: isolated && info.kind === 'wasm' ? 'shared' : heap?.fixed ? 'fixed' : 'resizable', crossOriginIsolated: isolated,
+    memory: isolated && info.kind === 'wasm' ? 'shared' : heap?.fixed ? 'fixed' : 'resizable', crossOriginIsolated: isolated, memoryBytes: memoryBytes(),
   });
 }
 
 async function handle(m: ToWorker): Promise<void> {
   switch (m.type) {
-    case 'init': return init();
+    case 'init': return init(m.resizableMemory === true);
     case 'configure': {
       running = false;
       corpusText = m.text ?? await shakespeareText();

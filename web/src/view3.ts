@@ -43,6 +43,8 @@ function parseField(raw: string, kind: 'int' | 'pos' | 'nonneg' | 'frac', min = 
   return kind === 'int' ? t('lmNeedInt', { min }) : kind === 'pos' ? t('lmNeedPositive') : kind === 'nonneg' ? t('lmNeedNonNeg') : t('lmNeedFraction');
 }
 
+/** Steps per window, as the worker cuts them (lm-worker.ts `windowSteps`). */
+const windowSteps = (s: LmSettings) => s.k1 * Math.ceil(Math.max(s.k1, s.k2) / s.k1);
 const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : '—');
 const big = (v: number) => Math.round(v).toLocaleString('en-US');
 
@@ -106,7 +108,7 @@ export function mountLmView(root: HTMLElement): void {
     mode: null as EngineMode | null,
     configured: false, running: false, pending: false,
     train: [] as Point[], valid: [] as Point[], heat: [] as number[][][],
-    updates: 0, clipped: 0, tokens: 0,
+    updates: 0, clipped: 0, tokens: 0, firstWindow: 0,
     status: null as { key: Key; vars: Record<string, string | number> }[] | null,
   };
   root.dataset.state = 'idle';
@@ -234,7 +236,7 @@ export function mountLmView(root: HTMLElement): void {
 
   // --- Commands ---------------------------------------------------------------------------------
   const clearRun = () => {
-    st.train = []; st.valid = []; st.heat = []; st.updates = 0; st.clipped = 0; st.tokens = 0;
+    st.train = []; st.valid = []; st.heat = []; st.updates = 0; st.clipped = 0; st.tokens = 0; st.firstWindow = 0;
     for (const k of ['windows', 'tokens', 'speed', 'train', 'valid', 'ppl', 'clip', 'digest']) stat.get(k)!.textContent = '—';
     sample.textContent = '';
     draw();
@@ -287,7 +289,7 @@ export function mountLmView(root: HTMLElement): void {
     const m = st.mode;
     mode.textContent = !m ? t('lmStarting') : m.backend === 'js' ? t('lmModeJs')
       : m.mode === 'threaded' ? t('lmModeThreaded', { threads: m.threads })
-      : t('lmModeSingle', { memory: t(m.memory === 'fixed' ? 'lmMemFixed' : 'lmMemResizable') });
+      : t('lmModeSingle', { memory: m.memory === 'fixed' ? t('lmMemFixed', { size: `${m.memoryBytes / 2 ** 20} MiB` }) : t('lmMemResizable') });
     if (m) mode.dataset.mode = m.mode;
     status.textContent = st.status ? st.status.map((s) => t(s.key, s.vars)).join(' ') : '';
     schedule();
@@ -318,6 +320,8 @@ export function mountLmView(root: HTMLElement): void {
         stat.get('windows')!.textContent = big(m.windows);
         stat.get('tokens')!.textContent = big(m.tokens);
         stat.get('speed')!.textContent = big(m.tokensPerSecond);
+        // The run's mean since it started here (the stat shows the latest report's).
+        stat.get('speed')!.dataset.mean = String((m.windows - st.firstWindow) * st.settings.batch * windowSteps(st.settings) / Math.max(m.trainSeconds, 1e-9));
         stat.get('train')!.textContent = fmt(m.trainLoss);
         stat.get('memory')!.textContent = m.memoryBytes ? `${(m.memoryBytes / 2 ** 20).toFixed(0)} MiB` : '—';
         stat.get('memory')!.dataset.bytes = String(m.memoryBytes);
@@ -347,6 +351,7 @@ export function mountLmView(root: HTMLElement): void {
         break;
       }
       case 'loaded':
+        st.firstWindow = m.windows;
         st.status = [...(st.status ?? []), { key: 'lmLoaded', vars: { name: m.name, kind: t(m.kind === 'model' ? 'lmKindModel' : m.kind === 'checkpoint' ? 'lmKindCheckpoint' : 'lmKindTrain') } }];
         st.configured = true; st.pending = false; pendingNote.hidden = true;
         renderText();
@@ -362,5 +367,6 @@ export function mountLmView(root: HTMLElement): void {
   showSettings(st.settings);
   setButtons();
   onLangChange(renderText);
-  send({ type: 'init' });
+  // ?memory=resizable: without isolation, a memory that grows in place (see src/backend/wasm/memory.ts).
+  send({ type: 'init', resizableMemory: new URLSearchParams(location.search).get('memory') === 'resizable' });
 }

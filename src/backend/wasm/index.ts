@@ -2,7 +2,8 @@
  * The WASM backend's public entry: `createWasmBackend` compiles the embedded kernels (SIMD when the
  * engine supports it), creates the shared memory and a worker pool. With `sharedMemory: false` (a page
  * or worker without cross-origin isolation, where shared memory is not allowed) it creates an ordinary
- * memory and runs on one thread; memory.ts explains how its views survive (or avoid) growing. Importing this module does
+ * memory, reserved up front (or resizable, `resizableMemory`), and runs on one thread; memory.ts
+ * explains how its views survive (or avoid) growing. Importing this module does
  * nothing: no compile, no thread. `createWasmBackendSync` is the same start without a promise, for
  * Node, where compiling and blocking until the workers are up are allowed on the main thread (the
  * backend's first use, `getBackend()` in backend/index.ts, starts it this way).
@@ -51,6 +52,12 @@ export interface WasmBackendOptions {
    * allow no shared memory there).
    */
   sharedMemory?: boolean;
+  /**
+   * With `sharedMemory: false`: grow the memory in place through a resizable buffer, where the engine
+   * has `toResizableBuffer` (Chromium), instead of reserving it up front (default false: in Chromium 156
+   * typed arrays over a resizable buffer made training about 2.4× slower, measured in the explorer).
+   */
+  resizableMemory?: boolean;
   /**
    * Cap on live collector-owned ('kept') bytes in WASM memory before such storage spills to the JS heap
    * (default 256 MiB, at most a quarter of the memory's maximum; see docs/kernels.md, "Memory").
@@ -105,12 +112,13 @@ function createMemory(maximumPages: number): CreatedMemory {
 type Resizable = WebAssembly.Memory & { toResizableBuffer?: () => ArrayBuffer };
 
 /**
- * A non-shared memory. Where the engine can give it a resizable buffer (which grows in place, so views
- * survive a grow), it starts small and grows up to `maximumPages`; elsewhere it is reserved at
- * `fixedPages` up front and never grown (memory.ts). Either way halved until the engine accepts it.
+ * A non-shared memory. With `wantResizable` and where the engine can give it a resizable buffer (which
+ * grows in place, so views survive a grow), it starts small and grows up to `maximumPages`; otherwise it
+ * is reserved at `fixedPages` up front and never grown (memory.ts). Either way halved until the engine
+ * accepts it.
  */
-export function createPrivateMemory(maximumPages: number, fixedPages: number): CreatedMemory {
-  const resizable = typeof (WebAssembly.Memory.prototype as Resizable).toResizableBuffer === 'function';
+export function createPrivateMemory(maximumPages: number, fixedPages: number, wantResizable = false): CreatedMemory {
+  const resizable = wantResizable && typeof (WebAssembly.Memory.prototype as Resizable).toResizableBuffer === 'function';
   for (let max = resizable ? maximumPages : fixedPages; max >= 16; max >>= 1) {
     let memory: Resizable;
     try { memory = new WebAssembly.Memory({ initial: resizable ? Math.min(256, max) : max, maximum: max }); } catch { continue; }
@@ -181,7 +189,7 @@ export function unshareMemoryImport(bytes: Uint8Array): Uint8Array {
 }
 
 /** What both starts decide before compiling: which build, how many threads. */
-interface Plan { bytes: Uint8Array; simd: boolean; relaxed: boolean; threads: number; maximumPages: number; keptBudget: number | undefined; shared: boolean; fixedPages: number }
+interface Plan { bytes: Uint8Array; simd: boolean; relaxed: boolean; threads: number; maximumPages: number; keptBudget: number | undefined; shared: boolean; fixedPages: number; resizable: boolean }
 
 function plan(options: WasmBackendOptions): Plan {
   const simd = (options.simd ?? true) && simdSupported();
@@ -196,12 +204,12 @@ function plan(options: WasmBackendOptions): Plan {
   const threads = shared && canBlock && workerUrl() !== undefined ? Math.max(1, Math.floor(options.threads ?? defaultThreads())) : 1;
   return {
     bytes, simd, relaxed, threads, maximumPages: options.maximumPages ?? 65536, keptBudget: options.keptBudgetBytes,
-    shared, fixedPages: options.maximumPages ?? 4096,
+    shared, fixedPages: options.maximumPages ?? 4096, resizable: options.resizableMemory === true,
   };
 }
 
 function memoryFor(p: Plan): CreatedMemory {
-  return p.shared ? createMemory(p.maximumPages) : createPrivateMemory(p.maximumPages, p.fixedPages);
+  return p.shared ? createMemory(p.maximumPages) : createPrivateMemory(p.maximumPages, p.fixedPages, p.resizable);
 }
 
 /** The instance's kernels, checked against the control block, and one GEMM packing block per worker. */

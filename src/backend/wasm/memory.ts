@@ -28,12 +28,13 @@
  *
  * Growing. A shared memory's buffer never detaches on grow, so views stay valid. A non-shared memory
  * (a page without cross-origin isolation) replaces its buffer on every grow, and every view taken before
- * it would read zero elements. Two answers, chosen by `createMemory` in index.ts: where the engine has
- * `WebAssembly.Memory.prototype.toResizableBuffer` (Chromium), the memory's buffer is a resizable
- * ArrayBuffer, which grows in place, so views stay valid exactly as with shared memory. Elsewhere the
- * memory is reserved at its full size up front and never grown (`fixed`): when it fills, 'scope' and
- * 'kept' requests are served from the JS heap (kernels stage them in and out, as for the kept budget),
- * keeping the last eighth of the memory free for that staging; only an 'arena' request that does not fit
+ * it would read zero elements. Two answers, chosen by `createPrivateMemory` in index.ts: by default the
+ * memory is reserved at its full size up front and never grown (`fixed`); asked for (`resizableMemory`)
+ * and where the engine has `WebAssembly.Memory.prototype.toResizableBuffer` (Chromium), its buffer is a
+ * resizable ArrayBuffer, which grows in place, so views stay valid exactly as with shared memory — but
+ * V8's typed arrays over a resizable buffer are slower (training about 2.4× slower in Chromium 156,
+ * hence not the default). A fixed memory, when it fills, serves 'scope' and 'kept' requests from the
+ * JS heap (kernels stage them in and out, as for the kept budget), keeping the last eighth of the memory free for that staging; only an 'arena' request that does not fit
  * is an error.
  */
 

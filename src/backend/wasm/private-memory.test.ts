@@ -1,9 +1,10 @@
 // The WASM backend on an ordinary (non-shared) memory, the mode of a page without cross-origin
 // isolation: the same kernels give the reference backend's results, one thread, and a memory that must
-// never detach its views. In Node 20 (no `toResizableBuffer`) the memory is reserved up front and never
-// grown, so the tests fill it: past the reservation, requests are served from the JS heap and the
-// kernels still agree with the reference. Where the engine has resizable buffers (Chromium), the memory
-// grows in place instead; that case runs here when the engine has them, and in the browser test always.
+// never detach its views. By default it is reserved up front and never grown, so the tests fill it:
+// past the reservation, requests are served from the JS heap and the kernels still agree with the
+// reference. With `resizableMemory` where the engine has resizable buffers it grows in place instead
+// (Node 20 has none, so here that option gives the reserved memory; the browser test runs the resizable
+// one in Chromium).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as o from '../../autodiff/index.js';
@@ -46,7 +47,7 @@ function closeTo(got: ArrayLike<number>, want: ArrayLike<number>, what: string, 
 }
 
 test('private memory: one thread, and kernels match the reference past a 4 MiB reservation', async () => {
-  const b = await createWasmBackend({ sharedMemory: false, maximumPages: 64, relaxedSimd: false, threads: 4 }) as Backend & WasmBackend;
+  const b = await createWasmBackend({ sharedMemory: false, maximumPages: 64, relaxedSimd: false, threads: 4, resizableMemory: true }) as Backend & WasmBackend;
   assert.equal(b.threads, 1, 'a non-shared memory cannot be shared with worker threads');
   assert.ok(!(b.heap.memory.buffer instanceof SharedArrayBuffer), 'the memory is not shared');
   assert.equal(b.heap.fixed, !resizable);
@@ -80,6 +81,7 @@ test('private memory: an LSTM language model trains as on the reference (TBPTT, 
   // 5 MiB: the kernels' GEMM packing block (2.3 MB) and the parameters, gradients and Adam moments
   // (0.9 MB) fit; the activations of a window's backward pass do not, and spill to the JS heap.
   const b = await createWasmBackend({ sharedMemory: false, maximumPages: 80, relaxedSimd: false }) as Backend & WasmBackend;
+  assert.ok(b.heap.fixed, 'by default a non-shared memory is reserved up front');
   const got = train(b);
   closeTo(got.costs, want.costs, 'step costs', 1e-4);
   closeTo(got.params, want.params, 'parameters', 1e-4);
