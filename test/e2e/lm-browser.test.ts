@@ -231,12 +231,12 @@ test('view 3, a backprop train checkpoint loads with the weights Node reads from
 test('view 3, not isolated: one thread over ordinary memory reserved up front; no long tasks; Chinese', { timeout: 120_000 }, async () => {
   const page = await openLm(['--no-isolation']);
   assert.equal(await page.locator('[data-role="lm-mode"]').getAttribute('data-mode'), 'single');
-  assert.match((await page.locator('[data-role="lm-mode"]').textContent())!, /one thread over ordinary memory.*reserved up front, 256 MiB/);
+  assert.match((await page.locator('[data-role="lm-mode"]').textContent())!, /one thread over ordinary memory.*reserved up front, 1024 MiB/);
   const untrained = await reset(page);
   await resetLongTasks(page);
   await runTo(page, 40);
   assert.ok(await num(page, 'valid') < untrained - 0.8, 'the loss did not fall on one thread');
-  assert.equal(Number(await page.locator('[data-stat="memory"]').getAttribute('data-bytes')), 256 * 2 ** 20, 'a reserved memory never grows');
+  assert.equal(Number(await page.locator('[data-stat="memory"]').getAttribute('data-bytes')), 1024 * 2 ** 20, 'a reserved memory never grows');
   assert.deepEqual(await longTasks(page), [], `long tasks on the main thread while training: ${await frames(page)}`);
   await recorderWorks(page);
 

@@ -43,7 +43,8 @@ export interface WasmBackendOptions {
   /**
    * Maximum memory in 64 KiB pages (default 65536 = 4 GiB, halved until the engine accepts it). A
    * non-shared memory that cannot have a resizable buffer is reserved at this size up front and never
-   * grown (default there: 4096 pages = 256 MiB).
+   * grown (default there: 16384 pages = 1 GiB, halved until the engine accepts it; only the pages used
+   * take physical memory on systems that commit lazily).
    */
   maximumPages?: number;
   /**
@@ -204,7 +205,7 @@ function plan(options: WasmBackendOptions): Plan {
   const threads = shared && canBlock && workerUrl() !== undefined ? Math.max(1, Math.floor(options.threads ?? defaultThreads())) : 1;
   return {
     bytes, simd, relaxed, threads, maximumPages: options.maximumPages ?? 65536, keptBudget: options.keptBudgetBytes,
-    shared, fixedPages: options.maximumPages ?? 4096, resizable: options.resizableMemory === true,
+    shared, fixedPages: options.maximumPages ?? 16384, resizable: options.resizableMemory === true,
   };
 }
 
