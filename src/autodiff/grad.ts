@@ -24,7 +24,16 @@ export function valueAndGrad<A extends Tensor[]>(fn: (...args: A) => Tensor): (.
   };
 }
 
-/** Like `valueAndGrad`, returning only the gradients. */
+/**
+ * Like `valueAndGrad`, returning only the gradients.
+ *
+ * @example
+ * ```ts
+ * import { grad, tensor, sum, mul } from 'backprop';
+ * const [dw] = grad((w) => sum(mul(w, w)))(tensor([1, 2]));
+ * dw?.toArray(); // [2, 4]
+ * ```
+ */
 export function grad<A extends Tensor[]>(fn: (...args: A) => Tensor): (...args: A) => Tensor[] {
   const vg = valueAndGrad(fn);
   return (...args: A) => vg(...args).grads;

@@ -88,7 +88,25 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
-/** The library's default generator, used when no `rng` is passed. Reseed it with `seed(n)`. */
+/**
+ * The library's default generator, used when no `rng` is passed. Reseed it with `seed(n)`.
+ *
+ * @example
+ * ```ts
+ * import { globalRng, seed } from 'backprop';
+ * seed(7);
+ * globalRng.uniform(); // the same number on every run after seed(7)
+ * ```
+ */
 export let globalRng = new Rng(0);
-/** Reseeds the library's default generator. */
+/**
+ * Reseeds the library's default generator.
+ *
+ * @example
+ * ```ts
+ * import { seed, randNormal } from 'backprop';
+ * seed(42);
+ * const w = randNormal([2, 2]); // the same values on every run
+ * ```
+ */
 export function seed(n: number): void { globalRng = new Rng(n); }
