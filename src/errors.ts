@@ -36,7 +36,7 @@ export class ShapeError extends BackpropError {}
  * ```ts
  * import { DataError } from 'backprop';
  * import { textCorpusFromBytes } from 'backprop/node';
- * try { textCorpusFromBytes(new Uint8Array(0), 'empty.txt'); } catch (e) { console.log(e instanceof DataError); }
+ * try { textCorpusFromBytes(new Uint8Array(0), 'empty.txt', { level: 'word' }); } catch (e) { console.log(e instanceof DataError); }
  * ```
  */
 export class DataError extends BackpropError {}

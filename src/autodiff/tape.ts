@@ -30,7 +30,13 @@ export function isGradEnabled(): boolean { return gradEnabled; }
 
 /**
  * Run `fn` without recording: results have no history and `requiresGrad` false.
- * @example const y = noGrad(() => model.forward(x));
+ *
+ * @example
+ * ```ts
+ * import { noGrad, Dense, ones } from 'backprop';
+ * const model = new Dense(3, 1);
+ * const y = noGrad(() => model.forward(ones([2, 3]))); // y.requiresGrad === false
+ * ```
  */
 export function noGrad<T>(fn: () => T): T {
   const prev = gradEnabled;

@@ -128,6 +128,7 @@ export function ready(): Promise<Backend> {
  *
  * @example
  * ```ts
+ * import { useBackend } from 'backprop';
  * await useBackend('wasm', { threads: 4 });
  * ```
  */

@@ -7,9 +7,12 @@
  * generator completely (checkpoints save it, so a resumed run draws the same numbers).
  *
  * @example
- *   const rng = new Rng(42);
- *   rng.uniform();        // 0 <= u < 1
- *   rng.normal(0, 1);
+ * ```ts
+ * import { Rng } from 'backprop';
+ * const rng = new Rng(42);
+ * rng.uniform();        // 0 <= u < 1
+ * rng.normal(0, 1);
+ * ```
  */
 
 /** The generator's complete state: four 32-bit words and the spare normal value. */
@@ -19,8 +22,13 @@ export interface RngState { s: [number, number, number, number]; spare: number |
  * The seeded generator (xoshiro128**; see the file header).
  *
  * @example
- *   const rng = new Rng(42);
- *   rng.uniform();        // 0 <= u < 1
+ * ```ts
+ * import { Rng } from 'backprop';
+ * const rng = new Rng(42);
+ * rng.uniform();        // 0 <= u < 1
+ * rng.int(10);          // 0 … 9
+ * const saved = rng.getState(); // setState(saved) replays the same draws
+ * ```
  */
 export class Rng {
   private s = new Uint32Array(4);

@@ -143,8 +143,13 @@ function inferShape(x: NestedArray): number[] {
 
 /**
  * A tensor from nested arrays or a flat typed/plain array with an explicit shape.
- * @example tensor([[1, 2], [3, 4]])            // shape [2, 2], float32
- * @example tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true })
+ * @example
+ * ```ts
+ * import { tensor } from 'backprop';
+ * tensor([[1, 2], [3, 4]]);                                  // shape [2, 2], float32
+ * tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true });
+ * tensor(new Float32Array(6), [2, 3]);                       // flat values and a shape
+ * ```
  */
 export function tensor(values: NestedArray | ArrayLike<number>, shapeOrOpts?: Shape | CreateOptions, maybeOpts?: CreateOptions): Tensor {
   const opts: CreateOptions = (Array.isArray(shapeOrOpts) ? maybeOpts : (shapeOrOpts as CreateOptions | undefined)) ?? {};

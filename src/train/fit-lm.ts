@@ -72,7 +72,17 @@ export interface LMFitResult extends RunResult {
   trainer: LMTrainer;
 }
 
-/** Train (or continue training) a language model; see the file comment. */
+/**
+ * Train (or continue training) a language model; see the file comment.
+ *
+ * @example
+ * ```ts
+ * import { fitLanguageModel, resolveConfig } from 'backprop/node';
+ * const ac = new AbortController(); // ac.abort() stops after the current window, with a checkpoint
+ * const r = await fitLanguageModel({ config: resolveConfig('tiny', { epochs: 1 }), outDir: null, signal: ac.signal });
+ * console.log(r.stopReason, r.history.at(-1)?.validPerplexity);
+ * ```
+ */
 export async function fitLanguageModel(opts: LMFitOptions): Promise<LMFitResult> {
   if ((opts.config === undefined) === (opts.resume === undefined)) {
     throw new ConfigError('fitLanguageModel: give either a configuration (config) or a checkpoint to resume (resume), not both');

@@ -136,6 +136,18 @@ export interface TrainerOptions {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The language-model trainer behind `backprop train` and `fitLanguageModel`: one run of a configuration
+ * over a corpus, with its model, optimizer, TBPTT loop, learning-rate schedule, run folder (checkpoints,
+ * log) and events. Build it with `create` (a fresh run) or `resume` (from a checkpoint), then `run()`.
+ *
+ * @example
+ * ```ts
+ * import { LMTrainer, resolveConfig } from 'backprop/node';
+ * const trainer = LMTrainer.create(resolveConfig('tiny', { epochs: 1 }), { outDir: 'runs/tiny', events: { epochEnd: (r) => console.log(r.validPerplexity) } });
+ * const result = await trainer.run(); // later: LMTrainer.resume('runs/tiny/latest.ckpt', { outDir: 'runs/tiny' })
+ * ```
+ */
 export class LMTrainer {
   readonly model: LanguageModel;
   readonly optimizer: Optimizer;
