@@ -68,8 +68,9 @@ export interface ScoreResult {
  * @example
  * ```ts
  * import { scoreStream } from 'backprop';
- * import { LMTrainer, resolveConfig } from 'backprop/node';
- * const trainer = LMTrainer.create(resolveConfig('tiny'), { outDir: null }); // a model and its corpus' batchers
+ * import { LMTrainer, resolveConfig, textCorpusFromBytes } from 'backprop/node';
+ * const corpus = textCorpusFromBytes(new TextEncoder().encode('to be or not to be\n'.repeat(1000)), 'play.txt', { level: 'word' });
+ * const trainer = LMTrainer.create(resolveConfig('tiny'), { outDir: null, corpus }); // a model and its stream batchers
  * const r = await scoreStream(trainer.model, trainer.train, { perToken: true });
  * r.perplexity; r.tokenNats?.[100]   // −ln P(train[100] | train[…99]) if position 100 was scored
  * ```

@@ -109,7 +109,7 @@ function processRuns(pid: number): boolean {
  * ```ts
  * import { encodeCheckpoint } from 'backprop';
  * import { writeFileAtomic } from 'backprop/node';
- * writeFileAtomic('runs/ptb/model.ckpt', encodeCheckpoint({ tensors: {}, meta: { note: 'empty' } }));
+ * writeFileAtomic('model.ckpt', encodeCheckpoint({ tensors: {}, meta: { note: 'empty' } }));
  * ```
  */
 export function writeFileAtomic(target: string, bytes: Uint8Array): void {

@@ -20,9 +20,9 @@ import { Sha256 } from './sha256.js';
  *
  * @example
  * ```ts
- * import { CHECKPOINT_FORMAT_VERSION, decodeCheckpoint, encodeCheckpoint } from 'backprop';
- * const { meta } = decodeCheckpoint(encodeCheckpoint({ tensors: {}, meta: {} }));
- * meta['format_version'] === CHECKPOINT_FORMAT_VERSION; // true: the version this build writes
+ * import { CHECKPOINT_FORMAT_VERSION, encodeCheckpoint, decodeSafetensors } from 'backprop';
+ * const { metadata } = decodeSafetensors(encodeCheckpoint({ tensors: {}, meta: {} }));
+ * metadata['backprop.format_version'] === String(CHECKPOINT_FORMAT_VERSION); // true: the version this build writes
  * ```
  */
 export const CHECKPOINT_FORMAT_VERSION = 1;

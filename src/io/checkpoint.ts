@@ -35,7 +35,7 @@ export { CHECKPOINT_FORMAT_VERSION, decodeCheckpoint, encodeCheckpoint, type Che
  * const config = { vocabSize: 10, embedSize: 8, hiddenSize: 8, numLayers: 1, cell: 'lstm' as const, keepProb: 1, forgetBias: 0, initScale: 0.1 };
  * const lm = new LanguageModel(config, new Rng(1)), opt = new Adam(lm);
  * const m = opt.buffers()['m']!;
- * saveCheckpoint('runs/ptb/latest.ckpt', {
+ * saveCheckpoint('latest.ckpt', { // the folder must exist; the write is atomic
  *   tensors: { ...recurrentLmToTensors(lmWeights(lm)), 'optim.m': { shape: [m.length], data: m } },
  *   meta: { config, trainer_state: { step: opt.stepCount, lr: opt.lr } },
  * });
@@ -52,7 +52,7 @@ export function saveCheckpoint(file: string, checkpoint: Checkpoint): void {
  * ```ts
  * import { recurrentLmFromTensors } from 'backprop';
  * import { loadCheckpoint } from 'backprop/node';
- * const { tensors, meta } = loadCheckpoint('runs/ptb/latest.ckpt');
+ * const { tensors, meta } = loadCheckpoint('latest.ckpt');
  * const lm = recurrentLmFromTensors(tensors, (meta.config as { forgetBias: number }).forgetBias, 'latest.ckpt');
  * ```
  */
