@@ -12,6 +12,7 @@ import { loadPtbFiles, loadTextCorpus } from './text.js';
 export type DataSource = 'brown-bengio' | 'brown-ptb' | 'text' | 'ptb';
 export const dataSources: readonly DataSource[] = ['brown-bengio', 'brown-ptb', 'text', 'ptb'];
 
+/** Which corpus `loadCorpus` loads: the source, its file or folder where it needs one, and the token level. */
 export interface CorpusSource {
   data: DataSource;
   /** data = 'text': the file. */

@@ -14,6 +14,7 @@ import { compareCodePoints, EOS, Vocab } from './vocab.js';
 
 export type Level = 'word' | 'char';
 
+/** How `loadTextCorpus` and `textCorpusFromBytes` tokenize a text (words or characters) and split off validation. */
 export interface TextCorpusOptions {
   level: Level;
   /** Fraction of tokens, taken from the end, that form the validation split. Default 0.1 (nanoGPT). */

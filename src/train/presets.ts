@@ -12,6 +12,7 @@ import { cellKinds, type CellKind } from '../nn/recurrent.js';
 import { optimizerKinds, type OptimizerKind } from '../optim/optimizers.js';
 import { checkCorpusSource, type DataSource } from '../data/sources.js';
 
+/** A complete language-model training run: data, model, optimizer, schedule and evaluation (a preset plus overrides, `resolveConfig`). */
 export interface TrainConfig {
   /** Run name (default output folder runs/<name>). */
   name: string;
