@@ -29,6 +29,7 @@ const OPTIONS: ts.CompilerOptions = {
   noEmit: true,
 };
 
+/** One example: the export it documents and its code. */
 interface Example { entry: string; name: string; code: string }
 
 /** One public export: its entry, name, whether it is a value (function, class, constant) and its examples. */
@@ -86,24 +87,42 @@ test('every example imports from the package as a user would', () => {
   assert.deepEqual(bad, [], `examples that import nothing from 'backprop' or 'backprop/node':\n  ${bad.join('\n  ')}`);
 });
 
-test('every example type-checks against the built package (strict)', () => {
-  // Each example is its own module in a virtual folder (top-level await allowed), compiled in one program.
-  const dir = join(root, 'dist', '.api-examples');
-  const files = new Map(examples.map((ex, i) => [join(dir, `${i}-${ex.name}.ts`), `${ex.code}\nexport {};\n`]));
+/**
+ * Type-checks each of `sources` (path → code) as its own module in one program; the problems of each
+ * file, keyed by path. The files are virtual (a compiler host serves them), so nothing is written.
+ */
+function typeCheck(sources: Map<string, string>): Map<string, string[]> {
   const host = ts.createCompilerHost(OPTIONS);
   const getSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (name, version, onError) => {
-    const text = files.get(name);
+    const text = sources.get(name);
     return text === undefined ? getSourceFile(name, version, onError) : ts.createSourceFile(name, text, version);
   };
   const fileExists = host.fileExists.bind(host);
-  host.fileExists = (name) => files.has(name) || fileExists(name);
-  const program = ts.createProgram([...files.keys()], OPTIONS, host);
-  const problems = ts.getPreEmitDiagnostics(program).map((d) => {
-    const where = d.file ? `${d.file.fileName.replace(`${dir}/`, 'example ')}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}` : '';
-    return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
-  });
+  host.fileExists = (name) => sources.has(name) || fileExists(name);
+  const program = ts.createProgram([...sources.keys()], OPTIONS, host);
+  const problems = new Map<string, string[]>();
+  for (const d of ts.getPreEmitDiagnostics(program)) {
+    const file = d.file?.fileName ?? '(global)';
+    const line = d.file ? d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1 : 0;
+    problems.set(file, [...(problems.get(file) ?? []), `line ${line}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`]);
+  }
+  return problems;
+}
+
+test('every example type-checks against the built package (strict)', () => {
+  // Each example is its own module (top-level await allowed) in a virtual folder, all in one program.
+  // A canary that misuses the API must be caught, so a set-up that checks nothing (an unresolved
+  // 'backprop' typed as any, say) fails here instead of passing every example.
+  const dir = join(root, 'dist', '.api-examples');
+  const canary = join(dir, 'canary.ts');
+  const sources = new Map(examples.map((ex, i) => [join(dir, `${i}-${ex.name.replace(/\W/g, '_')}.ts`), `${ex.code}\nexport {};\n`]));
+  sources.set(canary, "import { tensor } from 'backprop';\nconst n: number = tensor([1]);\nexport {};\n");
+  assert.ok(sources.size > 150, `only ${sources.size - 1} examples found`);
+  const problems = typeCheck(sources);
   assert.ok(!existsSync(dir), 'the examples are virtual files');
-  assert.ok(files.size >= 50, `only ${files.size} examples found`);
-  assert.deepEqual(problems, [], `examples that do not type-check:\n${problems.join('\n')}\n\n${[...files].filter(([f]) => problems.some((p) => p.startsWith(f.replace(`${dir}/`, 'example ')))).map(([f, t]) => `--- ${f}\n${t}`).join('\n')}`);
+  assert.match((problems.get(canary) ?? []).join('\n'), /Type 'Tensor' is not assignable to type 'number'/, 'the canary type error was not reported');
+  problems.delete(canary);
+  const report = [...problems].map(([file, list]) => `--- ${file.replace(`${dir}/`, 'example ')}\n${list.join('\n')}\n${sources.get(file) ?? ''}`);
+  assert.equal(problems.size, 0, `examples that do not type-check:\n${report.join('\n')}`);
 });
