@@ -12,7 +12,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -43,6 +43,8 @@ before(() => {
   // from their real location, this repository's node_modules) and the executable bin link.
   const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; bin: Record<string, string> };
   for (const dep of Object.keys(manifest.dependencies)) symlinkSync(join(root, 'node_modules', dep), join(project, 'node_modules', dep), 'dir');
+  // The acceptance program's own dependency (checks our ONNX files), as the consumer would install it.
+  symlinkSync(join(root, 'node_modules', 'onnxruntime-node'), join(project, 'node_modules', 'onnxruntime-node'), 'dir');
   mkdirSync(join(project, 'node_modules', '.bin'));
   for (const [name, file] of Object.entries(manifest.bin)) {
     chmodSync(join(installed, file), 0o755);
@@ -84,6 +86,18 @@ test('the README examples type-check in a strict project (node16 and bundler res
   assert.match(fitOut, /^(aborted|completed) \d+ 1$/m);
   const lmOut = run(process.execPath, [join('out', `example${examples.findIndex((c) => c.includes('fitLanguageModel('))}.js`)], project);
   assert.match(lmOut, /^completed 2 runs\/cats\/checkpoint\.ckpt$/m);
+});
+
+test('issue 12 accepted in Node: fit, fitLanguageModel stopped by an AbortSignal and resumed exactly, save/load bit-identical, ONNX = our logits', () => {
+  // consumer-app.ts, compiled by this repository's build, run from the project against the installed package.
+  copyFileSync(join(root, 'dist', 'test', 'e2e', 'consumer-app.js'), join(project, 'accept.js'));
+  const out = run(process.execPath, ['accept.js'], project, 120_000).trim().split('\n').at(-1)!;
+  const r = JSON.parse(out) as { dense: { epochs: number; accuracy: number; bytes: number }; lm: { stopped: string; resumed: string; epochs: number; windows: number; bytes: number }; onnx: { lm: number; dense: number } };
+  assert.deepEqual([r.dense.epochs, r.dense.accuracy], [100, 1]);
+  assert.deepEqual([r.lm.stopped, r.lm.resumed, r.lm.epochs, r.lm.windows], ['aborted', 'completed', 3, 9]);
+  assert.ok(r.dense.bytes > 0 && r.lm.bytes > 0);
+  assert.ok(r.onnx.lm <= 1e-3 && r.onnx.dense <= 1e-3, `onnxruntime's worst differences: ${JSON.stringify(r.onnx)}`);
+  assert.ok(existsSync(join(project, 'out', 'dense.ckpt')) && existsSync(join(project, 'out', 'lm.ckpt')), 'saved to files in the project');
 });
 
 test('CommonJS: import() from a .cjs file (the README\'s) and require() where Node has require(esm)', () => {
