@@ -17,8 +17,7 @@
  *
  * @example
  * ```ts
- * import { resolveConfig } from 'backprop';
- * import { fitLanguageModel } from 'backprop/node';
+ * import { fitLanguageModel, resolveConfig } from 'backprop/node';
  * const ac = new AbortController();
  * const r = await fitLanguageModel({
  *   config: resolveConfig('tiny', { data: 'text', text: 'input.txt', level: 'char', epochs: 2 }),
