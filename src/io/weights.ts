@@ -109,6 +109,14 @@ export function lstmLmToTensors(lm: LstmLmWeights): Record<string, TensorRecord>
   return tensors;
 }
 
+/** Tensor `name` of rank `rank` from a file's tensors, as float32, or a FormatError naming the file and tensor. */
+function tensorOf(tensors: Record<string, TensorRecord>, name: string, rank: number, source: string): { shape: number[]; data: Float32Array } {
+  const t = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
+  if (t === undefined) throw new FormatError(`${source}: missing tensor "${name}"`);
+  if (t.shape.length !== rank) throw new FormatError(`${source}: tensor "${name}" has shape [${t.shape.join(', ')}], expected rank ${rank}`);
+  return { shape: [...t.shape], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) };
+}
+
 /**
  * Rebuilds an LSTM LM from named tensors (a checkpoint's or an imported file's), reading V, E, H
  * and L from the shapes. `forgetBias` is not a tensor; it comes from the model's configuration.
@@ -121,12 +129,7 @@ export function lstmLmToTensors(lm: LstmLmWeights): Record<string, TensorRecord>
  * ```
  */
 export function lstmLmFromTensors(tensors: Record<string, TensorRecord>, forgetBias: number, source = '<tensors>'): LstmLmWeights {
-  const get = (name: string, rank: number): { shape: number[]; data: Float32Array } => {
-    const t = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
-    if (t === undefined) throw new FormatError(`${source}: missing tensor "${name}"`);
-    if (t.shape.length !== rank) throw new FormatError(`${source}: tensor "${name}" has shape [${t.shape.join(', ')}], expected rank ${rank}`);
-    return { shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) };
-  };
+  const get = (name: string, rank: number) => tensorOf(tensors, name, rank, source);
   const embedding = get('embedding.weight', 2);
   const [V, E] = embedding.shape as [number, number];
   const proj = get('proj.weight', 2);
@@ -282,12 +285,7 @@ export function recurrentLmToTensors(lm: RecurrentLmWeights): Record<string, Ten
 export function recurrentLmFromTensors(tensors: Record<string, TensorRecord>, forgetBias = 0, source = '<tensors>'): RecurrentLmWeights {
   const cell = (['lstm', 'gru', 'rnn'] as const).find((c) => Object.hasOwn(tensors, `${c}.0.kernel`));
   if (cell === undefined) throw new FormatError(`${source}: no recurrent layer (missing tensor "lstm.0.kernel", "gru.0.kernel" or "rnn.0.kernel")`);
-  const get = (name: string, rank: number): { shape: number[]; data: Float32Array } => {
-    const t = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
-    if (t === undefined) throw new FormatError(`${source}: missing tensor "${name}"`);
-    if (t.shape.length !== rank) throw new FormatError(`${source}: tensor "${name}" has shape [${t.shape.join(', ')}], expected rank ${rank}`);
-    return { shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) };
-  };
+  const get = (name: string, rank: number) => tensorOf(tensors, name, rank, source);
   const embedding = get('embedding.weight', 2);
   const proj = get('proj.weight', 2);
   let L = 0;
