@@ -2,6 +2,8 @@
  * backprop: tensors, reverse-mode autodiff, layers and optimizers, in TypeScript.
  * This entry uses no Node-only API: it runs unchanged in a browser. Importing it starts nothing (no
  * WebAssembly compile, no worker): the kernel backend starts on first use or on `await ready()`.
+ *
+ * @module backprop
  */
 export * from './errors.js';
 export * from './tensor/shape.js';

@@ -11,6 +11,8 @@
  * await saveModel(new Dense(2, 1), 'file://out/net.ckpt');
  * const { model } = await loadModel('file://out/net.ckpt');
  * ```
+ *
+ * @module backprop/node
  */
 import { registerIOScheme } from './io/model.js';
 import { fileHandler } from './io/files.js';
@@ -20,10 +22,12 @@ export { saveCheckpoint, loadCheckpoint, exportWeights, importSafetensors, type 
 export { writeFileAtomic } from './io/atomic.js';
 export { fitLanguageModel, type LMFitOptions, type LMFitResult, type LMStopReason, type EarlyStoppingOptions } from './train/fit-lm.js';
 export { resolveConfig, presetNames, type TrainConfig } from './train/presets.js';
-export { loadCorpus } from './data/sources.js';
+export { loadCorpus, type CorpusSource, type DataSource } from './data/sources.js';
 export { textCorpusFromBytes, loadTextCorpus, type TextCorpusOptions } from './data/text.js';
 export type { Corpus } from './data/corpus.js';
-export { LMTrainer, type TrainerEvents, type EpochRecord, type WindowEvent, type TestRecord, type RunResult } from './train/lm-trainer.js';
+export {
+  LMTrainer, type TrainerEvents, type TrainerOptions, type RunOptions, type EpochRecord, type GradStats, type WindowEvent, type TestRecord, type RunResult,
+} from './train/lm-trainer.js';
 
 // file:///abs/path and file://relative/path both name a path (the rest after the scheme).
 registerIOScheme('file://', (rest) => fileHandler(rest));

@@ -82,6 +82,14 @@ function affineBackward(dz: FloatArray, xh: FloatArray, W: FloatArray, B: number
 /**
  * Fused LSTM step. x [B, I], h [B, H], c [B, H], W [I+H, 4H], b [4H] → hc [2, B, H].
  * Forward caches xh, the activated gates and tanh(c'), which the backward needs.
+ *
+ * @example
+ * ```ts
+ * import { lstmStep, unpackHC, randNormal, zeros } from 'backprop';
+ * const [B, I, H] = [2, 3, 4];
+ * const hc = lstmStep(randNormal([B, I]), zeros([B, H]), zeros([B, H]), randNormal([I + H, 4 * H], 0, 0.1), zeros([4 * H]));
+ * const [h, c] = unpackHC(hc); // each [B, H]
+ * ```
  */
 export function lstmStep(x: Tensor, h: Tensor, c: Tensor, W: Tensor, b: Tensor, forgetBias = 0): Tensor {
   const [B, I, H] = checkStep('lstmStep', x, h, W, 4);
@@ -115,7 +123,15 @@ const lstmStepRule: Rule<'lstmStep'> = (dhc, s) => {
   return [dx, dhPrev, dcPrev, dW, db];
 };
 
-/** The same LSTM step composed from primitives (reference for tests). */
+/**
+ * The same LSTM step composed from primitives (reference for tests).
+ *
+ * @example
+ * ```ts
+ * import { lstmStepComposed, randNormal, zeros } from 'backprop';
+ * const hc = lstmStepComposed(randNormal([2, 3]), zeros([2, 4]), zeros([2, 4]), randNormal([7, 16]), zeros([16])); // [2, 2, 4]
+ * ```
+ */
 export function lstmStepComposed(x: Tensor, h: Tensor, c: Tensor, W: Tensor, b: Tensor, forgetBias = 0): Tensor {
   const H = h.shape[1]!;
   const z = o.add(o.matmul(o.concat([x, h], 1), W), b);
@@ -125,7 +141,16 @@ export function lstmStepComposed(x: Tensor, h: Tensor, c: Tensor, W: Tensor, b: 
   return o.concat([o.reshape(h2, [1, ...h2.shape]), o.reshape(c2, [1, ...c2.shape])], 0);
 }
 
-/** Split hc [2, B, H] into h and c [B, H]. */
+/**
+ * Split hc [2, B, H] into h and c [B, H].
+ *
+ * @example
+ * ```ts
+ * import { lstmStep, unpackHC, randNormal, zeros } from 'backprop';
+ * const hc = lstmStep(randNormal([1, 3]), zeros([1, 2]), zeros([1, 2]), randNormal([5, 8]), zeros([8]));
+ * const [h, c] = unpackHC(hc); // h and c, each [1, 2]
+ * ```
+ */
 export function unpackHC(hc: Tensor): [Tensor, Tensor] {
   const [, B, H] = hc.shape as [number, number, number];
   const h = o.reshape(o.slice(hc, [0, 0, 0], [1, B, H]), [B, H]);
@@ -135,7 +160,15 @@ export function unpackHC(hc: Tensor): [Tensor, Tensor] {
 
 // ---- simple tanh RNN ----------------------------------------------------------------------------
 
-/** Fused tanh RNN step. x [B, I], h [B, H], W [I+H, H], b [H] → h' [B, H]. */
+/**
+ * Fused tanh RNN step. x [B, I], h [B, H], W [I+H, H], b [H] → h' [B, H].
+ *
+ * @example
+ * ```ts
+ * import { rnnStep, randNormal, zeros } from 'backprop';
+ * const h1 = rnnStep(randNormal([2, 3]), zeros([2, 4]), randNormal([3 + 4, 4], 0, 0.1), zeros([4])); // [2, 4]
+ * ```
+ */
 export function rnnStep(x: Tensor, h: Tensor, W: Tensor, b: Tensor): Tensor {
   const [B, I, H] = checkStep('rnnStep', x, h, W, 1);
   const dt = x.dtype;
@@ -164,14 +197,31 @@ const rnnStepRule: Rule<'rnnStep'> = (dy, s) => {
   return [dx, dh, dW, db];
 };
 
-/** One Elman RNN step as a composition of primitives, h′ = tanh([x, h]·W + b): the reference the fused rnn cell is tested against. */
+/**
+ * One Elman RNN step as a composition of primitives, h′ = tanh([x, h]·W + b): the reference the fused rnn cell is tested against.
+ *
+ * @example
+ * ```ts
+ * import { rnnStepComposed, randNormal, zeros } from 'backprop';
+ * const h1 = rnnStepComposed(randNormal([2, 3]), zeros([2, 4]), randNormal([7, 4]), zeros([4])); // tanh([x, h]·W + b)
+ * ```
+ */
 export function rnnStepComposed(x: Tensor, h: Tensor, W: Tensor, b: Tensor): Tensor {
   return o.tanh(o.add(o.matmul(o.concat([x, h], 1), W), b));
 }
 
 // ---- GRU ----------------------------------------------------------------------------------------
 
-/** Fused GRU step (TF GRUCell). x [B, I], h [B, H], Wg [I+H, 2H], bg [2H], Wc [I+H, H], bc [H] → h' [B, H]. */
+/**
+ * Fused GRU step (TF GRUCell). x [B, I], h [B, H], Wg [I+H, 2H], bg [2H], Wc [I+H, H], bc [H] → h' [B, H].
+ *
+ * @example
+ * ```ts
+ * import { gruStep, randNormal, zeros } from 'backprop';
+ * const [B, I, H] = [2, 3, 4];
+ * const h1 = gruStep(randNormal([B, I]), zeros([B, H]), randNormal([I + H, 2 * H]), zeros([2 * H]), randNormal([I + H, H]), zeros([H]));
+ * ```
+ */
 export function gruStep(x: Tensor, h: Tensor, Wg: Tensor, bg: Tensor, Wc: Tensor, bc: Tensor): Tensor {
   const [B, I, H] = checkStep('gruStep', x, h, Wg, 2);
   checkStep('gruStep (candidate)', x, h, Wc, 1);
@@ -239,7 +289,15 @@ const gruStepRule: Rule<'gruStep'> = (dy, s) => {
   return [needIn ? dx : null, needIn ? dh : null, dWg, dbg, dWc, dbc];
 };
 
-/** One GRU step (TensorFlow GRUCell) as a composition of primitives: the reference the fused gru cell is tested against. */
+/**
+ * One GRU step (TensorFlow GRUCell) as a composition of primitives: the reference the fused gru cell is tested against.
+ *
+ * @example
+ * ```ts
+ * import { gruStepComposed, randNormal, zeros } from 'backprop';
+ * const h1 = gruStepComposed(randNormal([2, 3]), zeros([2, 4]), randNormal([7, 8]), zeros([8]), randNormal([7, 4]), zeros([4]));
+ * ```
+ */
 export function gruStepComposed(x: Tensor, h: Tensor, Wg: Tensor, bg: Tensor, Wc: Tensor, bc: Tensor): Tensor {
   const H = h.shape[1]!;
   const g = o.sigmoid(o.add(o.matmul(o.concat([x, h], 1), Wg), bg));
@@ -259,6 +317,14 @@ export function gruStepComposed(x: Tensor, h: Tensor, Wg: Tensor, bg: Tensor, Wc
  *   x  [T·B, I]  inputs, time-major (row t·B + b)      W [I+H, 4H] (rows 0..I−1 are W_x, the rest W_h)
  *   h0, c0 [B, H]  the entering state                  b [4H]
  *   → out [2, T, B, H]: out[0, t] = h after step t, out[1, t] = c after step t.
+ *
+ * @example
+ * ```ts
+ * import { lstmSequence, randNormal, zeros } from 'backprop';
+ * const [T, B, I, H] = [5, 2, 3, 4];
+ * const out = lstmSequence(randNormal([T * B, I]), zeros([B, H]), zeros([B, H]), randNormal([I + H, 4 * H], 0, 0.1), zeros([4 * H]), T);
+ * out.shape; // [2, T, B, H]: h and c after every step
+ * ```
  */
 export function lstmSequence(x: Tensor, h0: Tensor, c0: Tensor, W: Tensor, b: Tensor, T: number, forgetBias = 0): Tensor {
   if (x.rank !== 2 || h0.rank !== 2 || x.shape[0] !== T * h0.shape[0]!) {
@@ -330,7 +396,15 @@ const lstmSequenceRule: Rule<'lstmSequence'> = (dOut, s) => {
   return [dx, h0.requiresGrad ? dh : null, c0.requiresGrad ? dc : null, dW, db];
 };
 
-/** The cells' rules, for the primitive table (rules.ts). */
+/**
+ * The cells' rules, for the primitive table (rules.ts).
+ *
+ * @example
+ * ```ts
+ * import { cellRules } from 'backprop';
+ * Object.keys(cellRules); // ['rnnStep', 'lstmStep', 'gruStep', 'lstmSequence']
+ * ```
+ */
 export const cellRules: Rules<'rnnStep' | 'lstmStep' | 'gruStep' | 'lstmSequence'> = {
   rnnStep: rnnStepRule, lstmStep: lstmStepRule, gruStep: gruStepRule, lstmSequence: lstmSequenceRule,
 };

@@ -10,8 +10,12 @@ import { backward, noGrad } from './tape.js';
 
 /**
  * Wrap `fn` (tensors → scalar tensor) so it returns its value and the gradient for each argument.
+ *
  * @example
- *   const { value, grads } = valueAndGrad((w) => sum(mul(w, w)))(tensor([1, 2]));  // grads[0] = [2, 4]
+ * ```ts
+ * import { valueAndGrad, sum, mul, tensor } from 'backprop';
+ * const { value, grads } = valueAndGrad((w) => sum(mul(w, w)))(tensor([1, 2]));  // value 5, grads[0] = [2, 4]
+ * ```
  */
 export function valueAndGrad<A extends Tensor[]>(fn: (...args: A) => Tensor): (...args: A) => { value: Tensor; grads: Tensor[] } {
   return (...args: A) => {
@@ -24,7 +28,16 @@ export function valueAndGrad<A extends Tensor[]>(fn: (...args: A) => Tensor): (.
   };
 }
 
-/** Like `valueAndGrad`, returning only the gradients. */
+/**
+ * Like `valueAndGrad`, returning only the gradients.
+ *
+ * @example
+ * ```ts
+ * import { grad, tensor, sum, mul } from 'backprop';
+ * const [dw] = grad((w) => sum(mul(w, w)))(tensor([1, 2]));
+ * dw?.toArray(); // [2, 4]
+ * ```
+ */
 export function grad<A extends Tensor[]>(fn: (...args: A) => Tensor): (...args: A) => Tensor[] {
   const vg = valueAndGrad(fn);
   return (...args: A) => vg(...args).grads;
@@ -57,9 +70,13 @@ export interface GradcheckResult {
  * Compare the analytic gradient of `fn` at `inputs` with central differences (x ± eps). Inputs must be
  * float64 (int32 inputs, such as token ids, are passed through unchecked). A non-scalar output y is
  * projected to the scalar Σ y ⊙ r with a fixed random r, so every output element is exercised.
+ *
  * @example
- *   const r = gradcheck((x) => sigmoid(x), [randNormal([3, 4], 0, 1, { dtype: 'float64' })]);
- *   if (!r.ok) throw new Error(JSON.stringify(r.worst));
+ * ```ts
+ * import { gradcheck, sigmoid, randNormal } from 'backprop';
+ * const r = gradcheck((x) => sigmoid(x), [randNormal([3, 4], 0, 1, { dtype: 'float64' })]);
+ * if (!r.ok) throw new Error(JSON.stringify(r.worst));
+ * ```
  */
 export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
   const eps = opts.eps ?? 1e-6, atol = opts.atol ?? 1e-6, rtol = opts.rtol ?? 1e-4;

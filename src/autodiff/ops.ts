@@ -75,20 +75,76 @@ function binary(op: PlainPrim, kernel: BinaryOp, aIn: TensorLike, bIn: TensorLik
   return recordPlain(op, out, [a, b]);
 }
 
-/** a + b, broadcasting. */
+/**
+ * a + b, broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { add, tensor } from 'backprop';
+ * add(tensor([[1, 2], [3, 4]]), tensor([10, 20])).toArray(); // [[11, 22], [13, 24]] (broadcast)
+ * ```
+ */
 export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', 'add', a, b);
-/** a − b, broadcasting. */
+/**
+ * a − b, broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { sub, tensor } from 'backprop';
+ * sub(tensor([3, 5]), 1).toArray(); // [2, 4]
+ * ```
+ */
 export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', 'sub', a, b);
-/** a ⊙ b, broadcasting. */
+/**
+ * a ⊙ b, broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { mul, tensor } from 'backprop';
+ * mul(tensor([1, 2, 3]), 2).toArray(); // [2, 4, 6]
+ * ```
+ */
 export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', 'mul', a, b);
-/** a / b, broadcasting. */
+/**
+ * a / b, broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { div, tensor } from 'backprop';
+ * div(tensor([1, 2]), tensor([4, 8])).toArray(); // [0.25, 0.25]
+ * ```
+ */
 export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', 'div', a, b);
-/** a ^ b, broadcasting. */
+/**
+ * a ^ b, broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { pow, tensor } from 'backprop';
+ * pow(tensor([2, 3]), 2).toArray(); // [4, 9]
+ * ```
+ */
 export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', 'pow', a, b);
-/** Elementwise maximum (ties give the gradient to a). */
+/**
+ * Elementwise maximum (ties give the gradient to a).
+ *
+ * @example
+ * ```ts
+ * import { maximum, tensor } from 'backprop';
+ * maximum(tensor([-1, 2]), 0).toArray(); // [0, 2]
+ * ```
+ */
 export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', 'max', a, b);
 
-/** Non-differentiable comparisons: 1 where true, 0 elsewhere (float). */
+/**
+ * Non-differentiable comparisons: 1 where true, 0 elsewhere (float).
+ *
+ * @example
+ * ```ts
+ * import { compare, tensor } from 'backprop';
+ * compare('gt', tensor([1, 5]), 3).toArray(); // [0, 1]
+ * ```
+ */
 export function compare(op: 'gt' | 'ge' | 'eq', aIn: TensorLike, bIn: TensorLike): Tensor {
   const a = lift(aIn, bIn instanceof Tensor ? bIn : undefined), b = lift(bIn, a);
   // The kernels compare floats (a WASM kernel would read int32 bits as f32): int32 is refused, as by every binary op.
@@ -139,23 +195,95 @@ function unary(op: UnaryPrim, x: Tensor): Tensor {
   return recordPlain(op, out, [x]);
 }
 
-/** Elementwise −x. d(−x) = −dx. */
+/**
+ * Elementwise −x. d(−x) = −dx.
+ *
+ * @example
+ * ```ts
+ * import { neg, tensor } from 'backprop';
+ * neg(tensor([1, -2])).toArray(); // [-1, 2]
+ * ```
+ */
 export const neg = (x: Tensor): Tensor => unary('neg', x);
-/** Elementwise eˣ. d(eˣ) = eˣ·dx. */
+/**
+ * Elementwise eˣ. d(eˣ) = eˣ·dx.
+ *
+ * @example
+ * ```ts
+ * import { exp, tensor } from 'backprop';
+ * exp(tensor([0, 1])).toArray(); // [1, 2.718…]
+ * ```
+ */
 export const exp = (x: Tensor): Tensor => unary('exp', x);
-/** Elementwise natural logarithm. d(ln x) = dx / x. */
+/**
+ * Elementwise natural logarithm. d(ln x) = dx / x.
+ *
+ * @example
+ * ```ts
+ * import { log, tensor } from 'backprop';
+ * log(tensor([1, Math.E])).toArray(); // [0, 1]
+ * ```
+ */
 export const log = (x: Tensor): Tensor => unary('log', x);
-/** Elementwise √x. d√x = dx / (2√x). */
+/**
+ * Elementwise √x. d√x = dx / (2√x).
+ *
+ * @example
+ * ```ts
+ * import { sqrt, tensor } from 'backprop';
+ * sqrt(tensor([4, 9])).toArray(); // [2, 3]
+ * ```
+ */
 export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
-/** Elementwise tanh. d tanh x = (1 − tanh²x)·dx. */
+/**
+ * Elementwise tanh. d tanh x = (1 − tanh²x)·dx.
+ *
+ * @example
+ * ```ts
+ * import { tanh, tensor } from 'backprop';
+ * tanh(tensor([0, 100])).toArray(); // [0, 1]
+ * ```
+ */
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
-/** σ(x) = 1/(1+e^−x), computed without overflow for any x. */
+/**
+ * σ(x) = 1/(1+e^−x), computed without overflow for any x.
+ *
+ * @example
+ * ```ts
+ * import { sigmoid, tensor } from 'backprop';
+ * sigmoid(tensor([0])).toArray(); // [0.5]
+ * ```
+ */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
-/** Elementwise max(x, 0). Its gradient is 1 where x > 0, else 0. */
+/**
+ * Elementwise max(x, 0). Its gradient is 1 where x > 0, else 0.
+ *
+ * @example
+ * ```ts
+ * import { relu, tensor } from 'backprop';
+ * relu(tensor([-1, 0, 2])).toArray(); // [0, 0, 2]
+ * ```
+ */
 export const relu = (x: Tensor): Tensor => unary('relu', x);
-/** x², elementwise. */
+/**
+ * x², elementwise.
+ *
+ * @example
+ * ```ts
+ * import { square, tensor } from 'backprop';
+ * square(tensor([-3, 2])).toArray(); // [9, 4]
+ * ```
+ */
 export const square = (x: Tensor): Tensor => unary('square', x);
-/** GELU, tanh approximation (PyTorch's gelu(approximate='tanh')): 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))). */
+/**
+ * GELU, tanh approximation (PyTorch's gelu(approximate='tanh')): 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))).
+ *
+ * @example
+ * ```ts
+ * import { gelu, tensor } from 'backprop';
+ * gelu(tensor([-1, 0, 1])); // ≈ [-0.159, 0, 0.841]
+ * ```
+ */
 export const gelu = (x: Tensor): Tensor => unary('gelu', x);
 
 /** A non-differentiable elementwise kernel call (masks, squares for norms). */
@@ -194,6 +322,14 @@ export interface MatmulOptions { transA?: boolean; transB?: boolean }
 /**
  * Matrix product op(a)·op(b). Shapes: a [M,K] (or [K,M] with transA), b [K,N] (or [N,K] with transB);
  * batched: a [P,M,K] with b [P,K,N] (one product per p) or b [K,N] (shared by every p).
+ *
+ * @example
+ * ```ts
+ * import { matmul, tensor } from 'backprop';
+ * const a = tensor([[1, 2], [3, 4]]), b = tensor([[5], [6]]);
+ * matmul(a, b).toArray();                // [[17], [39]]
+ * matmul(a, a, { transB: true }).shape;  // [2, 2]: a·aᵀ
+ * ```
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const transA = opts.transA ?? false, transB = opts.transB ?? false;
@@ -251,24 +387,59 @@ function reduction(op: 'sum' | 'max', x: Tensor, axes: number | readonly number[
   return record(op, out, [x], { kept, axes: ax });
 }
 
-/** Sum over `axes` (all by default); `keepDims` keeps reduced axes as size 1. */
+/**
+ * Sum over `axes` (all by default); `keepDims` keeps reduced axes as size 1.
+ *
+ * @example
+ * ```ts
+ * import { sum, tensor } from 'backprop';
+ * const x = tensor([[1, 2], [3, 4]]);
+ * sum(x).item();            // 10
+ * sum(x, 1).toArray();      // [3, 7]
+ * sum(x, 0, true).shape;    // [1, 2]
+ * ```
+ */
 export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   return reduction('sum', x, axes, keepDims);
 }
 
-/** Maximum over `axes`. The gradient is shared equally among tied maxima. */
+/**
+ * Maximum over `axes`. The gradient is shared equally among tied maxima.
+ *
+ * @example
+ * ```ts
+ * import { max, tensor } from 'backprop';
+ * max(tensor([[1, 5], [7, 2]]), -1).toArray(); // [5, 7]
+ * ```
+ */
 export function max(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   return reduction('max', x, axes, keepDims);
 }
 
-/** Mean over `axes` (a composite: sum / count). */
+/**
+ * Mean over `axes` (a composite: sum / count).
+ *
+ * @example
+ * ```ts
+ * import { mean, tensor } from 'backprop';
+ * mean(tensor([[1, 2], [3, 4]]), 0).toArray(); // [2, 3]
+ * ```
+ */
 export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   const ax = normAxes(axes, x.rank, 'mean');
   const n = ax.reduce((p, a) => p * x.shape[a]!, 1);
   return div(sum(x, ax, keepDims), n);
 }
 
-/** Repeat `x` along broadcast axes to `shape`. */
+/**
+ * Repeat `x` along broadcast axes to `shape`.
+ *
+ * @example
+ * ```ts
+ * import { broadcastTo, tensor } from 'backprop';
+ * broadcastTo(tensor([1, 2]), [3, 2]).toArray(); // [[1, 2], [1, 2], [1, 2]]
+ * ```
+ */
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   const s = broadcastShapes(x.shape, shape, 'broadcastTo');
   if (!shapeEq(s, shape)) throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
@@ -279,7 +450,15 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   return recordPlain('broadcastTo', out, [x]);
 }
 
-/** Same data, new shape (one dimension may be −1). */
+/**
+ * Same data, new shape (one dimension may be −1).
+ *
+ * @example
+ * ```ts
+ * import { reshape, arange } from 'backprop';
+ * reshape(arange(6), [2, 3]).shape; // [2, 3]
+ * ```
+ */
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const n = x.size;
   const known = shape.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
@@ -291,7 +470,16 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   return recordPlain('reshape', out, [x]);
 }
 
-/** Permute axes (default: reverse them). */
+/**
+ * Permute axes (default: reverse them).
+ *
+ * @example
+ * ```ts
+ * import { transpose, zeros } from 'backprop';
+ * transpose(zeros([2, 3])).shape;            // [3, 2]
+ * transpose(zeros([2, 3, 4]), [2, 0, 1]).shape; // [4, 2, 3]
+ * ```
+ */
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   const p = perm ?? x.shape.map((_, i) => x.rank - 1 - i);
   if (p.length !== x.rank || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
@@ -302,7 +490,15 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   return record('transpose', out, [x], { perm: p });
 }
 
-/** x[begin : begin+size] along every axis (size −1 = to the end). */
+/**
+ * x[begin : begin+size] along every axis (size −1 = to the end).
+ *
+ * @example
+ * ```ts
+ * import { slice, tensor } from 'backprop';
+ * slice(tensor([[1, 2, 3], [4, 5, 6]]), [0, 1], [2, 2]).toArray(); // [[2, 3], [5, 6]]
+ * ```
+ */
 export function slice(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
   if (begin.length !== x.rank || size.length !== x.rank) throw new ShapeError(`slice: begin ${fmtShape(begin)} and size ${fmtShape(size)} must both have rank ${x.rank} for input ${fmtShape(x.shape)}`);
   const sz = size.map((s, i) => (s === -1 ? x.shape[i]! - begin[i]! : s));
@@ -314,7 +510,15 @@ export function slice(x: Tensor, begin: readonly number[], size: readonly number
   return record('slice', out, [x], { begin, size: sz });
 }
 
-/** Join tensors along `axis`. */
+/**
+ * Join tensors along `axis`.
+ *
+ * @example
+ * ```ts
+ * import { concat, ones, zeros } from 'backprop';
+ * concat([ones([2, 1]), zeros([2, 3])], 1).shape; // [2, 4]
+ * ```
+ */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError('concat: no tensors given');
   const first = xs[0]!;
@@ -336,7 +540,15 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   return record('concat', out, xs, { axis: ax });
 }
 
-/** Split along `axis` into pieces of the given sizes (a composite of slices). */
+/**
+ * Split along `axis` into pieces of the given sizes (a composite of slices).
+ *
+ * @example
+ * ```ts
+ * import { split, arange } from 'backprop';
+ * const [a, b] = split(arange(5), [2, 3]); // [0, 1] and [2, 3, 4]
+ * ```
+ */
 export function split(x: Tensor, sizes: readonly number[], axis = 0): Tensor[] {
   const ax = normAxis(axis, x.rank, 'split');
   if (sizes.reduce((p, s) => p + s, 0) !== x.shape[ax]) throw new ShapeError(`split: sizes ${fmtShape(sizes)} do not add up to ${x.shape[ax]} (axis ${ax} of ${fmtShape(x.shape)})`);
@@ -390,7 +602,16 @@ const shapeRules = {
 
 // ---- indexing, selection, clipping --------------------------------------------------------------
 
-/** Embedding lookup: rows of `table` [V, D] picked by int32 `indices` (any shape) → [...indices.shape, D]. */
+/**
+ * Embedding lookup: rows of `table` [V, D] picked by int32 `indices` (any shape) → [...indices.shape, D].
+ *
+ * @example
+ * ```ts
+ * import { gather, tensor, intTensor } from 'backprop';
+ * const table = tensor([[0, 0], [1, 1], [2, 2]]);
+ * gather(table, intTensor([2, 0])).toArray(); // [[2, 2], [0, 0]] (embedding lookup)
+ * ```
+ */
 export function gather(table: Tensor, indices: Tensor): Tensor {
   if (table.rank !== 2) throw new ShapeError(`gather: table must be [V, D], got ${fmtShape(table.shape)}`);
   if (indices.dtype !== 'int32') throw new ShapeError(`gather: indices must be int32, got ${indices.dtype}`);
@@ -404,7 +625,16 @@ export function gather(table: Tensor, indices: Tensor): Tensor {
   return recordPlain('gather', out, [table, indices]);
 }
 
-/** cond ? a : b elementwise (cond is 0/1 float, e.g. from `compare`), broadcasting all three. */
+/**
+ * cond ? a : b elementwise (cond is 0/1 float, e.g. from `compare`), broadcasting all three.
+ *
+ * @example
+ * ```ts
+ * import { where, compare, tensor } from 'backprop';
+ * const x = tensor([-1, 2, -3]);
+ * where(compare('gt', x, 0), x, 0).toArray(); // [0, 2, 0]
+ * ```
+ */
 export function where(cond: Tensor, aIn: TensorLike, bIn: TensorLike): Tensor {
   const a = lift(aIn, bIn instanceof Tensor ? bIn : cond), b = lift(bIn, a);
   const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, 'where'), b.shape, 'where');
@@ -414,7 +644,15 @@ export function where(cond: Tensor, aIn: TensorLike, bIn: TensorLike): Tensor {
   return recordPlain('where', out, [c2, a2, b2]);
 }
 
-/** Clamp to [lo, hi]. */
+/**
+ * Clamp to [lo, hi].
+ *
+ * @example
+ * ```ts
+ * import { clip, tensor } from 'backprop';
+ * clip(tensor([-5, 0.5, 5]), -1, 1).toArray(); // [-1, 0.5, 1]
+ * ```
+ */
 export function clip(x: Tensor, lo: number, hi: number): Tensor {
   checkFloat(x, 'clip', 'input');
   if (!(lo <= hi)) throw new ShapeError(`clip: lo ${lo} must be ≤ hi ${hi}`);
@@ -468,6 +706,12 @@ function shiftByMax(x: Tensor): Tensor {
  * Softmax over the last axis, a composite: e^(x − max) / Σ e^(x − max), max-subtracted so softmax(±300)
  * is exact, never NaN. Differentiated by composition; without a gradient to record it runs the fused
  * kernel instead (tested equal to the composition).
+ *
+ * @example
+ * ```ts
+ * import { softmax, tensor } from 'backprop';
+ * softmax(tensor([[1, 1], [0, Math.log(3)]])).toArray(); // [[0.5, 0.5], [0.25, 0.75]]
+ * ```
  */
 export function softmax(x: Tensor): Tensor {
   checkFloat(x, 'softmax', 'input');
@@ -477,7 +721,15 @@ export function softmax(x: Tensor): Tensor {
   return div(e, sum(e, -1, true));
 }
 
-/** log-softmax over the last axis, a composite: (x − max) − log Σ e^(x − max). Fused kernel without a gradient. */
+/**
+ * log-softmax over the last axis, a composite: (x − max) − log Σ e^(x − max). Fused kernel without a gradient.
+ *
+ * @example
+ * ```ts
+ * import { logSoftmax, tensor } from 'backprop';
+ * logSoftmax(tensor([[0, 0]])).toArray(); // [[-0.693…, -0.693…]]
+ * ```
+ */
 export function logSoftmax(x: Tensor): Tensor {
   checkFloat(x, 'logSoftmax', 'input');
   rows(x, 'logSoftmax');
@@ -490,6 +742,13 @@ export function logSoftmax(x: Tensor): Tensor {
  * Per-row cross-entropy of softmax(logits) against integer targets: logits [..., C], targets int32 [...]
  * → loss [...] (−log p_target). A fused primitive: one pass forward, never forms log(0), and its rule
  * needs only the saved probabilities. Tested against the composition −logSoftmax(x)[t].
+ *
+ * @example
+ * ```ts
+ * import { softmaxCrossEntropy, mean, tensor, intTensor } from 'backprop';
+ * const logits = tensor([[2, 0, 0], [0, 3, 0]]);
+ * const loss = mean(softmaxCrossEntropy(logits, intTensor([0, 1]))); // mean −log p(target)
+ * ```
  */
 export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   checkFloat(logits, 'softmaxCrossEntropy', 'logits');
@@ -508,7 +767,15 @@ export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   return record('softmaxCrossEntropy', out, [logits, targets], { probs });
 }
 
-/** Elementwise squared error ½(y − t)², the tutorial's E for one output (a composite: ∂E/∂y = y − t). */
+/**
+ * Elementwise squared error ½(y − t)², the tutorial's E for one output (a composite: ∂E/∂y = y − t).
+ *
+ * @example
+ * ```ts
+ * import { squaredError, mean, tensor } from 'backprop';
+ * mean(squaredError(tensor([1, 3]), tensor([0, 1]))).item(); // (0.5·1 + 0.5·4) / 2 = 1.25
+ * ```
+ */
 export function squaredError(y: Tensor, t: TensorLike): Tensor {
   checkFloat(y, 'squaredError', 'prediction');
   return mul(square(sub(y, lift(t, y))), 0.5);
@@ -528,7 +795,15 @@ const lossRules = {
 
 // ---- this file's rules -------------------------------------------------------------------------
 
-/** The rules of the tensor primitives (rules.ts adds the cells' and checks the table is complete). */
+/**
+ * The rules of the tensor primitives (rules.ts adds the cells' and checks the table is complete).
+ *
+ * @example
+ * ```ts
+ * import { tensorRules } from 'backprop';
+ * Object.keys(tensorRules); // the tensor primitives that have a gradient rule: 'add', 'matmul', …
+ * ```
+ */
 export const tensorRules: Rules<TensorPrim> = {
   ...binaryRules, ...unaryRules, ...matmulRules, ...shapeRules, ...selectRules, ...lossRules,
 };

@@ -9,8 +9,24 @@ import { cellRules } from './cells.js';
 import { tensorRules } from './ops.js';
 import type { Prim, Rules } from './primitive.js';
 
-/** The rule table: one vector-Jacobian product per primitive (tensor ops and recurrent cells). */
+/**
+ * The rule table: one vector-Jacobian product per primitive (tensor ops and recurrent cells).
+ *
+ * @example
+ * ```ts
+ * import { rules, primitives } from 'backprop';
+ * for (const p of primitives) console.log(p, rules[p]); // one forward/VJP rule per primitive
+ * ```
+ */
 export const rules: Rules<Prim> = { ...tensorRules, ...cellRules };
 
-/** Every primitive's name. */
+/**
+ * Every primitive's name.
+ *
+ * @example
+ * ```ts
+ * import { primitives } from 'backprop';
+ * primitives.includes('matmul'); // true
+ * ```
+ */
 export const primitives = Object.keys(rules) as Prim[];

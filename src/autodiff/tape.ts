@@ -16,12 +16,27 @@ import { Tensor, type GradNode } from '../tensor/tensor.js';
 
 let gradEnabled = true;
 
-/** Whether ops currently record themselves for differentiation. */
+/**
+ * Whether ops currently record themselves for differentiation.
+ *
+ * @example
+ * ```ts
+ * import { isGradEnabled, noGrad } from 'backprop';
+ * isGradEnabled();                   // true
+ * noGrad(() => isGradEnabled());     // false
+ * ```
+ */
 export function isGradEnabled(): boolean { return gradEnabled; }
 
 /**
  * Run `fn` without recording: results have no history and `requiresGrad` false.
- * @example const y = noGrad(() => model.forward(x));
+ *
+ * @example
+ * ```ts
+ * import { noGrad, Dense, ones } from 'backprop';
+ * const model = new Dense(3, 1);
+ * const y = noGrad(() => model.forward(ones([2, 3]))); // y.requiresGrad === false
+ * ```
  */
 export function noGrad<T>(fn: () => T): T {
   const prev = gradEnabled;
@@ -92,6 +107,14 @@ function topoOrder(root: Tensor): Tensor[] {
 /**
  * Backpropagate from `root`. Leaves with `requiresGrad` (and tensors that `retainGrad()`) get `.grad`
  * accumulated (`+=`, as PyTorch does: call `zeroGrad` between steps). `dRoot` defaults to 1 for a scalar.
+ *
+ * @example
+ * ```ts
+ * import { backward, tensor, sum, mul } from 'backprop';
+ * const x = tensor([1, 2, 3], { requiresGrad: true });
+ * backward(sum(mul(x, x)));
+ * x.grad?.toArray(); // [2, 4, 6]
+ * ```
  */
 export function backward(root: Tensor, dRoot?: Tensor): void {
   if (!root.requiresGrad) throw new ShapeError('backward: the tensor does not require grad (no trainable input reaches it, or it was computed under noGrad)');
@@ -134,7 +157,17 @@ export function backward(root: Tensor, dRoot?: Tensor): void {
   }));
 }
 
-/** Reset `.grad` of the given tensors: zero-filled where it is a preallocated buffer, else dropped. */
+/**
+ * Reset `.grad` of the given tensors: zero-filled where it is a preallocated buffer, else dropped.
+ *
+ * @example
+ * ```ts
+ * import { zeroGrad, backward, tensor, sum } from 'backprop';
+ * const x = tensor([1, 2], { requiresGrad: true });
+ * backward(sum(x));
+ * zeroGrad([x]); // x.grad is zeroed (or dropped), ready for the next backward
+ * ```
+ */
 export function zeroGrad(tensors: Iterable<Tensor>, keepBuffers = true): void {
   for (const t of tensors) {
     if (t.grad && keepBuffers) t.grad.data.fill(0);

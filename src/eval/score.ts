@@ -64,9 +64,16 @@ export interface ScoreResult {
 
 /**
  * Score the batcher's stream (all its windows, state carried from zero).
+ *
  * @example
- *   const r = await scoreStream(model, new StreamBatcher(corpus.test, 20, 35), { perToken: true });
- *   r.perplexity; r.tokenNats![100]   // −ln P(test[100] | test[…99]) if position 100 was scored
+ * ```ts
+ * import { scoreStream } from 'backprop';
+ * import { LMTrainer, resolveConfig, textCorpusFromBytes } from 'backprop/node';
+ * const corpus = textCorpusFromBytes(new TextEncoder().encode('to be or not to be\n'.repeat(1000)), 'play.txt', { level: 'word' });
+ * const trainer = LMTrainer.create(resolveConfig('tiny'), { outDir: null, corpus }); // a model and its stream batchers
+ * const r = await scoreStream(trainer.model, trainer.train, { perToken: true });
+ * r.perplexity; r.tokenNats?.[100]   // −ln P(train[100] | train[…99]) if position 100 was scored
+ * ```
  */
 export async function scoreStream(model: LanguageModel, b: StreamBatcher, opts: ScoreOptions = {}): Promise<ScoreResult> {
   const B = b.batchSize, T = b.numSteps, total = b.epochSize;
@@ -98,6 +105,14 @@ export async function scoreStream(model: LanguageModel, b: StreamBatcher, opts: 
 /**
  * Resolves after pending events (signals, timers, I/O) have had their turn: setImmediate where it
  * exists (Node), otherwise a zero-delay timer (a page), so long loops stay interruptible in both.
+ *
+ * @example
+ * ```ts
+ * import { yieldToEventLoop } from 'backprop';
+ * for (let i = 0; i < 1000; i++) {
+ *   if (i % 100 === 0) await yieldToEventLoop(); // a long loop that a signal or timer can still interrupt
+ * }
+ * ```
  */
 export function yieldToEventLoop(): Promise<void> {
   const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
@@ -144,6 +159,14 @@ export interface EvalResult { /** Σ over steps of the batch-mean cost. */ cost:
  * Perplexity exactly as the TF tutorial computes it: exp(total_cost / total_steps), costs averaged over
  * the batch and summed over steps, with the state carried from window to window. x, y batch-major [B·T].
  * `onRows`, if given, receives each window's per-token costs, time-major [T·B] (row t·B + b).
+ *
+ * @example
+ * ```ts
+ * import { evaluateWindows, LanguageModel, Rng } from 'backprop';
+ * const lm = new LanguageModel({ vocabSize: 10, embedSize: 4, hiddenSize: 4, numLayers: 1, cell: 'lstm', keepProb: 1, forgetBias: 0, initScale: 0.1 }, new Rng(1));
+ * const x = new Int32Array([1, 2, 3, 4]), y = new Int32Array([2, 3, 4, 5]); // B = 2, T = 2, batch-major
+ * evaluateWindows(lm, [{ x, y }], 2, 2).perplexity; // about 10 for an untrained model
+ * ```
  */
 export function evaluateWindows(model: LanguageModel, windows: Iterable<{ x: Int32Array; y: Int32Array }>, B: number, T: number, state?: StackState, onRows?: (nats: ArrayLike<number>) => void): EvalResult {
   let s = state ?? model.initialState(B);
@@ -171,7 +194,15 @@ export function evaluateWindows(model: LanguageModel, windows: Iterable<{ x: Int
   return { cost, steps, perplexity: Math.exp(cost / Math.max(steps, 1)), state: s };
 }
 
-/** Perplexity from per-token costs (positions with NaN are skipped). */
+/**
+ * Perplexity from per-token costs (positions with NaN are skipped).
+ *
+ * @example
+ * ```ts
+ * import { perplexityOf } from 'backprop';
+ * perplexityOf(new Float64Array([Math.log(4), Math.log(4), NaN])); // { perplexity: 4, tokens: 2, nats: 1.386… }
+ * ```
+ */
 export function perplexityOf(nats: Float64Array): { perplexity: number; tokens: number; nats: number } {
   let s = 0, n = 0;
   for (const v of nats) if (!Number.isNaN(v)) { s += v; n++; }
@@ -182,6 +213,12 @@ export function perplexityOf(nats: Float64Array): { perplexity: number; tokens: 
 /**
  * Per-token costs of the mixture λ·P_a + (1−λ)·P_b: −ln(λ·e^(−a) + (1−λ)·e^(−b)), computed stably;
  * NaN where either input is NaN.
+ *
+ * @example
+ * ```ts
+ * import { mixNats } from 'backprop';
+ * mixNats(new Float64Array([1, 2]), new Float64Array([3, 0.5]), 0.5); // per-token nats of ½P_a + ½P_b
+ * ```
  */
 export function mixNats(a: Float64Array, b: Float64Array, lambda: number): Float64Array {
   if (a.length !== b.length) throw new ShapeError(`mixNats: per-token costs of different lengths (${a.length} and ${b.length})`);
@@ -202,6 +239,14 @@ export function mixNats(a: Float64Array, b: Float64Array, lambda: number): Float
  * The λ that maximises the likelihood of λ·P_a + (1−λ)·P_b on these tokens, by EM (each iteration is
  * the mean posterior responsibility of model a; the log-likelihood is concave in λ, so EM converges
  * to the optimum). Positions where either cost is NaN are ignored.
+ *
+ * @example
+ * ```ts
+ * import { fitMixtureWeight, mixNats, perplexityOf } from 'backprop';
+ * const a = new Float64Array([1, 2, 0.5]), b = new Float64Array([3, 0.5, 1]); // per-token nats of two models
+ * const lambda = fitMixtureWeight(a, b);
+ * perplexityOf(mixNats(a, b, lambda)).perplexity; // at most the better of the two
+ * ```
  */
 export function fitMixtureWeight(a: Float64Array, b: Float64Array, opts: { iterations?: number; tol?: number } = {}): number {
   if (a.length !== b.length) throw new ShapeError(`fitMixtureWeight: per-token costs of different lengths (${a.length} and ${b.length})`);

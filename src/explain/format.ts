@@ -9,7 +9,15 @@ const n = (v: number, d = 6): string => (Object.is(v, -0) ? 0 : v).toFixed(d);
 /** The activation table's text for a node (every node past the input has an activation). */
 const textOf = (node: NodeTrace) => activationRow(node.activation as ActivationKind).text;
 
-/** The trace of one training step as the text `backprop explain` prints (forward, backward, updates). */
+/**
+ * The trace of one training step as the text `backprop explain` prints (forward, backward, updates).
+ *
+ * @example
+ * ```ts
+ * import { formatTrace, traceStep, defaultNetwork } from 'backprop';
+ * console.log(formatTrace(traceStep(defaultNetwork, [1], [0], 0.5))); // "Network 1-2-2-1 (sigmoid, …)…"
+ * ```
+ */
 export function formatTrace(t: StepTrace): string {
   const L = t.network.layers.length;
   const byLayer = (l: number): NodeTrace[] => t.nodes.filter((x) => x.layer === l);

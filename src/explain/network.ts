@@ -16,7 +16,16 @@ export interface LayerSpec { activation: ActivationKind; weights: number[][]; bi
 /** A small dense network as plain numbers (the explain trace and the explorer page use it). */
 export interface NetworkSpec { inputSize: number; layers: LayerSpec[] }
 
-/** The default network: 1 input, two hidden layers of 2 sigmoid nodes, 1 sigmoid output. */
+/**
+ * The default network: 1 input, two hidden layers of 2 sigmoid nodes, 1 sigmoid output.
+ *
+ * @example
+ * ```ts
+ * import { defaultNetwork, traceStep } from 'backprop';
+ * defaultNetwork.inputSize; // 1: the tutorial's 1-2-2-1 sigmoid network
+ * traceStep(defaultNetwork, [1], [0], 0.5).error;
+ * ```
+ */
 export const defaultNetwork: NetworkSpec = {
   inputSize: 1,
   layers: [
@@ -26,7 +35,15 @@ export const defaultNetwork: NetworkSpec = {
   ],
 };
 
-/** Validate a parsed JSON value as a NetworkSpec; errors name the field (and `source`, e.g. a file). */
+/**
+ * Validate a parsed JSON value as a NetworkSpec; errors name the field (and `source`, e.g. a file).
+ *
+ * @example
+ * ```ts
+ * import { parseNetworkSpec } from 'backprop';
+ * const spec = parseNetworkSpec(JSON.parse('{"inputSize":1,"layers":[{"activation":"sigmoid","weights":[[0.5]],"biases":[0.1]}]}'), 'net.json');
+ * ```
+ */
 export function parseNetworkSpec(v: unknown, source = 'network'): NetworkSpec {
   const fail = (msg: string): never => { throw new DataError(`${source}: ${msg}`); };
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('expected a JSON object with "inputSize" and "layers"');
@@ -56,7 +73,16 @@ export function parseNetworkSpec(v: unknown, source = 'network'): NetworkSpec {
   return { inputSize: inputSize as number, layers };
 }
 
-/** Build the network from the library's Dense layers, weights copied in. */
+/**
+ * Build the network from the library's Dense layers, weights copied in.
+ *
+ * @example
+ * ```ts
+ * import { buildNetwork, defaultNetwork, tensor } from 'backprop';
+ * const net = buildNetwork(defaultNetwork); // a float64 Sequential of Dense layers with the spec's weights
+ * net.forward(tensor([[1]], { dtype: 'float64' }));
+ * ```
+ */
 export function buildNetwork(spec: NetworkSpec, dtype: DType = 'float64'): Sequential {
   let prev = spec.inputSize;
   const layers = spec.layers.map((l) => {
@@ -70,7 +96,15 @@ export function buildNetwork(spec: NetworkSpec, dtype: DType = 'float64'): Seque
   return new Sequential(...layers);
 }
 
-/** Read the current weights back out of a network as a spec. */
+/**
+ * Read the current weights back out of a network as a spec.
+ *
+ * @example
+ * ```ts
+ * import { buildNetwork, specOf, defaultNetwork } from 'backprop';
+ * specOf(buildNetwork(defaultNetwork), 1); // the same spec back (after training: the trained weights)
+ * ```
+ */
 export function specOf(net: Sequential, inputSize: number): NetworkSpec {
   return {
     inputSize,
@@ -82,7 +116,16 @@ export function specOf(net: Sequential, inputSize: number): NetworkSpec {
   };
 }
 
-/** Throws a one-line error unless `input` and `target` fit the network's input and output sizes. */
+/**
+ * Throws a one-line error unless `input` and `target` fit the network's input and output sizes.
+ *
+ * @example
+ * ```ts
+ * import { checkSizes, defaultNetwork } from 'backprop';
+ * checkSizes(defaultNetwork, [1], [0]);    // fine
+ * checkSizes(defaultNetwork, [1, 2], [0]); // ConfigError: input has 2 values, the network has 1 input nodes
+ * ```
+ */
 export function checkSizes(spec: NetworkSpec, input: number[], target: number[]): void {
   const outSize = spec.layers[spec.layers.length - 1]!.biases.length;
   if (input.length !== spec.inputSize) throw new ConfigError(`input has ${input.length} values, the network has ${spec.inputSize} input nodes`);

@@ -70,7 +70,17 @@ function errorOf(yOut: Tensor, target: number[]): Tensor {
   return o.sum(o.squaredError(yOut, tensor([target], { dtype: 'float64' })));
 }
 
-/** Run one training step of the tutorial's network and record every value the engine computed. */
+/**
+ * Run one training step of the tutorial's network and record every value the engine computed.
+ *
+ * @example
+ * ```ts
+ * import { traceStep, defaultNetwork } from 'backprop';
+ * const t = traceStep(defaultNetwork, [1], [0], 0.5);
+ * t.error; t.errorAfter; // 0.1726…, 0.1554…: one step of gradient descent lowered E
+ * t.weights[0];          // { layer, from, to, w, dEdw, newW }
+ * ```
+ */
 export function traceStep(spec: NetworkSpec, input: number[], target: number[], learningRate: number): StepTrace {
   checkSizes(spec, input, target);
   const net = buildNetwork(spec, 'float64');
@@ -116,7 +126,16 @@ export function traceStep(spec: NetworkSpec, input: number[], target: number[], 
   return { network: spec, input, target, learningRate, nodes, error: E.item(), weights, biases, updated, errorAfter };
 }
 
-/** Train `steps` steps on one (input, target) pair; returns the trace of each step. */
+/**
+ * Train `steps` steps on one (input, target) pair; returns the trace of each step.
+ *
+ * @example
+ * ```ts
+ * import { traceTraining, defaultNetwork } from 'backprop';
+ * const steps = traceTraining(defaultNetwork, [1], [0], 0.5, 10);
+ * steps.map((s) => s.error); // falling, step by step
+ * ```
+ */
 export function traceTraining(spec: NetworkSpec, input: number[], target: number[], learningRate: number, steps: number): StepTrace[] {
   const out: StepTrace[] = [];
   let cur = spec;

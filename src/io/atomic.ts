@@ -106,7 +106,11 @@ function processRuns(pid: number): boolean {
  * of the same target removes it.
  *
  * @example
- *   writeFileAtomic('runs/ptb/model.ckpt', encodeCheckpoint(ckpt));
+ * ```ts
+ * import { encodeCheckpoint } from 'backprop';
+ * import { writeFileAtomic } from 'backprop/node';
+ * writeFileAtomic('model.ckpt', encodeCheckpoint({ tensors: {}, meta: { note: 'empty' } }));
+ * ```
  */
 export function writeFileAtomic(target: string, bytes: Uint8Array): void {
   const dir = path.dirname(path.resolve(target));

@@ -15,7 +15,16 @@ import type { DecodedTensor, TensorRecord } from './safetensors.js';
 import { decodeTensors, encodeSafetensors, readSafetensorsLayout, tensorToLittleEndian } from './safetensors.js';
 import { Sha256 } from './sha256.js';
 
-/** The version of the checkpoint byte format that `encodeCheckpoint` writes. */
+/**
+ * The version of the checkpoint byte format that `encodeCheckpoint` writes.
+ *
+ * @example
+ * ```ts
+ * import { CHECKPOINT_FORMAT_VERSION, encodeCheckpoint, decodeSafetensors } from 'backprop';
+ * const { metadata } = decodeSafetensors(encodeCheckpoint({ tensors: {}, meta: {} }));
+ * metadata['backprop.format_version'] === String(CHECKPOINT_FORMAT_VERSION); // true: the version this build writes
+ * ```
+ */
 export const CHECKPOINT_FORMAT_VERSION = 1;
 const PREFIX = 'backprop.';
 const VERSION_KEY = `${PREFIX}format_version`;
@@ -76,6 +85,13 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
 /**
  * Parses and verifies checkpoint bytes (see `encodeCheckpoint` for an example). Throws `FormatError` naming `source` if the bytes are not
  * valid safetensors, not a backprop checkpoint, of an unknown format version, or fail the checksum.
+ *
+ * @example
+ * ```ts
+ * import { decodeCheckpoint, encodeCheckpoint } from 'backprop';
+ * const bytes = encodeCheckpoint({ tensors: { w: { shape: [2], data: new Float32Array([1, 2]) } }, meta: { step: 7 } });
+ * const { tensors, meta } = decodeCheckpoint(bytes, 'run.ckpt'); // FormatError naming run.ckpt if corrupt
+ * ```
  */
 export function decodeCheckpoint(bytes: Uint8Array, source = '<buffer>'): LoadedCheckpoint {
   const layout = readSafetensorsLayout(bytes, source);

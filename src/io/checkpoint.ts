@@ -29,10 +29,17 @@ export { CHECKPOINT_FORMAT_VERSION, decodeCheckpoint, encodeCheckpoint, type Che
  * Writes a checkpoint atomically: `file` holds either the previous checkpoint or this one.
  *
  * @example
- *   saveCheckpoint('runs/ptb/latest.ckpt', {
- *     tensors: { ...lstmLmToTensors(lm), 'optim.m': { shape: [P], data: m } },
- *     meta: { config, vocab: vocab.words, trainer_state: { step, epoch, lr } },
- *   });
+ * ```ts
+ * import { LanguageModel, Rng, Adam, lmWeights, recurrentLmToTensors } from 'backprop';
+ * import { saveCheckpoint } from 'backprop/node';
+ * const config = { vocabSize: 10, embedSize: 8, hiddenSize: 8, numLayers: 1, cell: 'lstm' as const, keepProb: 1, forgetBias: 0, initScale: 0.1 };
+ * const lm = new LanguageModel(config, new Rng(1)), opt = new Adam(lm);
+ * const m = opt.buffers()['m']!;
+ * saveCheckpoint('latest.ckpt', { // the folder must exist; the write is atomic
+ *   tensors: { ...recurrentLmToTensors(lmWeights(lm)), 'optim.m': { shape: [m.length], data: m } },
+ *   meta: { config, trainer_state: { step: opt.stepCount, lr: opt.lr } },
+ * });
+ * ```
  */
 export function saveCheckpoint(file: string, checkpoint: Checkpoint): void {
   writeFileAtomic(file, encodeCheckpoint(checkpoint));
@@ -42,8 +49,12 @@ export function saveCheckpoint(file: string, checkpoint: Checkpoint): void {
  * Reads and verifies a checkpoint written by `saveCheckpoint`.
  *
  * @example
- *   const { tensors, meta } = loadCheckpoint('runs/ptb/latest.ckpt');
- *   const lm = lstmLmFromTensors(tensors, (meta.config as { forgetBias: number }).forgetBias, 'latest.ckpt');
+ * ```ts
+ * import { recurrentLmFromTensors } from 'backprop';
+ * import { loadCheckpoint } from 'backprop/node';
+ * const { tensors, meta } = loadCheckpoint('latest.ckpt');
+ * const lm = recurrentLmFromTensors(tensors, (meta.config as { forgetBias: number }).forgetBias, 'latest.ckpt');
+ * ```
  */
 export function loadCheckpoint(file: string): LoadedCheckpoint {
   return decodeCheckpoint(readBytes(file), file);
@@ -66,7 +77,12 @@ export interface WeightsSidecar {
  * `out/ptb.json`) or an existing directory / a path ending in `/` (→ `DIR/model.*`).
  *
  * @example
- *   exportWeights('export/ptb', { tensors: lstmLmToTensors(lm), config, vocab: vocab.words });
+ * ```ts
+ * import { Sequential, Dense, denseWeights, denseToTensors } from 'backprop';
+ * import { exportWeights } from 'backprop/node';
+ * const net = new Sequential(new Dense(2, 4, { activation: 'tanh' }), new Dense(4, 1));
+ * exportWeights('export/net', { tensors: denseToTensors(denseWeights(net)), config: { layers: [2, 4, 1] } }); // export/net.safetensors + export/net.json
+ * ```
  */
 export function exportWeights(target: string, weights: { tensors: Record<string, TensorRecord>; config?: unknown; vocab?: unknown }):
   { weightsPath: string; sidecarPath: string } {
@@ -97,6 +113,12 @@ export function exportPaths(target: string): { weightsPath: string; sidecarPath:
 /**
  * Reads any safetensors file (ours or another tool's, e.g. PyTorch's `save_file`), converting
  * F16/BF16 to F32 and small or 64-bit integers to int32 (with a range check).
+ *
+ * @example
+ * ```ts
+ * import { importSafetensors } from 'backprop/node';
+ * const { tensors, metadata } = importSafetensors('model.safetensors'); // e.g. written by PyTorch's save_file
+ * ```
  */
 export function importSafetensors(file: string): SafetensorsContents {
   return decodeSafetensors(readBytes(file), file);

@@ -149,6 +149,7 @@ test('io handlers: a registered scheme, an IOHandler, file:// (backprop/node), b
     await saveModel(model, `file://${file}`);
     assert.deepEqual(new Uint8Array(fs.readFileSync(file)), written);
     sameBits(lmLogits((await loadModel(`file://${file}`)).model as LanguageModel), lmLogits(model), 'file://');
+    sameBits(lmLogits((await loadModel(file)).model as LanguageModel), lmLogits(model), 'a plain path');
     await saveTrainingCheckpoint(`file://${dir}/run.ckpt`, { model, rngs: { r: new Rng(3) }, dataPosition: 17 });
     assert.equal((await loadTrainingCheckpoint(`file://${dir}/run.ckpt`)).dataPosition, 17);
     await assert.rejects(loadModel(`file://${dir}/missing.ckpt`), /missing\.ckpt: cannot read: file not found/);
@@ -156,7 +157,9 @@ test('io handlers: a registered scheme, an IOHandler, file:// (backprop/node), b
     fs.rmSync(dir, { recursive: true, force: true });
   }
   await assert.rejects(loadModel('nope://x'), /no io handler for nope:\/\//);
-  await assert.rejects(loadModel('model.ckpt'), /names no storage: use file:\/\/PATH/);
+  // With backprop/node loaded, a plain path is a file (as torch.save/torch.load take paths).
+  await assert.rejects(loadModel(path.join(os.tmpdir(), 'bp-no-such-dir', 'model.ckpt')), /model\.ckpt: cannot read: file not found/);
+  await assert.rejects(loadModel(''), /names no storage/);
   await assert.rejects(saveModel(model, 'downloads://m.ckpt'), /downloads:\/\/ needs a browser page/);
   await assert.rejects(loadModel('indexeddb://m'), /indexeddb:\/\/ needs IndexedDB/);
 });

@@ -461,8 +461,9 @@ export function registerIOScheme(scheme: string, factory: IOHandlerFactory): voi
 }
 
 /**
- * The handler a URL names (by its registered scheme), or the handler given; a `ConfigError` for an
- * unknown scheme or a plain path (with a hint to import 'backprop/node' for file://).
+ * The handler a URL names (by its registered scheme), or the handler given. A plain path (no scheme)
+ * names a file once `backprop/node` is imported (as `torch.save` takes a path); before that, and for an
+ * unknown scheme, a `ConfigError` (with a hint to import 'backprop/node' for files).
  *
  * @example
  * ```ts
@@ -473,7 +474,11 @@ export function registerIOScheme(scheme: string, factory: IOHandlerFactory): voi
 export function resolveIOHandler(target: string | IOHandler): IOHandler {
   if (typeof target !== 'string') return target;
   const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/s.exec(target);
-  if (!m) throw new ConfigError(`"${target}" names no storage: use file://PATH (Node, after importing 'backprop/node'), downloads://NAME, indexeddb://KEY, or an IOHandler`);
+  if (!m) {
+    const file = schemes.get('file://');
+    if (file && target !== '') return file(target);
+    throw new ConfigError(`"${target}" names no storage: use a file path or file://PATH (Node, after importing 'backprop/node'), downloads://NAME, indexeddb://KEY, or an IOHandler`);
+  }
   const factory = schemes.get(m[1]!);
   if (!factory) {
     const hint = m[1] === 'file://' ? " (import 'backprop/node' first: file paths are Node-only)" : '';

@@ -14,7 +14,15 @@ import type { DenseNetWeights, LstmLmWeights, RecurrentLayerWeights, RecurrentLm
 import { validateDenseNet, validateRecurrentLm } from './weights.js';
 import { FLOAT, INT64, graphProto, modelProto, nodeProto, tensorProto, valueInfoProto, type ProtoWriter } from './onnx-proto.js';
 
-/** The opset of every export, unless a dense layer's activation needs a newer one (see the activation table). */
+/**
+ * The opset of every export, unless a dense layer's activation needs a newer one (see the activation table).
+ *
+ * @example
+ * ```ts
+ * import { ONNX_OPSET } from 'backprop';
+ * ONNX_OPSET; // 13: the default opset of the exported graphs (an activation that needs more raises it)
+ * ```
+ */
 export const ONNX_OPSET = 13;
 /** The IR version that introduced each opset we may declare. */
 const IR_VERSION: Readonly<Record<number, number>> = { 13: 7, 14: 8, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10 };

@@ -103,7 +103,7 @@ export class SafetensorsFile {
  * ```ts
  * import { safeOpen, encodeSafetensors } from 'backprop';
  * const bytes = encodeSafetensors({ a: { shape: [2], data: new Float32Array([1, 2]) }, b: { shape: [1], data: new Float32Array([3]) } });
- * const f = await safeOpen(new Blob([bytes]));
+ * const f = await safeOpen(new Blob([bytes.slice()])); // a Blob, as a File from <input type="file"> is
  * f.keys();                       // ['a', 'b']
  * (await f.getTensor('b')).data;  // Float32Array [3], reading 4 bytes of data
  * ```

@@ -83,9 +83,12 @@ const IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * lists `__metadata__` first, then tensors in data order.
  *
  * @example
- *   const bytes = encodeSafetensors({ 'proj.bias': { shape: [3], data: new Float32Array([1, 2, 3]) } },
- *                                   { note: 'hello' });
- *   decodeSafetensors(bytes).tensors['proj.bias'].data; // Float32Array [1, 2, 3]
+ * ```ts
+ * import { encodeSafetensors, decodeSafetensors } from 'backprop';
+ * const bytes = encodeSafetensors({ 'proj.bias': { shape: [3], data: new Float32Array([1, 2, 3]) } },
+ *                                 { note: 'hello' });
+ * decodeSafetensors(bytes).tensors['proj.bias']?.data; // Float32Array [1, 2, 3]
+ * ```
  */
 export function encodeSafetensors(tensors: Record<string, TensorRecord>, metadata?: Record<string, string>): Uint8Array {
   const items = Object.keys(tensors).map((name) => {
@@ -178,7 +181,11 @@ export function littleEndianBytes(data: Float32Array | Float64Array | Int32Array
  * the result never aliases `bytes`). Throws `FormatError` naming `source` on any problem.
  *
  * @example
- *   const { tensors, metadata } = decodeSafetensors(bytes, 'model.safetensors');
+ * ```ts
+ * import { decodeSafetensors, encodeSafetensors } from 'backprop';
+ * const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } }, { note: 'hi' });
+ * const { tensors, metadata } = decodeSafetensors(bytes, 'model.safetensors'); // tensors.w, metadata.note
+ * ```
  */
 export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): SafetensorsContents {
   const layout = readSafetensorsLayout(bytes, source);
@@ -208,6 +215,13 @@ export function decodeTensors(layout: SafetensorsLayout, source = '<buffer>'): R
  * `fileSize` (default: all of `bytes`) lets a lazy reader pass only the length prefix and the header
  * while validating against the whole file's size; `data` then holds whatever of the data section
  * `bytes` contains (see `safeOpen`).
+ *
+ * @example
+ * ```ts
+ * import { readSafetensorsLayout, encodeSafetensors } from 'backprop';
+ * const bytes = encodeSafetensors({ w: { shape: [2, 2], data: new Float32Array(4) } });
+ * readSafetensorsLayout(bytes).entries; // [{ name: 'w', dtype: 'F32', shape: [2, 2], begin: 0, end: 16 }]
+ * ```
  */
 export function readSafetensorsLayout(bytes: Uint8Array, source = '<buffer>', fileSize = bytes?.byteLength): SafetensorsLayout {
   const fail = (problem: string): never => {

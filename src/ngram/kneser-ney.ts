@@ -59,6 +59,12 @@ const FALLBACK_DISCOUNTS = [0.5, 1.0, 1.5] as const;
 /**
  * Modified-KN discounts from count-of-counts n[1..4] (n[0] unused). Undefined formulas take the
  * fallback, and so does one outside (0, r]: c − D(c) ≥ 0 for every count class, and D > 0 so γ > 0.
+ *
+ * @example
+ * ```ts
+ * import { modifiedKnDiscounts } from 'backprop';
+ * modifiedKnDiscounts(10, 5, 3, 2); // { d1: 0.5, d2: 1.1, d3: 1.666… } from the counts-of-counts n1…n4
+ * ```
  */
 export function modifiedKnDiscounts(n1: number, n2: number, n3: number, n4: number): { d1: number; d2: number; d3: number } {
   const y = n1 / (n1 + 2 * n2);
@@ -147,7 +153,18 @@ function checkIds(data: ArrayLike<number>, vocabSize: number, what: string): voi
   }
 }
 
-/** An interpolated modified Kneser-Ney n-gram language model (the file header has the method and an example). */
+/**
+ * An interpolated modified Kneser-Ney n-gram language model (the file header has the method and an example).
+ *
+ * @example
+ * ```ts
+ * import { KneserNey } from 'backprop';
+ * const train = new Int32Array([0, 1, 2, 0, 1, 3, 0, 1, 2]);
+ * const kn = KneserNey.fit(train, 4, { order: 3 });
+ * kn.prob([0, 1], 2);                       // P(2 | 0 1)
+ * kn.logProbs(new Int32Array([0, 1, 2, 0])); // per-token nats, as the neural models' scores
+ * ```
+ */
 export class KneserNey {
   readonly order: number;
   readonly vocabSize: number;

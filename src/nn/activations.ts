@@ -53,7 +53,16 @@ function softmaxRow(row: Float64Array): void {
   for (let d = 0; d < row.length; d++) row[d]! /= sum;
 }
 
-/** The activation table: for each activation, its function on tensors and numbers, its derivative, its text and its ONNX operator. */
+/**
+ * The activation table: for each activation, its function on tensors and numbers, its derivative, its text and its ONNX operator.
+ *
+ * @example
+ * ```ts
+ * import { ACTIVATIONS } from 'backprop';
+ * ACTIVATIONS.tanh.scalar.f(0.5);   // tanh(0.5)
+ * ACTIVATIONS.relu.onnx.op;         // 'Relu'
+ * ```
+ */
 export const ACTIVATIONS = {
   sigmoid: {
     apply: o.sigmoid,
@@ -107,10 +116,27 @@ export const ACTIVATIONS = {
 
 /** The name of an activation (a key of the activation table). */
 export type ActivationKind = keyof typeof ACTIVATIONS;
-/** Every activation's name, in table order. */
+/**
+ * Every activation's name, in table order.
+ *
+ * @example
+ * ```ts
+ * import { activationKinds } from 'backprop';
+ * activationKinds; // ['sigmoid', 'tanh', 'relu', 'gelu', 'linear', 'softmax']
+ * ```
+ */
 export const activationKinds = Object.keys(ACTIVATIONS) as ActivationKind[];
 
-/** The table row of `kind`, typed as the general row (so callers can branch on `scalar`). */
+/**
+ * The table row of `kind`, typed as the general row (so callers can branch on `scalar`).
+ *
+ * @example
+ * ```ts
+ * import { activationRow } from 'backprop';
+ * const row = activationRow('sigmoid');
+ * if (row.scalar) row.scalar.df(0, 0.5); // σ'(x) from y = σ(x): 0.25
+ * ```
+ */
 export function activationRow(kind: ActivationKind): ActivationRow {
   return ACTIVATIONS[kind];
 }

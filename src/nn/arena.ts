@@ -13,7 +13,17 @@ import { Tensor } from '../tensor/tensor.js';
 /** One parameter in an arena: its name, shape, offset and size, and its tensor (a view). */
 export interface ArenaEntry { name: string; shape: readonly number[]; offset: number; size: number; tensor: Tensor }
 
-/** A model's parameters in one contiguous block and their gradients in another (see the file header). */
+/**
+ * A model's parameters in one contiguous block and their gradients in another (see the file header).
+ *
+ * @example
+ * ```ts
+ * import { Dense } from 'backprop';
+ * const arena = new Dense(3, 2).arena(); // the model's parameters packed in one block
+ * arena.size;                  // 8: weight [3, 2] and bias [2]
+ * arena.get('weight').offset;  // 0
+ * ```
+ */
 export class ParamArena {
   readonly entries: readonly ArenaEntry[];
   readonly dtype: DType;

@@ -10,7 +10,15 @@ export type Init =
   | { kind: 'zeros' }
   | { kind: 'constant'; value: number };
 
-/** Fill `t` per `init`. Fans are read from a [fanIn, fanOut] shape (dense and recurrent kernels). */
+/**
+ * Fill `t` per `init`. Fans are read from a [fanIn, fanOut] shape (dense and recurrent kernels).
+ *
+ * @example
+ * ```ts
+ * import { initialize, zeros, Rng } from 'backprop';
+ * const w = initialize(zeros([4, 4]), { kind: 'uniform', scale: 0.1 }, new Rng(1)); // in place, returned
+ * ```
+ */
 export function initialize(t: Tensor, init: Init, rng: Rng = globalRng): Tensor {
   const d = t.data;
   switch (init.kind) {

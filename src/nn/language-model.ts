@@ -36,7 +36,18 @@ export interface RunResult extends SequenceRun<StackState> {
   logits: Tensor;
 }
 
-/** A sequence model (src/nn/sequence.ts): TruncatedBPTT trains it with `crossEntropyLoss`. */
+/**
+ * A sequence model (src/nn/sequence.ts): TruncatedBPTT trains it with `crossEntropyLoss`.
+ *
+ * @example
+ * ```ts
+ * import { LanguageModel, Rng, toTimeMajor } from 'backprop';
+ * const lm = new LanguageModel({ vocabSize: 50, embedSize: 16, hiddenSize: 16, numLayers: 1, cell: 'lstm', keepProb: 1, forgetBias: 0, initScale: 0.1 }, new Rng(1));
+ * const [B, T] = [2, 3];
+ * const ids = toTimeMajor(new Int32Array([1, 2, 3, 4, 5, 6]), B, T);
+ * const { logits, state } = lm.run(ids, B, T, lm.initialState(B)); // logits [T·B, 50]
+ * ```
+ */
 export class LanguageModel extends Module implements SequenceModel<StackState> {
   readonly embedding: Embedding;
   readonly rnn: RecurrentStack;
@@ -78,7 +89,15 @@ export class LanguageModel extends Module implements SequenceModel<StackState> {
   hidden(s: StackState): Tensor[] { return s.map((l) => l.h); }
 }
 
-/** Batch-major [B·T] (the batcher's layout, row b·T + t) → time-major [T·B]. */
+/**
+ * Batch-major [B·T] (the batcher's layout, row b·T + t) → time-major [T·B].
+ *
+ * @example
+ * ```ts
+ * import { toTimeMajor } from 'backprop';
+ * toTimeMajor(new Int32Array([1, 2, 3, 4, 5, 6]), 2, 3); // [1, 4, 2, 5, 3, 6]: B = 2 rows of T = 3 → [T·B]
+ * ```
+ */
 export function toTimeMajor(x: Int32Array, B: number, T: number): Int32Array {
   const out = new Int32Array(B * T);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) out[t * B + b] = x[b * T + t]!;

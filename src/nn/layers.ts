@@ -15,7 +15,15 @@ import { Module, Parameter } from './module.js';
 
 export { ACTIVATIONS, activationKinds, activationRow, type ActivationKind, type ActivationRow } from './activations.js';
 
-/** Apply an activation function f (a row of the activation table) to pre-activations x. */
+/**
+ * Apply an activation function f (a row of the activation table) to pre-activations x.
+ *
+ * @example
+ * ```ts
+ * import { activate, tensor } from 'backprop';
+ * activate('relu', tensor([-1, 2])).toArray(); // [0, 2]
+ * ```
+ */
 export function activate(kind: ActivationKind, x: Tensor): Tensor {
   return ACTIVATIONS[kind].apply(x);
 }
@@ -34,6 +42,13 @@ export interface DenseOptions {
 /**
  * Dense layer: x_j = Σ_i w_ij·y_i + b_j, then y = f(x). Weight [in, out] (row i = input node i), bias [out].
  * Input [N, in] → output [N, out].
+ *
+ * @example
+ * ```ts
+ * import { Dense, tensor } from 'backprop';
+ * const layer = new Dense(3, 2, { activation: 'sigmoid' });
+ * layer.forward(tensor([[1, 2, 3]])).shape; // [1, 2]
+ * ```
  */
 export class Dense extends Module {
   readonly weight: Parameter;
@@ -64,7 +79,15 @@ export class Dense extends Module {
   }
 }
 
-/** An activation as a layer. */
+/**
+ * An activation as a layer.
+ *
+ * @example
+ * ```ts
+ * import { Activation, Sequential, Dense } from 'backprop';
+ * const net = new Sequential(new Dense(4, 8), new Activation('gelu'), new Dense(8, 1));
+ * ```
+ */
 export class Activation extends Module {
   constructor(readonly kind: ActivationKind) {
     super();
@@ -80,7 +103,16 @@ export interface Layer extends Module {
   forward(x: Tensor): Tensor;
 }
 
-/** Layers applied in order. */
+/**
+ * Layers applied in order.
+ *
+ * @example
+ * ```ts
+ * import { Sequential, Dense, tensor } from 'backprop';
+ * const net = new Sequential(new Dense(2, 8, { activation: 'tanh' }), new Dense(8, 1));
+ * net.forward(tensor([[0, 1], [1, 0]])).shape; // [2, 1]
+ * ```
+ */
 export class Sequential extends Module {
   readonly layers: Layer[];
   constructor(...layers: Layer[]) { super(); this.layers = layers; }
@@ -92,7 +124,16 @@ export class Sequential extends Module {
   }
 }
 
-/** Embedding: token ids (int32, any shape) → rows of a [V, D] table. */
+/**
+ * Embedding: token ids (int32, any shape) → rows of a [V, D] table.
+ *
+ * @example
+ * ```ts
+ * import { Embedding, intTensor } from 'backprop';
+ * const emb = new Embedding(100, 16);
+ * emb.forward(intTensor([3, 14, 15])).shape; // [3, 16]
+ * ```
+ */
 export class Embedding extends Module {
   readonly weight: Parameter;
   constructor(readonly vocabSize: number, readonly dim: number, opts: { init?: Init; dtype?: DType; rng?: Rng } = {}) {
@@ -108,6 +149,14 @@ export class Embedding extends Module {
 /**
  * Inverted dropout: in training, zero each element with probability p and scale survivors by 1/(1−p);
  * identity in evaluation. Masks come from a seeded generator.
+ *
+ * @example
+ * ```ts
+ * import { Dropout, ones, Rng } from 'backprop';
+ * const drop = new Dropout(0.5, new Rng(1));
+ * drop.forward(ones([2, 4]));  // about half zeroed, the rest scaled by 2
+ * drop.eval().forward(ones([2, 4])); // unchanged in evaluation mode
+ * ```
  */
 export class Dropout extends Module {
   constructor(readonly p: number, readonly rng: Rng = globalRng) {

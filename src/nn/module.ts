@@ -12,6 +12,12 @@ import { sizeOf, type Shape } from '../tensor/shape.js';
  * A trainable tensor: a leaf that requires grad. Its storage is long-lived ('arena': a model built inside
  * an engine scope keeps its weights, and they stay in WASM memory); `Module.arena()` later packs it into
  * the model's one parameter block.
+ *
+ * @example
+ * ```ts
+ * import { Parameter, initialize } from 'backprop';
+ * const w = initialize(new Parameter([3, 2]), { kind: 'glorotUniform' }); // a trainable leaf (requiresGrad)
+ * ```
  */
 export class Parameter extends Tensor {
   constructor(shape: Shape, dtype: DType = 'float32') {
@@ -19,7 +25,20 @@ export class Parameter extends Tensor {
   }
 }
 
-/** A model part that owns parameters and child modules (see the file header). */
+/**
+ * A model part that owns parameters and child modules (see the file header).
+ *
+ * @example
+ * ```ts
+ * import { Module, Dense, type Tensor } from 'backprop';
+ * class TwoLayer extends Module {
+ *   hidden = new Dense(2, 4, { activation: 'tanh' });
+ *   out = new Dense(4, 1);
+ *   forward(x: Tensor): Tensor { return this.out.forward(this.hidden.forward(x)); }
+ * }
+ * new TwoLayer().namedParameters().map(([name]) => name); // ['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias']
+ * ```
+ */
 export abstract class Module {
   /** Training mode (dropout active) or evaluation mode. */
   training = true;

@@ -19,7 +19,15 @@ import { Module, Parameter } from './module.js';
 
 /** The recurrent cells: Elman RNN, LSTM (TensorFlow BasicLSTMCell) and GRU (TensorFlow GRUCell). */
 export type CellKind = 'rnn' | 'lstm' | 'gru';
-/** Every cell kind. */
+/**
+ * Every cell kind.
+ *
+ * @example
+ * ```ts
+ * import { cellKinds } from 'backprop';
+ * cellKinds; // ['rnn', 'lstm', 'gru']
+ * ```
+ */
 export const cellKinds: readonly CellKind[] = ['rnn', 'lstm', 'gru'];
 
 /** One layer's state: h [B, H], and c [B, H] for an LSTM. */
@@ -30,7 +38,16 @@ export type StackState = LayerState[];
 /** Options of a recurrent layer: initializer, forget bias (LSTM), dtype, generator. */
 export interface RecurrentOptions { init?: Init; forgetBias?: number; dtype?: DType; rng?: Rng }
 
-/** One recurrent layer of the given cell kind; parameter names follow docs/formats.md. */
+/**
+ * One recurrent layer of the given cell kind; parameter names follow docs/formats.md.
+ *
+ * @example
+ * ```ts
+ * import { RecurrentLayer, randNormal } from 'backprop';
+ * const layer = new RecurrentLayer('gru', 3, 8);
+ * const s1 = layer.step(randNormal([2, 3]), layer.initialState(2)); // s1.h is [2, 8]
+ * ```
+ */
 export class RecurrentLayer extends Module {
   readonly kernel: Parameter;
   readonly bias: Parameter;
@@ -107,6 +124,13 @@ export interface SequenceResult {
 /**
  * A stack of recurrent layers with dropout between them (on the input of each layer and on the stack's
  * output, never on the recurrent h → h path).
+ *
+ * @example
+ * ```ts
+ * import { RecurrentStack, randNormal } from 'backprop';
+ * const stack = new RecurrentStack('lstm', 3, 8, 2, { dropout: 0.1 });
+ * const { outputs, state } = stack.forward([randNormal([4, 3]), randNormal([4, 3])], stack.initialState(4));
+ * ```
  */
 export class RecurrentStack extends Module {
   readonly layers: RecurrentLayer[];
@@ -171,6 +195,13 @@ export interface StackSequenceResult {
  * Run a stack over T steps given as one time-major tensor x [T·B, I]. LSTM layers use the fused
  * sequence op (all input projections as one GEMM, the weight gradients as one GEMM each); other cells,
  * masks and per-step gradient diagnostics (`retainStates`) use the step-by-step path.
+ *
+ * @example
+ * ```ts
+ * import { RecurrentStack, runStack, randNormal } from 'backprop';
+ * const stack = new RecurrentStack('lstm', 3, 8, 1);
+ * const { output, state } = runStack(stack, randNormal([5 * 2, 3]), 5, stack.initialState(2)); // T = 5, B = 2
+ * ```
  */
 export function runStack(stack: RecurrentStack, x: Tensor, T: number, state: StackState, opts: { keepStates?: boolean; retainStates?: boolean } = {}): StackSequenceResult {
   const B = state[0]!.h.shape[0]!, H = stack.hiddenSize, I = x.shape[1]!;
@@ -196,7 +227,15 @@ export function runStack(stack: RecurrentStack, x: Tensor, T: number, state: Sta
   };
 }
 
-/** [T, B, I] → T tensors [B, I]. */
+/**
+ * [T, B, I] → T tensors [B, I].
+ *
+ * @example
+ * ```ts
+ * import { splitTime, zeros } from 'backprop';
+ * splitTime(zeros([5, 2, 3])).length; // 5 tensors [2, 3]
+ * ```
+ */
 export function splitTime(x: Tensor): Tensor[] {
   if (x.rank !== 3) throw new ShapeError(`expected a [T, B, I] sequence, got ${fmtShape(x.shape)}`);
   const [T, B, I] = x.shape as [number, number, number];
@@ -206,12 +245,29 @@ export function splitTime(x: Tensor): Tensor[] {
 /**
  * The boundary between two windows: the state's values with the gradient stopped, copied (`clone`) into
  * storage that outlives the engine scope of the step that computed them. The one mark a carried state needs.
+ *
+ * @example
+ * ```ts
+ * import { RecurrentStack, detachState, randNormal } from 'backprop';
+ * const stack = new RecurrentStack('rnn', 3, 4, 1);
+ * let { state } = stack.forward([randNormal([2, 3])], stack.initialState(2));
+ * state = detachState(state); // carried into the next window without its gradient history
+ * ```
  */
 export function detachState(s: StackState): StackState {
   return s.map((l) => ({ h: l.h.clone(), ...(l.c ? { c: l.c.clone() } : {}) }));
 }
 
-/** Zero the state of selected streams (rows), e.g. at a document boundary. */
+/**
+ * Zero the state of selected streams (rows), e.g. at a document boundary.
+ *
+ * @example
+ * ```ts
+ * import { RecurrentStack, resetStreams } from 'backprop';
+ * const stack = new RecurrentStack('gru', 3, 4, 1);
+ * const state = resetStreams(stack.initialState(8), [0, 5]); // streams 0 and 5 start a new document
+ * ```
+ */
 export function resetStreams(s: StackState, rows: readonly number[]): StackState {
   return s.map((l) => {
     const fix = (t: Tensor) => {

@@ -57,7 +57,15 @@ export interface SequenceLoss {
   perRow(outputs: Tensor, targets: SeqData): Tensor;
 }
 
-/** Softmax cross-entropy against int32 class ids (one per row): a language model's loss. */
+/**
+ * Softmax cross-entropy against int32 class ids (one per row): a language model's loss.
+ *
+ * @example
+ * ```ts
+ * import { crossEntropyLoss, tensor } from 'backprop';
+ * crossEntropyLoss.perRow(tensor([[2, 0], [0, 2]]), new Int32Array([0, 1])); // −log p(target), one per row
+ * ```
+ */
 export const crossEntropyLoss: SequenceLoss = {
   perRow(logits, targets) {
     if (!(targets instanceof Int32Array)) throw new ShapeError('cross-entropy loss: targets must be int32 class ids');
@@ -69,6 +77,13 @@ export const crossEntropyLoss: SequenceLoss = {
  * ½(y − target)² summed over each row's values, times a per-row weight: targets are [R, C + 1] with
  * the row's C target values followed by its weight (0 leaves a step out of the loss, as when only the
  * last step of a sequence is scored).
+ *
+ * @example
+ * ```ts
+ * import { weightedSquaredErrorLoss, tensor } from 'backprop';
+ * // rows [target, weight]: the first row counts, the second is left out of the loss
+ * weightedSquaredErrorLoss.perRow(tensor([[0.5], [0.9]]), new Float32Array([1, 1, 0, 0])); // [0.125, 0]
+ * ```
  */
 export const weightedSquaredErrorLoss: SequenceLoss = {
   perRow(y, targets) {

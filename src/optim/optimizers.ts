@@ -33,7 +33,17 @@ function checkLr(lr: number, who: string): void {
 /** Optimizer state that checkpoints save and restore. */
 export interface OptimizerState { kind: string; step: number; lr: number; buffers: Record<string, FloatArray> }
 
-/** An optimizer over a parameter arena: `step()` applies one update from the accumulated gradients. */
+/**
+ * An optimizer over a parameter arena: `step()` applies one update from the accumulated gradients.
+ *
+ * @example
+ * ```ts
+ * import { Optimizer, createOptimizer, Dense } from 'backprop';
+ * const opt: Optimizer = createOptimizer('adam', new Dense(2, 1), 0.01);
+ * opt.step(); opt.zeroGrad(); // after a backward(): update the parameters, then clear their gradients
+ * const saved = opt.state();  // step, learning rate and moment buffers, for a checkpoint
+ * ```
+ */
 export abstract class Optimizer {
   readonly arena: ParamArena;
   /** The current learning rate (schedules set it each epoch). */
@@ -82,6 +92,13 @@ export abstract class Optimizer {
  * One Adam step (Kingma & Ba 2015, with bias correction; `t` the 1-based step count) over flat arrays:
  *   m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,  p ← p − lr·(m/c1) / (√(v/c2) + ε),  c_k = 1 − β_k^t.
  * The definition: `Backend.adamUpdate`, where a backend has it, must agree with this loop.
+ *
+ * @example
+ * ```ts
+ * import { adamStep } from 'backprop';
+ * const p = new Float32Array([1]), g = new Float32Array([0.5]), m = new Float32Array(1), v = new Float32Array(1);
+ * adamStep(p, g, m, v, 0.001, 0.9, 0.999, 1e-8, 1); // p ≈ [0.999]
+ * ```
  */
 export function adamStep(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, lr: number, beta1: number,
   beta2: number, eps: number, t: number): void {
@@ -100,14 +117,30 @@ function scaleInPlace(b: Backend, x: FloatArray, s: number): void {
   b.binary('mul', x, n, x instanceof Float64Array ? Float64Array.of(s) : Float32Array.of(s), [], x, n);
 }
 
-/** Plain SGD, exactly the tutorial's rule: w ← w − α·∂E/∂w. */
+/**
+ * Plain SGD, exactly the tutorial's rule: w ← w − α·∂E/∂w.
+ *
+ * @example
+ * ```ts
+ * import { SGD, Dense } from 'backprop';
+ * const opt = new SGD(new Dense(2, 1), { lr: 0.1 });
+ * ```
+ */
 export class SGD extends Optimizer {
   constructor(params: ParamSource, opts: { lr: number }) { super(params, opts.lr); }
   // p ← p·1 + g·(−α)
   protected update(p: FloatArray, g: FloatArray): void { getBackend().axpby(p, 1, g, -this.lr, p); }
 }
 
-/** SGD with momentum: v ← μ·v + g; w ← w − α·v. */
+/**
+ * SGD with momentum: v ← μ·v + g; w ← w − α·v.
+ *
+ * @example
+ * ```ts
+ * import { Momentum, Dense } from 'backprop';
+ * const opt = new Momentum(new Dense(2, 1), { lr: 0.1, momentum: 0.9 });
+ * ```
+ */
 export class Momentum extends Optimizer {
   readonly mu: number;
   private readonly v: FloatArray;
@@ -126,7 +159,15 @@ export class Momentum extends Optimizer {
   override buffers(): Record<string, FloatArray> { return { v: this.v }; }
 }
 
-/** Adam (Kingma & Ba 2015) with bias correction. */
+/**
+ * Adam (Kingma & Ba 2015) with bias correction.
+ *
+ * @example
+ * ```ts
+ * import { Adam, Dense } from 'backprop';
+ * const opt = new Adam(new Dense(2, 1), { lr: 1e-3 });
+ * ```
+ */
 export class Adam extends Optimizer {
   readonly beta1: number; readonly beta2: number; readonly eps: number;
   private readonly m: FloatArray; private readonly v: FloatArray;
@@ -156,10 +197,26 @@ const OPTIMIZERS = {
 
 /** The name of an optimizer in the table (sgd, momentum, adam). */
 export type OptimizerKind = keyof typeof OPTIMIZERS;
-/** Every optimizer name. */
+/**
+ * Every optimizer name.
+ *
+ * @example
+ * ```ts
+ * import { optimizerKinds } from 'backprop';
+ * optimizerKinds; // ['sgd', 'momentum', 'adam']
+ * ```
+ */
 export const optimizerKinds = Object.keys(OPTIMIZERS) as OptimizerKind[];
 
-/** The optimizer named `kind` (with its default hyper-parameters besides `lr`); an unknown name is a ConfigError. */
+/**
+ * The optimizer named `kind` (with its default hyper-parameters besides `lr`); an unknown name is a ConfigError.
+ *
+ * @example
+ * ```ts
+ * import { createOptimizer, Sequential, Dense } from 'backprop';
+ * const opt = createOptimizer('momentum', new Sequential(new Dense(2, 4), new Dense(4, 1)), 0.05);
+ * ```
+ */
 export function createOptimizer(kind: OptimizerKind, params: ParamSource, lr: number): Optimizer {
   const make = Object.hasOwn(OPTIMIZERS, kind) ? OPTIMIZERS[kind] : undefined;
   if (!make) throw new ConfigError(`unknown optimizer "${String(kind)}" (choose ${optimizerKinds.join(', ')})`);
@@ -169,6 +226,14 @@ export function createOptimizer(kind: OptimizerKind, params: ParamSource, lr: nu
 /**
  * Clip gradients by global norm (TensorFlow's clip_by_global_norm): if ‖g‖ > maxNorm, scale every
  * gradient by maxNorm/‖g‖. Returns the norm before clipping and whether clipping fired.
+ *
+ * @example
+ * ```ts
+ * import { clipGradNorm, Dense, backward, sum, ones } from 'backprop';
+ * const net = new Dense(3, 1);
+ * backward(sum(net.forward(ones([4, 3]))));
+ * const { norm, clipped } = clipGradNorm(net.arena(), 1.0); // gradients scaled to norm ≤ 1
+ * ```
  */
 export function clipGradNorm(arena: ParamArena, maxNorm: number): { norm: number; clipped: boolean } {
   if (!(maxNorm > 0)) throw new ConfigError(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
@@ -179,13 +244,30 @@ export function clipGradNorm(arena: ParamArena, maxNorm: number): { norm: number
   return { norm, clipped: false };
 }
 
-/** Global L2 norm of the arena's gradients. */
+/**
+ * Global L2 norm of the arena's gradients.
+ *
+ * @example
+ * ```ts
+ * import { gradNorm, Dense, backward, sum, ones } from 'backprop';
+ * const net = new Dense(3, 1);
+ * backward(sum(net.forward(ones([4, 3]))));
+ * gradNorm(net.arena()); // the global L2 norm of all gradients
+ * ```
+ */
 export function gradNorm(arena: ParamArena): number {
   return Math.sqrt(getBackend().sumSquares(arena.grads));
 }
 
 /**
  * Step decay as in the TensorFlow PTB tutorial: lr · decay^max(epoch + 1 − maxEpoch, 0), epoch from 0.
+ *
+ * @example
+ * ```ts
+ * import { stepDecay } from 'backprop';
+ * const lrAt = stepDecay(1.0, 0.5, 4);
+ * [0, 3, 4, 5].map(lrAt); // [1, 1, 0.5, 0.25]
+ * ```
  */
 export function stepDecay(lr: number, decay: number, maxEpoch: number): (epoch: number) => number {
   return (epoch) => lr * Math.pow(decay, Math.max(epoch + 1 - maxEpoch, 0));

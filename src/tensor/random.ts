@@ -7,9 +7,12 @@
  * generator completely (checkpoints save it, so a resumed run draws the same numbers).
  *
  * @example
- *   const rng = new Rng(42);
- *   rng.uniform();        // 0 <= u < 1
- *   rng.normal(0, 1);
+ * ```ts
+ * import { Rng } from 'backprop';
+ * const rng = new Rng(42);
+ * rng.uniform();        // 0 <= u < 1
+ * rng.normal(0, 1);
+ * ```
  */
 
 /** The generator's complete state: four 32-bit words and the spare normal value. */
@@ -19,8 +22,13 @@ export interface RngState { s: [number, number, number, number]; spare: number |
  * The seeded generator (xoshiro128**; see the file header).
  *
  * @example
- *   const rng = new Rng(42);
- *   rng.uniform();        // 0 <= u < 1
+ * ```ts
+ * import { Rng } from 'backprop';
+ * const rng = new Rng(42);
+ * rng.uniform();        // 0 <= u < 1
+ * rng.int(10);          // 0 … 9
+ * const saved = rng.getState(); // setState(saved) replays the same draws
+ * ```
  */
 export class Rng {
   private s = new Uint32Array(4);
@@ -88,7 +96,25 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
-/** The library's default generator, used when no `rng` is passed. Reseed it with `seed(n)`. */
+/**
+ * The library's default generator, used when no `rng` is passed. Reseed it with `seed(n)`.
+ *
+ * @example
+ * ```ts
+ * import { globalRng, seed } from 'backprop';
+ * seed(7);
+ * globalRng.uniform(); // the same number on every run after seed(7)
+ * ```
+ */
 export let globalRng = new Rng(0);
-/** Reseeds the library's default generator. */
+/**
+ * Reseeds the library's default generator.
+ *
+ * @example
+ * ```ts
+ * import { seed, randNormal } from 'backprop';
+ * seed(42);
+ * const w = randNormal([2, 2]); // the same values on every run
+ * ```
+ */
 export function seed(n: number): void { globalRng = new Rng(n); }

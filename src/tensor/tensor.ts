@@ -25,7 +25,18 @@ export type NestedArray = number | NestedArray[];
 
 let nextId = 1;
 
-/** An n-dimensional array in backend storage, with what autodiff needs (see the file header). */
+/**
+ * An n-dimensional array in backend storage, with what autodiff needs (see the file header).
+ *
+ * @example
+ * ```ts
+ * import { tensor } from 'backprop';
+ * const t = tensor([[1, 2], [3, 4]]);
+ * t.shape;     // [2, 2]
+ * t.dtype;     // 'float32'
+ * t.toArray(); // [[1, 2], [3, 4]]
+ * ```
+ */
 export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
@@ -132,8 +143,13 @@ function inferShape(x: NestedArray): number[] {
 
 /**
  * A tensor from nested arrays or a flat typed/plain array with an explicit shape.
- * @example tensor([[1, 2], [3, 4]])            // shape [2, 2], float32
- * @example tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true })
+ * @example
+ * ```ts
+ * import { tensor } from 'backprop';
+ * tensor([[1, 2], [3, 4]]);                                  // shape [2, 2], float32
+ * tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true });
+ * tensor(new Float32Array(6), [2, 3]);                       // flat values and a shape
+ * ```
  */
 export function tensor(values: NestedArray | ArrayLike<number>, shapeOrOpts?: Shape | CreateOptions, maybeOpts?: CreateOptions): Tensor {
   const opts: CreateOptions = (Array.isArray(shapeOrOpts) ? maybeOpts : (shapeOrOpts as CreateOptions | undefined)) ?? {};
@@ -163,12 +179,28 @@ export function tensor(values: NestedArray | ArrayLike<number>, shapeOrOpts?: Sh
   return new Tensor(data, shape, dtype, opts.requiresGrad ?? false);
 }
 
-/** A rank-0 tensor holding v. */
+/**
+ * A rank-0 tensor holding v.
+ *
+ * @example
+ * ```ts
+ * import { scalar } from 'backprop';
+ * scalar(3).item(); // 3 (shape [])
+ * ```
+ */
 export function scalar(v: number, opts: CreateOptions = {}): Tensor {
   return tensor(v, opts);
 }
 
-/** A tensor of the shape with every element `value`. */
+/**
+ * A tensor of the shape with every element `value`.
+ *
+ * @example
+ * ```ts
+ * import { full } from 'backprop';
+ * full([2, 3], 0.5); // a [2, 3] tensor of 0.5
+ * ```
+ */
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
   checkShape(shape, 'full');
   const dtype = opts.dtype ?? 'float32';
@@ -177,15 +209,47 @@ export function full(shape: Shape, value: number, opts: CreateOptions = {}): Ten
   return new Tensor(data, shape, dtype, opts.requiresGrad ?? false);
 }
 
-/** A tensor of zeros. */
+/**
+ * A tensor of zeros.
+ *
+ * @example
+ * ```ts
+ * import { zeros } from 'backprop';
+ * zeros([2, 3], { dtype: 'float64' });
+ * ```
+ */
 export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor { return full(shape, 0, opts); }
-/** A tensor of ones. */
+/**
+ * A tensor of ones.
+ *
+ * @example
+ * ```ts
+ * import { ones } from 'backprop';
+ * ones([3]).toArray(); // [1, 1, 1]
+ * ```
+ */
 export function ones(shape: Shape, opts: CreateOptions = {}): Tensor { return full(shape, 1, opts); }
 
-/** Zeros of the shape and dtype of t. */
+/**
+ * Zeros of the shape and dtype of t.
+ *
+ * @example
+ * ```ts
+ * import { zerosLike, tensor } from 'backprop';
+ * zerosLike(tensor([[1, 2]])); // shape [1, 2], zeros
+ * ```
+ */
 export function zerosLike(t: Tensor): Tensor { return zeros(t.shape, { dtype: t.dtype }); }
 
-/** 0, 1, …, n−1. */
+/**
+ * 0, 1, …, n−1.
+ *
+ * @example
+ * ```ts
+ * import { arange } from 'backprop';
+ * arange(4).toArray(); // [0, 1, 2, 3]
+ * ```
+ */
 export function arange(n: number, opts: CreateOptions = {}): Tensor {
   const t = zeros([n], opts);
   for (let i = 0; i < n; i++) t.data[i] = i;
@@ -195,7 +259,15 @@ export function arange(n: number, opts: CreateOptions = {}): Tensor {
 /** Creation options plus the generator to draw from. */
 export interface RandomOptions extends CreateOptions { rng?: Rng }
 
-/** Uniform in [lo, hi), from a seeded generator (the global one unless `rng` is given). */
+/**
+ * Uniform in [lo, hi), from a seeded generator (the global one unless `rng` is given).
+ *
+ * @example
+ * ```ts
+ * import { randUniform, Rng } from 'backprop';
+ * randUniform([2, 3], -1, 1, { rng: new Rng(1) }); // reproducible, in [-1, 1)
+ * ```
+ */
 export function randUniform(shape: Shape, lo = 0, hi = 1, opts: RandomOptions = {}): Tensor {
   const t = zeros(shape, opts);
   const rng = opts.rng ?? globalRng;
@@ -203,7 +275,15 @@ export function randUniform(shape: Shape, lo = 0, hi = 1, opts: RandomOptions = 
   return t;
 }
 
-/** Normal with mean and std, from a seeded generator. */
+/**
+ * Normal with mean and std, from a seeded generator.
+ *
+ * @example
+ * ```ts
+ * import { randNormal } from 'backprop';
+ * randNormal([3, 4], 0, 0.1, { dtype: 'float64' });
+ * ```
+ */
 export function randNormal(shape: Shape, mean = 0, std = 1, opts: RandomOptions = {}): Tensor {
   const t = zeros(shape, opts);
   const rng = opts.rng ?? globalRng;
@@ -211,7 +291,15 @@ export function randNormal(shape: Shape, mean = 0, std = 1, opts: RandomOptions 
   return t;
 }
 
-/** Int32 tensor (token ids, class labels). */
+/**
+ * Int32 tensor (token ids, class labels).
+ *
+ * @example
+ * ```ts
+ * import { intTensor } from 'backprop';
+ * intTensor([3, 1, 4]).dtype; // 'int32'
+ * ```
+ */
 export function intTensor(values: ArrayLike<number> | NestedArray, shape?: Shape): Tensor {
   return shape ? tensor(values as ArrayLike<number>, shape, { dtype: 'int32' }) : tensor(values as NestedArray, { dtype: 'int32' });
 }

@@ -17,8 +17,7 @@
  *
  * @example
  * ```ts
- * import { resolveConfig } from 'backprop';
- * import { fitLanguageModel } from 'backprop/node';
+ * import { fitLanguageModel, resolveConfig } from 'backprop/node';
  * const ac = new AbortController();
  * const r = await fitLanguageModel({
  *   config: resolveConfig('tiny', { data: 'text', text: 'input.txt', level: 'char', epochs: 2 }),
@@ -33,6 +32,7 @@ import type { Corpus } from '../data/corpus.js';
 import { LMTrainer, type EpochRecord, type RunResult, type TrainerEvents } from './lm-trainer.js';
 import type { TrainConfig } from './presets.js';
 
+/** When `fitLanguageModel` stops early: after `patience` epochs whose validation perplexity did not improve by `minDelta`. */
 export interface EarlyStoppingOptions {
   /** Epochs without an improvement before stopping (≥ 1). */
   patience: number;
@@ -40,6 +40,7 @@ export interface EarlyStoppingOptions {
   minDelta?: number;
 }
 
+/** What `fitLanguageModel` trains (a configuration, or a checkpoint to resume), on what data, and how it reports and stops. */
 export interface LMFitOptions {
   /** The run's configuration (`resolveConfig(preset, overrides)`). Give this or `resume`. */
   config?: TrainConfig;
@@ -66,13 +67,24 @@ export interface LMFitOptions {
 /** Why a run ended. */
 export type LMStopReason = 'completed' | 'aborted' | 'early-stopping';
 
+/** What `fitLanguageModel` returns: the run's history, test record and last checkpoint, why it ended, and the trainer. */
 export interface LMFitResult extends RunResult {
   stopReason: LMStopReason;
   /** The trainer: its model, corpus (vocabulary) and configuration, to evaluate, sample or save. */
   trainer: LMTrainer;
 }
 
-/** Train (or continue training) a language model; see the file comment. */
+/**
+ * Train (or continue training) a language model; see the file comment.
+ *
+ * @example
+ * ```ts
+ * import { fitLanguageModel, resolveConfig } from 'backprop/node';
+ * const ac = new AbortController(); // ac.abort() stops after the current window, with a checkpoint
+ * const r = await fitLanguageModel({ config: resolveConfig('tiny', { epochs: 1 }), outDir: null, signal: ac.signal });
+ * console.log(r.stopReason, r.history.at(-1)?.validPerplexity);
+ * ```
+ */
 export async function fitLanguageModel(opts: LMFitOptions): Promise<LMFitResult> {
   if ((opts.config === undefined) === (opts.resume === undefined)) {
     throw new ConfigError('fitLanguageModel: give either a configuration (config) or a checkpoint to resume (resume), not both');

@@ -167,12 +167,16 @@ function checkOptions(model: Layer, x: Tensor, y: Tensor, opts: FitOptions): voi
  * in evaluation mode for validation, and is left in the mode it was found in.
  *
  * @example
- *   const model = new Sequential(new Dense(2, 8, { activation: 'tanh' }), new Dense(8, 2));
- *   const history = await fit(model, x, labels, {
- *     loss: 'softmaxCrossEntropy', optimizer: new Adam(model, { lr: 0.05 }), epochs: 50, batchSize: 4,
- *     validationSplit: 0.2, rng: new Rng(1), callbacks: { onEpochEnd: (e, logs) => console.log(e, logs.loss) },
- *   });
- *   history.history.valLoss; // one value per epoch
+ * ```ts
+ * import { fit, Sequential, Dense, Adam, Rng, tensor, intTensor } from 'backprop';
+ * const x = tensor([[0, 0], [0, 1], [1, 0], [1, 1], [0, 0], [1, 1]]), labels = intTensor([0, 1, 1, 0, 0, 0]);
+ * const model = new Sequential(new Dense(2, 8, { activation: 'tanh' }), new Dense(8, 2));
+ * const history = await fit(model, x, labels, {
+ *   loss: 'softmaxCrossEntropy', optimizer: new Adam(model, { lr: 0.05 }), epochs: 50, batchSize: 4,
+ *   validationSplit: 0.2, rng: new Rng(1), callbacks: { onEpochEnd: (e, logs) => console.log(e, logs.loss) },
+ * });
+ * history.history.valLoss; // one value per epoch
+ * ```
  */
 export async function fit(model: Layer, x: Tensor, y: Tensor, opts: FitOptions): Promise<FitHistory> {
   checkOptions(model, x, y, opts);
@@ -260,7 +264,11 @@ function evaluateRows(model: Layer, x: Tensor, y: Tensor, idx: Int32Array, loss:
  * computed as `fit` computes its validation figures, in batches of `batchSize` (default 32).
  *
  * @example
- *   const { loss, accuracy } = evaluate(model, xTest, yTest, 'softmaxCrossEntropy');
+ * ```ts
+ * import { evaluate, Dense, tensor, intTensor } from 'backprop';
+ * const model = new Dense(2, 3); // logits for 3 classes
+ * const { loss, accuracy } = evaluate(model, tensor([[0, 1], [1, 0]]), intTensor([2, 0]), 'softmaxCrossEntropy');
+ * ```
  */
 export function evaluate(model: Layer, x: Tensor, y: Tensor, loss: FitLoss, batchSize = 32): { loss: number; accuracy?: number } {
   if (loss !== 'squaredError' && loss !== 'softmaxCrossEntropy') throw new ConfigError(`evaluate: unknown loss ${JSON.stringify(loss)} (choose squaredError or softmaxCrossEntropy)`);

@@ -20,7 +20,16 @@ interface FusedLayer {
   w: FloatArray; b: FloatArray;
 }
 
-/** SGD on one example at a time for a `Sequential` of `Dense` layers, as plain loops (see the file header). */
+/**
+ * SGD on one example at a time for a `Sequential` of `Dense` layers, as plain loops (see the file header).
+ *
+ * @example
+ * ```ts
+ * import { FusedDenseTrainer, buildNetwork, defaultNetwork } from 'backprop';
+ * const trainer = new FusedDenseTrainer(buildNetwork(defaultNetwork), 0.5);
+ * for (let i = 0; i < 100; i++) trainer.step([1], [0]); // SGD on one example; returns its error E
+ * ```
+ */
 export class FusedDenseTrainer {
   private readonly layers: FusedLayer[];
   private readonly ys: Float64Array[];

@@ -37,6 +37,7 @@ import { validateConfig, type TrainConfig } from './presets.js';
 // ---------------------------------------------------------------------------------------------
 // Records
 
+/** The mean, smallest and largest global gradient norm of an epoch's updates. */
 export interface GradStats { mean: number; min: number; max: number }
 
 /** One line of train.jsonl. */
@@ -64,6 +65,7 @@ export interface EpochRecord {
   hGradNorms?: number[][];
 }
 
+/** The test-set measurement at the end of a run (one line of train.jsonl). */
 export interface TestRecord { test: true; perplexity: number; nats: number; tokens: number; batchSize: number; numSteps: number; seconds: number }
 
 /** Sums over the windows of the epoch in progress (saved in the checkpoint, so a resumed epoch reports the same numbers). */
@@ -100,17 +102,26 @@ export interface TrainerState {
   highLoss: number;
 }
 
+/** Progress after one training window: where in the epoch, tokens so far, elapsed seconds, running perplexity. */
 export interface WindowEvent { epoch: number; window: number; windows: number; tokens: number; seconds: number; perplexity: number }
 
+/** The trainer's callbacks (all optional): how progress is shown, by the CLI's console bars or a page's own handlers. */
 export interface TrainerEvents {
+  /** An epoch begins (`resumedAt`: the window a resumed run continues from, else 0). */
   epochStart?(e: { epoch: number; windows: number; lr: number; resumedAt: number }): void;
+  /** A training window (one TBPTT update span) is done. */
   window?(e: WindowEvent): void;
+  /** An epoch is done and validated: its record, before its checkpoint is written. */
   epochEnd?(r: EpochRecord): void;
+  /** The test measurement begins. */
   testStart?(e: { tokens: number; batchSize: number; numSteps: number }): void;
+  /** The test measurement is done. */
   test?(r: TestRecord): void;
+  /** A checkpoint was written, and why. */
   checkpoint?(file: string, reason: 'epoch' | 'interrupt' | 'final' | 'best'): void;
 }
 
+/** How one `LMTrainer.run()` call may be stopped early and observed. */
 export interface RunOptions {
   /** Stop (checkpointing) after this many training windows in this call: the programmatic interrupt. */
   stopAfterWindows?: number;
@@ -122,8 +133,10 @@ export interface RunOptions {
   afterWindow?: () => void;
 }
 
+/** How a run ended (`done`, or `interrupted` with a checkpoint), its epoch records, test record and last checkpoint file. */
 export interface RunResult { status: 'done' | 'interrupted'; history: EpochRecord[]; test: TestRecord | null; checkpoint: string | null }
 
+/** Where an `LMTrainer` writes (a run folder, or nothing), its callbacks, and optionally its corpus. */
 export interface TrainerOptions {
   /** Output folder for checkpoint.ckpt and train.jsonl; null = write nothing (tests). */
   outDir: string | null;
@@ -136,6 +149,18 @@ export interface TrainerOptions {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The language-model trainer behind `backprop train` and `fitLanguageModel`: one run of a configuration
+ * over a corpus, with its model, optimizer, TBPTT loop, learning-rate schedule, run folder (checkpoints,
+ * log) and events. Build it with `create` (a fresh run) or `resume` (from a checkpoint), then `run()`.
+ *
+ * @example
+ * ```ts
+ * import { LMTrainer, resolveConfig } from 'backprop/node';
+ * const trainer = LMTrainer.create(resolveConfig('tiny', { epochs: 1 }), { outDir: 'runs/tiny', events: { epochEnd: (r) => console.log(r.validPerplexity) } });
+ * const result = await trainer.run(); // later: LMTrainer.resume('runs/tiny/latest.ckpt', { outDir: 'runs/tiny' })
+ * ```
+ */
 export class LMTrainer {
   readonly model: LanguageModel;
   readonly optimizer: Optimizer;
@@ -144,6 +169,7 @@ export class LMTrainer {
   /** Where the run's files go (null: the trainer writes nothing). */
   readonly folder: RunFolder | null;
   readonly rng: Rng;
+  /** The learning rate of each epoch (from 0): the configuration's step decay. */
   readonly schedule: (epoch: number) => number;
   st: TrainerState;
 

@@ -12,6 +12,7 @@ import { cellKinds, type CellKind } from '../nn/recurrent.js';
 import { optimizerKinds, type OptimizerKind } from '../optim/optimizers.js';
 import { checkCorpusSource, type DataSource } from '../data/sources.js';
 
+/** A complete language-model training run: data, model, optimizer, schedule and evaluation (a preset plus overrides, `resolveConfig`). */
 export interface TrainConfig {
   /** Run name (default output folder runs/<name>). */
   name: string;
@@ -107,9 +108,26 @@ export const presets: Record<string, TrainConfig> = {
   },
 };
 
+/**
+ * The names of the built-in training presets (`backprop train --preset NAME`, `resolveConfig(NAME)`).
+ *
+ * @example
+ * ```ts
+ * import { presetNames } from 'backprop/node';
+ * presetNames; // ['small', 'medium', 'large', 'tiny']
+ * ```
+ */
 export const presetNames = Object.keys(presets);
 
-/** A preset with fields overridden; throws ConfigError naming the value if the result is impossible. */
+/**
+ * A preset with fields overridden; throws ConfigError naming the value if the result is impossible.
+ *
+ * @example
+ * ```ts
+ * import { resolveConfig } from 'backprop/node';
+ * const cfg = resolveConfig('small', { epochs: 3, cell: 'gru' }); // the preset with overrides, validated
+ * ```
+ */
 export function resolveConfig(preset: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
   const p = Object.hasOwn(presets, preset) ? presets[preset] : undefined;
   if (!p) throw new ConfigError(`unknown preset "${preset}" (choose ${presetNames.join(', ')})`);

@@ -8,9 +8,14 @@
  * Build the model and the optimizer before the first step: storage created inside `lossFn` is freed when
  * the step ends, so nothing that must outlive the step may be created there.
  *
+ *
  * @example
- *   const opt = new SGD(net, { lr: 0.1 });
- *   for (let i = 0; i < 10_000; i++) trainStep(opt, () => mean(softmaxCrossEntropy(net.forward(x), y)));
+ * ```ts
+ * import { trainStep, SGD, Dense, mean, softmaxCrossEntropy, tensor, intTensor } from 'backprop';
+ * const net = new Dense(2, 2), x = tensor([[0, 1], [1, 0]]), y = intTensor([1, 0]);
+ * const opt = new SGD(net, { lr: 0.1 });
+ * for (let i = 0; i < 100; i++) trainStep(opt, () => mean(softmaxCrossEntropy(net.forward(x), y)));
+ * ```
  */
 import * as o from '../autodiff/index.js';
 import { withScope } from '../backend/index.js';
@@ -25,8 +30,12 @@ export interface StepResult { loss: number; gradNorm?: number; clipped?: boolean
  * One training step of `opt` on the scalar loss `lossFn()` builds, in an engine scope (see the file header).
  *
  * @example
- *   const opt = new SGD(net, { lr: 0.1 });
- *   trainStep(opt, () => mean(squaredError(net.forward(x), t)));
+ * ```ts
+ * import { trainStep, SGD, Dense, mean, squaredError, tensor } from 'backprop';
+ * const net = new Dense(2, 1), x = tensor([[0, 1], [1, 0]]), t = tensor([[1], [0]]);
+ * const opt = new SGD(net, { lr: 0.1 });
+ * const { loss } = trainStep(opt, () => mean(squaredError(net.forward(x), t)), { maxGradNorm: 5 });
+ * ```
  */
 export function trainStep(opt: Optimizer, lossFn: () => Tensor, opts: { maxGradNorm?: number } = {}): StepResult {
   return withScope(() => {

@@ -77,7 +77,18 @@ export interface FeedResult {
 /** One step of the stream: its inputs [B·I] and targets [B·J], and the state entering it where kept. */
 interface Step<S> { x: SeqData; y: SeqData; stateBefore: S | null; costReported: boolean }
 
-/** Truncated backpropagation through time, TBPTT(k1, k2), over any sequence model (see the file header). */
+/**
+ * Truncated backpropagation through time, TBPTT(k1, k2), over any sequence model (see the file header).
+ *
+ * @example
+ * ```ts
+ * import { TruncatedBPTT, LanguageModel, SGD, Rng } from 'backprop';
+ * const lm = new LanguageModel({ vocabSize: 20, embedSize: 8, hiddenSize: 8, numLayers: 1, cell: 'gru', keepProb: 1, forgetBias: 0, initScale: 0.1 }, new Rng(1));
+ * const tbptt = new TruncatedBPTT(lm, new SGD(lm, { lr: 1 }), { k1: 5, k2: 5, batchSize: 2 });
+ * const x = new Int32Array(2 * 10).map((_, i) => i % 20), y = x.map((v) => (v + 1) % 20); // B = 2, T = 10, batch-major
+ * const { costs, updates } = tbptt.feed(x, y, 10); // two updates, the state carried between them
+ * ```
+ */
 export class TruncatedBPTT<S> {
   readonly k1: number;
   readonly k2: number;

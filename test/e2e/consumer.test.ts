@@ -5,6 +5,12 @@
 // install (the explorer serving its prebuilt page); and an esbuild bundle of a page that trains a network
 // with `fit`, saves it to bytes and loads it back must run in headless Chromium.
 //
+// Issue 12's "done when" is accepted here: consumer-app.ts, run from the project, trains a dense network
+// with `fit` and an LSTM language model with `fitLanguageModel` (callbacks, an AbortSignal, an exact
+// resume), saves and reloads both bit-identically and checks their ONNX exports in onnxruntime-node; the
+// page trains with `fit` and TBPTT, resumes from checkpoint bytes and saves/loads to bytes. Every name the
+// docs import from 'backprop' or 'backprop/node' must be one of the installed package's exports.
+//
 // Offline and fast: the tarball is unpacked into the project's node_modules as npm would, and the
 // package's runtime dependencies are linked from this repository's node_modules instead of downloaded.
 // `npm pack --ignore-scripts` skips prepack's build (npm test has just built dist/); the explorer page is
@@ -12,9 +18,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { root } from './cli-helpers.js';
@@ -43,6 +50,8 @@ before(() => {
   // from their real location, this repository's node_modules) and the executable bin link.
   const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; bin: Record<string, string> };
   for (const dep of Object.keys(manifest.dependencies)) symlinkSync(join(root, 'node_modules', dep), join(project, 'node_modules', dep), 'dir');
+  // The acceptance program's own dependency (checks our ONNX files), as the consumer would install it.
+  symlinkSync(join(root, 'node_modules', 'onnxruntime-node'), join(project, 'node_modules', 'onnxruntime-node'), 'dir');
   mkdirSync(join(project, 'node_modules', '.bin'));
   for (const [name, file] of Object.entries(manifest.bin)) {
     chmodSync(join(installed, file), 0o755);
@@ -84,6 +93,49 @@ test('the README examples type-check in a strict project (node16 and bundler res
   assert.match(fitOut, /^(aborted|completed) \d+ 1$/m);
   const lmOut = run(process.execPath, [join('out', `example${examples.findIndex((c) => c.includes('fitLanguageModel('))}.js`)], project);
   assert.match(lmOut, /^completed 2 runs\/cats\/checkpoint\.ckpt$/m);
+});
+
+test('issue 12 accepted in Node: fit, fitLanguageModel stopped by an AbortSignal and resumed exactly, save/load bit-identical, ONNX = our logits', () => {
+  // consumer-app.ts, compiled by this repository's build, run from the project against the installed package.
+  copyFileSync(join(root, 'dist', 'test', 'e2e', 'consumer-app.js'), join(project, 'accept.js'));
+  const out = run(process.execPath, ['accept.js'], project, 120_000).trim().split('\n').at(-1)!;
+  const r = JSON.parse(out) as { dense: { epochs: number; accuracy: number; bytes: number }; lm: { stopped: string; resumed: string; epochs: number; windows: number; bytes: number }; onnx: { lm: number; dense: number } };
+  assert.deepEqual([r.dense.epochs, r.dense.accuracy], [100, 1]);
+  assert.deepEqual([r.lm.stopped, r.lm.resumed, r.lm.epochs, r.lm.windows], ['aborted', 'completed', 3, 9]);
+  assert.ok(r.dense.bytes > 0 && r.lm.bytes > 0);
+  assert.ok(r.onnx.lm <= 1e-3 && r.onnx.dense <= 1e-3, `onnxruntime's worst differences: ${JSON.stringify(r.onnx)}`);
+  assert.ok(existsSync(join(project, 'out', 'dense.ckpt')) && existsSync(join(project, 'out', 'lm.ckpt')), 'saved to files in the project');
+});
+
+test('every name the README, docs/ and the doc comments import from backprop or backprop/node is an export of the installed package', async () => {
+  const exported = {
+    'backprop': new Set(Object.keys(await import(pathToFileURL(join(installed, 'dist', 'src', 'index.js')).href) as object)),
+    'backprop/node': new Set(Object.keys(await import(pathToFileURL(join(installed, 'dist', 'src', 'node.js')).href) as object)),
+  };
+  const files = ['README.md'];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const rel = join(dir, e.name);
+      if (e.isDirectory()) { if (e.name !== 'api-html') walk(rel); } else if (/\.(ts|md)$/.test(e.name) && !e.name.includes('.test.')) files.push(rel);
+    }
+  };
+  walk('src');
+  walk('docs');
+  const missing: string[] = [];
+  let checked = 0;
+  for (const file of files) {
+    const text = readFileSync(join(root, file), 'utf8');
+    for (const m of text.matchAll(/import\s+(type\s+)?\{([^}]*)\}\s+from\s+'(backprop(?:\/node)?)'/g)) {
+      if (m[1]) continue;   // a type-only import has no runtime name to check
+      for (const spec of m[2]!.split(',').map((x) => x.trim()).filter((x) => x && !x.startsWith('type '))) {
+        const name = spec.split(/\s+as\s+/)[0]!;
+        checked++;
+        if (!exported[m[3] as keyof typeof exported].has(name)) missing.push(`${file}: ${name} from '${m[3]}'`);
+      }
+    }
+  }
+  assert.ok(checked > 100, `only ${checked} imported names found`);
+  assert.deepEqual(missing, [], 'imported in the docs but not exported');
 });
 
 test('CommonJS: import() from a .cjs file (the README\'s) and require() where Node has require(esm)', () => {
@@ -134,9 +186,14 @@ function findChromium(): string {
   return '';
 }
 
-test('an esbuild bundle of a page that trains a network with fit, saves and reloads it, runs in headless Chromium', async () => {
+test('an esbuild bundle of a page that trains a network with fit and a language model with TBPTT, saves and reloads them as bytes, runs in headless Chromium', async () => {
   const entry = `
-import { Adam, Dense, Rng, Sequential, fit, getBackend, intTensor, loadModel, ready, saveModel, tensor } from 'backprop';
+import {
+  Adam, Dense, LanguageModel, Rng, Sequential, TruncatedBPTT, checkpointToBytes, exportLmOnnx, fit, getBackend, intTensor, lmWeights,
+  loadModel, ready, restoreCheckpoint, saveModel, stateDict, tensor,
+} from 'backprop';
+const same = (a, b) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
+const sameParams = (a, b) => { const sa = stateDict(a), sb = stateDict(b); return Object.keys(sa).join() === Object.keys(sb).join() && Object.keys(sa).every((k) => same(sa[k].data, sb[k].data)); };
 window.result = (async () => {
   await ready();
   const x = tensor([[0, 0], [0, 1], [1, 0], [1, 1]].flatMap((r) => [r, r]));
@@ -149,8 +206,37 @@ window.result = (async () => {
   // Saved as bytes and loaded back: the same outputs, bit for bit.
   const bytes = await saveModel(model, { save: async () => {} });
   const { model: loaded } = await loadModel(bytes);
-  const same = Array.from(loaded.forward(x).data).every((v, i) => Object.is(v, model.forward(x).data[i]));
-  return { backend: getBackend().name, epochs: h.epoch.length, accuracy: h.history.accuracy.at(-1), loss: h.history.loss.at(-1), batches: batches.length, saved: bytes.length, same };
+  const dense = { epochs: h.epoch.length, accuracy: h.history.accuracy.at(-1), loss: h.history.loss.at(-1), batches: batches.length, saved: bytes.length,
+    same: same(loaded.forward(x).data, model.forward(x).data) };
+
+  // A small LSTM language model on characters, trained with TBPTT (k1 = k2 = T, each batch from a zero state),
+  // checkpointed to bytes halfway: a second model restored from them ends bit-identical to the first.
+  const text = 'the cat sat on the mat. the dog sat on the log. '.repeat(20);
+  const chars = [...new Set(text)].sort(), ids = Int32Array.from(text, (c) => chars.indexOf(c));
+  const [B, T, FEEDS, HALF] = [4, 8, 24, 12];
+  const batch = (i, shift) => Int32Array.from({ length: B * T }, (_, r) => ids[(i * T + Math.floor(r / T) * 200 + (r % T) + shift) % ids.length]);
+  const config = { vocabSize: chars.length, embedSize: 8, hiddenSize: 16, numLayers: 1, cell: 'lstm', keepProb: 1, forgetBias: 0, initScale: 0.1 };
+  const train = (lm, opt, from, to) => {
+    const tb = new TruncatedBPTT(lm, opt, { k1: T, k2: T, batchSize: B, maxGradNorm: 5 });
+    const losses = [];
+    for (let i = from; i < to; i++) { tb.resetState(); losses.push(tb.feed(batch(i, 0), batch(i, 1), T).updates[0].loss / T); }
+    return losses;
+  };
+  const lm = new LanguageModel(config, new Rng(5)), opt = new Adam(lm, { lr: 0.05 });
+  const losses = train(lm, opt, 0, HALF);
+  const ckpt = checkpointToBytes({ model: lm, optimizer: opt, dataPosition: { feed: HALF } });
+  losses.push(...train(lm, opt, HALF, FEEDS));
+  const lm2 = new LanguageModel(config, new Rng(99)), opt2 = new Adam(lm2, { lr: 0.05 });
+  const { dataPosition } = restoreCheckpoint(ckpt, { model: lm2, optimizer: opt2 });
+  const resumedLosses = train(lm2, opt2, dataPosition.feed, FEEDS);
+  lm.eval();
+  const lmBytes = await saveModel(lm, { save: async () => {} }, { vocab: chars });
+  const probe = batch(3, 0), run = (m) => m.run(probe, B, T, m.initialState(B)).logits.data;
+  const back = await loadModel(new Blob([lmBytes]));
+  const lang = { first: losses[0], last: losses.at(-1), feeds: losses.length, resumed: sameParams(lm2, lm) && same(resumedLosses, losses.slice(HALF)),
+    saved: lmBytes.length, same: back.model instanceof LanguageModel && same(run(back.model), run(lm)) && sameParams(back.model, lm),
+    vocab: back.vocab.join('') === chars.join(''), onnx: exportLmOnnx(lmWeights(lm)).length };
+  return { backend: getBackend().name, dense, lang };
 })();`;
   const bundle = await build({ stdin: { contents: entry, resolveDir: project, loader: 'js' }, bundle: true, format: 'iife', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' });
   const executablePath = findChromium();
@@ -162,13 +248,23 @@ window.result = (async () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.setContent('<!doctype html><html><body></body></html>');
     await page.addScriptTag({ content: bundle.outputFiles[0]!.text });
-    const r = await page.evaluate(() => (window as unknown as { result: Promise<{ backend: string; epochs: number; accuracy: number; loss: number; batches: number; saved: number; same: boolean }> }).result);
+    type Result = {
+      backend: string;
+      dense: { epochs: number; accuracy: number; loss: number; batches: number; saved: number; same: boolean };
+      lang: { first: number; last: number; feeds: number; resumed: boolean; saved: number; same: boolean; vocab: boolean; onnx: number };
+    };
+    const r = await page.evaluate(() => (window as unknown as { result: Promise<Result> }).result);
     assert.deepEqual(errors, []);
     assert.match(r.backend, /^wasm/, 'ready() started the WASM kernels in the page');
-    assert.equal(r.epochs, 150);
-    assert.equal(r.batches, 300);
-    assert.equal(r.accuracy, 1, `XOR learned in the page (loss ${r.loss})`);
-    assert.ok(r.saved > 0 && r.same, 'saved to bytes and loaded back bit-identically in the page');
+    assert.equal(r.dense.epochs, 150);
+    assert.equal(r.dense.batches, 300);
+    assert.equal(r.dense.accuracy, 1, `XOR learned in the page (loss ${r.dense.loss})`);
+    assert.ok(r.dense.saved > 0 && r.dense.same, 'saved to bytes and loaded back bit-identically in the page');
+    assert.equal(r.lang.feeds, 24);
+    assert.ok(r.lang.last < 0.8 * r.lang.first, `the language model learned in the page: loss per step ${r.lang.first} → ${r.lang.last}`);
+    assert.ok(r.lang.resumed, 'restored from checkpoint bytes, the second model ends bit-identical (parameters and losses)');
+    assert.ok(r.lang.saved > 0 && r.lang.same && r.lang.vocab, 'the language model saved to bytes and loaded from a Blob: same logits, parameters and vocabulary');
+    assert.ok(r.lang.onnx > 0, 'exportLmOnnx runs in the page');
   } finally {
     await browser.close();
   }
