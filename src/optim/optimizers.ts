@@ -73,11 +73,17 @@ export abstract class Optimizer {
   buffers(): Record<string, FloatArray> { return {}; }
 
   /** The state a checkpoint saves: kind, step count, learning rate, moment buffers. */
-  state(): OptimizerState { return { kind: this.constructor.name, step: this.stepCount, lr: this.lr, buffers: this.buffers() }; }
+  /**
+   * The optimizer's name in checkpoints ('SGD', 'Momentum', 'Adam'): written out, not the class's name,
+   * which a minifying bundler renames.
+   */
+  abstract get kind(): string;
+
+  state(): OptimizerState { return { kind: this.kind, step: this.stepCount, lr: this.lr, buffers: this.buffers() }; }
 
   /** Restores a saved state; a one-line error if it is of another optimizer or size. */
   loadState(s: OptimizerState): void {
-    if (s.kind !== this.constructor.name) throw new ConfigError(`optimizer state is for ${s.kind}, this optimizer is ${this.constructor.name}`);
+    if (s.kind !== this.kind) throw new ConfigError(`optimizer state is for ${s.kind}, this optimizer is ${this.kind}`);
     this.stepCount = s.step; this.lr = s.lr;
     const own = this.buffers();
     for (const [k, v] of Object.entries(own)) {
@@ -127,6 +133,7 @@ function scaleInPlace(b: Backend, x: FloatArray, s: number): void {
  * ```
  */
 export class SGD extends Optimizer {
+  override get kind(): string { return 'SGD'; }
   constructor(params: ParamSource, opts: { lr: number }) { super(params, opts.lr); }
   // p ← p·1 + g·(−α)
   protected update(p: FloatArray, g: FloatArray): void { getBackend().axpby(p, 1, g, -this.lr, p); }
@@ -142,6 +149,7 @@ export class SGD extends Optimizer {
  * ```
  */
 export class Momentum extends Optimizer {
+  override get kind(): string { return 'Momentum'; }
   readonly mu: number;
   private readonly v: FloatArray;
   constructor(params: ParamSource, opts: { lr: number; momentum?: number }) {
@@ -169,6 +177,7 @@ export class Momentum extends Optimizer {
  * ```
  */
 export class Adam extends Optimizer {
+  override get kind(): string { return 'Adam'; }
   readonly beta1: number; readonly beta2: number; readonly eps: number;
   private readonly m: FloatArray; private readonly v: FloatArray;
   constructor(params: ParamSource, opts: { lr?: number; beta1?: number; beta2?: number; eps?: number } = {}) {

@@ -65,7 +65,7 @@ export class FusedDenseTrainer {
       const { inSize, outSize, f, w, b } = L[l]!, yi = ys[l]!, yo = ys[l + 1]!, xo = xs[l + 1]!;
       for (let j = 0; j < outSize; j++) {
         let x = b[j]!;
-        for (let i = 0; i < inSize; i++) x += w[i * outSize + j]! * yi[i]!;
+        for (let i = 0, k = j; i < inSize; i++, k += outSize) x += w[k]! * yi[i]!;
         xo[j] = x;
         yo[j] = f(x);
       }
@@ -75,16 +75,18 @@ export class FusedDenseTrainer {
     let E = 0;
     for (let j = 0; j < yOut.length; j++) { const d = yOut[j]! - target[j]!; E += 0.5 * d * d; dOut[j] = d; }
     // Backward, layer by layer: ∂E/∂x = f'(x)·∂E/∂y (kept in ds[l+1]), ∂E/∂y_i = Σ_j w_ij·∂E/∂x_j, then update.
+    const lr = this.lr;
     for (let l = L.length - 1; l >= 0; l--) {
       const { inSize, outSize, df, w, b } = L[l]!, yi = ys[l]!, yo = ys[l + 1]!, xo = xs[l + 1]!, dx = ds[l + 1]!, dyIn = ds[l]!;
       for (let j = 0; j < outSize; j++) dx[j] = dx[j]! * df(xo[j]!, yo[j]!);
-      for (let i = 0; i < inSize; i++) {
+      for (let i = 0, row = 0; i < inSize; i++, row += outSize) {
         let s = 0;
-        for (let j = 0; j < outSize; j++) s += w[i * outSize + j]! * dx[j]!;   // uses w before its update
+        for (let j = 0; j < outSize; j++) s += w[row + j]! * dx[j]!;   // uses w before its update
         dyIn[i] = s;
-        for (let j = 0; j < outSize; j++) w[i * outSize + j] = w[i * outSize + j]! - this.lr * yi[i]! * dx[j]!; // ∂E/∂w_ij = y_i·∂E/∂x_j
+        const g = lr * yi[i]!;                                          // ∂E/∂w_ij = y_i·∂E/∂x_j, times α
+        for (let j = 0; j < outSize; j++) w[row + j] = w[row + j]! - g * dx[j]!;
       }
-      for (let j = 0; j < outSize; j++) b[j] = b[j]! - this.lr * dx[j]!;
+      for (let j = 0; j < outSize; j++) b[j] = b[j]! - lr * dx[j]!;
     }
     return E;
   }
