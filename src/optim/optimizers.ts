@@ -72,13 +72,13 @@ export abstract class Optimizer {
   /** Extra state (moment buffers), by name. */
   buffers(): Record<string, FloatArray> { return {}; }
 
-  /** The state a checkpoint saves: kind, step count, learning rate, moment buffers. */
   /**
    * The optimizer's name in checkpoints ('SGD', 'Momentum', 'Adam'): written out, not the class's name,
    * which a minifying bundler renames.
    */
   abstract get kind(): string;
 
+  /** The state a checkpoint saves: kind, step count, learning rate, moment buffers. */
   state(): OptimizerState { return { kind: this.kind, step: this.stepCount, lr: this.lr, buffers: this.buffers() }; }
 
   /** Restores a saved state; a one-line error if it is of another optimizer or size. */

@@ -25,6 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { root } from './cli-helpers.js';
+import { CHROMIUM_ARGS, findChromium } from './chromium.js';
 
 const work = mkdtempSync(join(tmpdir(), 'backprop-consumer-'));
 const project = join(work, 'project');
@@ -177,15 +178,6 @@ test('npx backprop --help, explain and explorer work from the install (the explo
   }
 });
 
-function findChromium(): string {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-    const r = spawnSync('which', [name], { encoding: 'utf8' });
-    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
-  }
-  return '';
-}
-
 test('an esbuild bundle of a page that trains a network with fit and a language model with TBPTT, saves and reloads them as bytes, runs in headless Chromium', async () => {
   const entry = `
 import {
@@ -241,7 +233,7 @@ window.result = (async () => {
   const bundle = await build({ stdin: { contents: entry, resolveDir: project, loader: 'js' }, bundle: true, format: 'iife', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' });
   const executablePath = findChromium();
   assert.ok(executablePath, 'Chromium is required for this test (apt-get install chromium, or set CHROMIUM_PATH)');
-  const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  const browser = await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS] });
   try {
     const page = await browser.newPage();
     const errors: string[] = [];

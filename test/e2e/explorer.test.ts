@@ -17,19 +17,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { NetworkSpec, StepTrace } from '../../src/index.js';
+import { CHROMIUM_ARGS, findChromium } from './chromium.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const shots = process.env.EXPLORER_SHOTS ?? mkdtempSync(join(tmpdir(), 'backprop-explorer-shots-'));
 const cli = join(root, 'bin', 'backprop.js');
-
-function findChromium(): string {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-    const r = spawnSync('which', [name], { encoding: 'utf8' });
-    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
-  }
-  return '';
-}
 
 function explainJson(args: string[] = []): StepTrace {
   const r = spawnSync(process.execPath, [cli, 'explain', '--json', ...args], { cwd: root, encoding: 'utf8' });
@@ -140,7 +132,7 @@ test('explorer page: walks the tutorial with the engine\'s numbers, edits, langu
     server = started.child;
     context = await chromium.launchPersistentContext(profile, {
       executablePath, headless: true, viewport: { width: 1280, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [...CHROMIUM_ARGS],
     });
     const page = context.pages()[0] ?? await context.newPage();
     const errors: string[] = [];

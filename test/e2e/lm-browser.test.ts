@@ -17,19 +17,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { LanguageModel, modelFromBytes } from '../../src/index.js';
+import { CHROMIUM_ARGS, findChromium } from './chromium.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const cli = join(root, 'bin', 'backprop.js');
 const work = mkdtempSync(join(tmpdir(), 'backprop-lm-browser-'));
-
-function findChromium(): string {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-    const r = spawnSync('which', [name], { encoding: 'utf8' });
-    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
-  }
-  return '';
-}
 
 /** `backprop explorer --port 0 --no-open [...args]`, and the URL it prints. */
 function startServer(args: string[]): Promise<{ child: ChildProcess; url: string }> {
@@ -62,7 +54,7 @@ const servers: ChildProcess[] = [];
 before(async () => {
   const executablePath = findChromium();
   assert.ok(executablePath && existsSync(executablePath), 'Chromium is required for this test (apt-get install chromium, or set CHROMIUM_PATH)');
-  browser = await chromium.launch({ executablePath, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  browser = await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS] });
 });
 
 after(async () => {

@@ -12,17 +12,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, findChromium } from './chromium.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-function findChromium(): string {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-    const r = spawnSync('which', [name], { encoding: 'utf8' });
-    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
-  }
-  return '';
-}
 
 // The page's script: everything through the package root, as an application would.
 const PAGE = `
@@ -69,7 +61,7 @@ test('in Chromium: save/load through IndexedDB and bytes is bit-identical, check
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const executablePath = findChromium();
   assert.ok(executablePath, 'Chromium not found (install chromium or set CHROMIUM_PATH)');
-  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+  const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS] });
   try {
     const page = await browser.newPage();
     const errors: string[] = [];
