@@ -25,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { root } from './cli-helpers.js';
-import { CHROMIUM_ARGS, findChromium } from './chromium.js';
+import { CHROMIUM_ARGS, findChromium, shakespeareFile } from './chromium.js';
 
 const work = mkdtempSync(join(tmpdir(), 'backprop-consumer-'));
 const project = join(work, 'project');
@@ -63,7 +63,7 @@ before(() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 test('the tarball holds what runs: the compiled library, the CLI, the prebuilt explorer, docs; no tests, maps, bench, examples or wasm files', () => {
-  for (const must of ['bin/backprop.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'build/explorer/index.html', 'build/explorer/app.js', 'build/explorer/lm-worker.js', 'build/explorer/worker.js', 'build/explorer/data/tinyshakespeare.txt', 'README.md']) {
+  for (const must of ['bin/backprop.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'build/explorer/index.html', 'build/explorer/app.js', 'build/explorer/lm-worker.js', 'build/explorer/worker.js', ...(shakespeareFile() ? ['build/explorer/data/tinyshakespeare.txt'] : []), 'README.md']) {
     assert.ok(packedFiles.includes(must), `the package lacks ${must}`);
   }
   const unwanted = packedFiles.filter((f) => /\.test\.|\.map$|tsbuildinfo|^dist\/(test|bench|examples)\/|^build\/wasm\/|\.wasm$|testing\.js$/.test(f));

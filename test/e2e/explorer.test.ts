@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { NetworkSpec, StepTrace } from '../../src/index.js';
-import { CHROMIUM_ARGS, findChromium } from './chromium.js';
+import { CHROMIUM_ARGS, findChromium, startExplorer } from './chromium.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const shots = process.env.EXPLORER_SHOTS ?? mkdtempSync(join(tmpdir(), 'backprop-explorer-shots-'));
@@ -30,21 +30,6 @@ function explainJson(args: string[] = []): StepTrace {
 }
 
 /** Start `backprop explorer --port 0 --no-open` and read the URL it prints. */
-function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [cli, 'explorer', '--port', '0', '--no-open'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`explorer did not print a URL within 20 s:\n${out}`)), 20_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
-      if (m) { clearTimeout(timer); resolve({ child, url: m[0] }); }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`explorer exited with ${code}:\n${out}`)); });
-  });
-}
 
 const parseShown = (s: string): number => Number(s.trim().replace('−', '-'));
 
@@ -128,7 +113,7 @@ test('explorer page: walks the tutorial with the engine\'s numbers, edits, langu
   let server: ChildProcess | undefined;
   let context: BrowserContext | undefined;
   try {
-    const started = await startServer();
+    const started = await startExplorer([], 20_000);
     server = started.child;
     context = await chromium.launchPersistentContext(profile, {
       executablePath, headless: true, viewport: { width: 1280, height: 900 },

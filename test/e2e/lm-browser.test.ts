@@ -17,28 +17,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { LanguageModel, modelFromBytes } from '../../src/index.js';
-import { CHROMIUM_ARGS, findChromium } from './chromium.js';
+import { CHROMIUM_ARGS, findChromium, shakespeareFile, startExplorer } from './chromium.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const cli = join(root, 'bin', 'backprop.js');
 const work = mkdtempSync(join(tmpdir(), 'backprop-lm-browser-'));
 
 /** `backprop explorer --port 0 --no-open [...args]`, and the URL it prints. */
-function startServer(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [cli, 'explorer', '--port', '0', '--no-open', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`explorer did not print a URL within 30 s:\n${out}`)), 30_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
-      if (m) { clearTimeout(timer); resolve({ child, url: m[0] }); }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`explorer exited with ${code}:\n${out}`)); });
-  });
-}
 
 /** The page's weights fingerprint (lm-worker.ts `digest`): two FNV-1a variants over the parameters' bytes. */
 function fingerprint(values: Float32Array): string {
@@ -47,6 +32,10 @@ function fingerprint(values: Float32Array): string {
   for (let i = 0; i < bytes.length; i++) { a = Math.imul(a ^ bytes[i]!, 0x01000193); b = Math.imul(b ^ bytes[i]!, 0x01000193) ^ (b >>> 13); }
   return `${(a >>> 0).toString(16)}-${(b >>> 0).toString(16)}`;
 }
+
+// Tests that train on the shipped Tiny Shakespeare are skipped (loudly) on a machine without it, outside CI.
+const shakespeare = shakespeareFile();
+const withText = shakespeare ? test : test.skip;
 
 let browser: Browser;
 const servers: ChildProcess[] = [];
@@ -65,7 +54,7 @@ after(async () => {
 
 /** A fresh page at view 3 of a server started with `args`, with a long-task recorder installed first. */
 async function openLm(args: string[], query = ''): Promise<Page> {
-  const server = await startServer(args);
+  const server = await startExplorer(args);
   servers.push(server.child);
   const page = await browser.newPage({ acceptDownloads: true });
   const errors: string[] = [];
@@ -146,7 +135,7 @@ async function load(page: Page, file: string): Promise<void> {
     && document.querySelector('[data-stat="digest"]')?.textContent !== '—', null, { timeout: 30_000 });
 }
 
-test('view 3, cross-origin isolated: threaded training, loss falls, pause/resume and checkpoints continue the same run, no long tasks', { timeout: 180_000 }, async () => {
+withText('view 3, cross-origin isolated: threaded training, loss falls, pause/resume and checkpoints continue the same run, no long tasks', { timeout: 180_000 }, async () => {
   const page = await openLm([]);
   assert.equal(await page.locator('[data-role="lm-mode"]').getAttribute('data-mode'), 'threaded');
   assert.match((await page.locator('[data-role="lm-mode"]').textContent())!, /threads over shared memory/);
@@ -201,9 +190,9 @@ test('view 3, cross-origin isolated: threaded training, loss falls, pause/resume
   await recorderWorks(page);
 });
 
-test('view 3, a backprop train checkpoint loads with the weights Node reads from it, and trains on', { timeout: 120_000 }, async () => {
+withText('view 3, a backprop train checkpoint loads with the weights Node reads from it, and trains on', { timeout: 120_000 }, async () => {
   const text = join(work, 'text.txt');
-  writeFileSync(text, readFileSync(join(root, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt'), 'utf8').slice(0, 20_000));
+  writeFileSync(text, readFileSync(shakespeare!, 'utf8').slice(0, 20_000));
   const r = spawnSync(process.execPath, [cli, 'train', '--data', 'text', '--text', text, '--level', 'char', '--epochs', '1', '--max-steps-per-epoch', '3',
     '--hidden', '16', '--layers', '1', '--cell', 'gru', '--batch-size', '4', '--num-steps', '8', '--valid-tokens', '200', '--test-tokens', '-1',
     '--out', join(work, 'run'), '--sample', '0'], { cwd: root, encoding: 'utf8' });
@@ -220,7 +209,7 @@ test('view 3, a backprop train checkpoint loads with the weights Node reads from
   assert.notEqual(await runTo(page, 5), want, 'training the loaded model changed nothing');
 });
 
-test('view 3, not isolated: one thread over ordinary memory reserved up front; no long tasks; Chinese', { timeout: 120_000 }, async () => {
+withText('view 3, not isolated: one thread over ordinary memory reserved up front; no long tasks; Chinese', { timeout: 120_000 }, async () => {
   const page = await openLm(['--no-isolation']);
   assert.equal(await page.locator('[data-role="lm-mode"]').getAttribute('data-mode'), 'single');
   assert.match((await page.locator('[data-role="lm-mode"]').textContent())!, /one thread over ordinary memory.*reserved up front, 1024 MiB/);
@@ -242,7 +231,7 @@ test('view 3, not isolated: one thread over ordinary memory reserved up front; n
   assert.equal(await page.locator('[data-tab="lm"]').textContent(), 'Train a language model');
 });
 
-test('view 3, not isolated, ?memory=resizable: the ordinary memory grows in place under a bigger model and training goes on', { timeout: 120_000 }, async () => {
+withText('view 3, not isolated, ?memory=resizable: the ordinary memory grows in place under a bigger model and training goes on', { timeout: 120_000 }, async () => {
   const page = await openLm(['--no-isolation'], '?memory=resizable');
   assert.match((await page.locator('[data-role="lm-mode"]').textContent())!, /one thread over ordinary memory.*grows in place/);
   await reset(page);
