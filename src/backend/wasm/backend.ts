@@ -276,32 +276,43 @@ export class WasmBackend implements Backend, FusedKernels, OptimizerKernels {
 
   matmul(a: FloatArray, b: FloatArray, out: FloatArray, batch: number, M: number, K: number, N: number,
     transA: boolean, transB: boolean, accumulate: boolean, aBatchStride = M * K, bBatchStride = K * N): void {
-    const reference = () => this.ref.matmul(a, b, out, batch, M, K, N, transA, transB, accumulate, aBatchStride, bBatchStride);
-    if (batch === 0 || M === 0 || N === 0 || K === 0) return reference(); // nothing to multiply: zero-fill or no-op
-    this.call([a, b], [out], reference, (at) => {
-      const pa = at(a), pb = at(b), pc = at(out);
-      const tA = transA ? 1 : 0, tB = transB ? 1 : 0, acc = accumulate ? 1 : 0;
-      const mnk = M * N * K;
-      if (mnk < SMALL_GEMM) {
-        const T = this.chunksFor(batch * mnk, PAR_GEMM);
-        this.par('gemm_small', splitRange(batch, T, 1).map(([p0, p1]) =>
-          [pa, pb, pc, p0, p1, aBatchStride, bBatchStride, M, K, N, tA, tB, acc]));
-        return;
-      }
+    if (batch === 0 || M === 0 || N === 0 || K === 0) { // nothing to multiply: zero-fill or no-op
+      return this.ref.matmul(a, b, out, batch, M, K, N, transA, transB, accumulate, aBatchStride, bBatchStride);
+    }
+    // The common case, float32 arrays in our memory, goes straight to the GEMM: no staging, no closures
+    // (a per-call cost that shows on small products such as 20×400×800).
+    const heap = this.heap;
+    if (a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array && heap.owns(a) && heap.owns(b) && heap.owns(out)) {
+      return this.gemm(a.byteOffset, b.byteOffset, out.byteOffset, batch, M, K, N, transA, transB, accumulate, aBatchStride, bBatchStride);
+    }
+    this.call([a, b], [out], () => this.ref.matmul(a, b, out, batch, M, K, N, transA, transB, accumulate, aBatchStride, bBatchStride),
+      (at) => this.gemm(at(a), at(b), at(out), batch, M, K, N, transA, transB, accumulate, aBatchStride, bBatchStride), accumulate);
+  }
+
+  /** The GEMM on byte addresses: the small kernel or the packed one, split across threads. */
+  private gemm(pa: number, pb: number, pc: number, batch: number, M: number, K: number, N: number,
+    transA: boolean, transB: boolean, accumulate: boolean, aBatchStride: number, bBatchStride: number): void {
+    const tA = transA ? 1 : 0, tB = transB ? 1 : 0, acc = accumulate ? 1 : 0;
+    const mnk = M * N * K;
+    if (mnk < SMALL_GEMM) {
       const T = this.chunksFor(batch * mnk, PAR_GEMM);
-      let parts: number[][];
-      if (T === 1) {
-        parts = [[0, batch, 0, M, 0, N]];
-      } else if (batch >= T || (batch > 1 && mnk < 1 << 20)) {
-        parts = splitRange(batch, T, 1).map(([p0, p1]) => [p0, p1, 0, M, 0, N]);
-      } else if (N >= M || N >= 16 * T) {
-        parts = splitRange(N, T, NR).map(([n0, n1]) => [0, batch, 0, M, n0, n1]);
-      } else {
-        parts = splitRange(M, T, MR).map(([m0, m1]) => [0, batch, m0, m1, 0, N]);
-      }
-      this.par('gemm', parts.map(([p0, p1, m0, m1, n0, n1]) =>
-        [pa, pb, pc, p0!, p1!, aBatchStride, bBatchStride, M, K, N, tA, tB, acc, m0!, m1!, n0!, n1!]));
-    }, accumulate);
+      this.par('gemm_small', splitRange(batch, T, 1).map(([p0, p1]) =>
+        [pa, pb, pc, p0, p1, aBatchStride, bBatchStride, M, K, N, tA, tB, acc]));
+      return;
+    }
+    const T = this.chunksFor(batch * mnk, PAR_GEMM);
+    let parts: number[][];
+    if (T === 1) {
+      parts = [[0, batch, 0, M, 0, N]];
+    } else if (batch >= T || (batch > 1 && mnk < 1 << 20)) {
+      parts = splitRange(batch, T, 1).map(([p0, p1]) => [p0, p1, 0, M, 0, N]);
+    } else if (N >= M || N >= 16 * T) {
+      parts = splitRange(N, T, NR).map(([n0, n1]) => [0, batch, 0, M, n0, n1]);
+    } else {
+      parts = splitRange(M, T, MR).map(([m0, m1]) => [0, batch, m0, m1, 0, N]);
+    }
+    this.par('gemm', parts.map(([p0, p1, m0, m1, n0, n1]) =>
+      [pa, pb, pc, p0!, p1!, aBatchStride, bBatchStride, M, K, N, tA, tB, acc, m0!, m1!, n0!, n1!]));
   }
 
   // ---- reductions and data movement ----
