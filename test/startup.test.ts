@@ -65,6 +65,16 @@ test('useBackend starts the named backend and makes it active; a bad name is a o
   await w.close();
 });
 
+test('useBackend stops the worker threads of the backend it replaces; the replaced one still computes', async () => {
+  const bp = await import('../src/index.js');
+  const w = await bp.useBackend('wasm', { threads: 2 }) as unknown as { threads: number };
+  assert.equal(w.threads, 2);
+  const x = bp.tensor([[1, 2]]);
+  await bp.useBackend('js');
+  assert.equal(w.threads, 1, 'its pool was closed');
+  assert.deepEqual(Array.from(bp.matmul(x, bp.tensor([[3], [4]])).data), [11], 'an array of the replaced backend still works');
+});
+
 test('BACKPROP_BACKEND=js makes the reference backend the default, without compiling', async () => {
   process.env['BACKPROP_BACKEND'] = 'js';
   try {

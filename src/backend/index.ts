@@ -116,6 +116,7 @@ export function ready(): Promise<Backend> {
     }
     starting = undefined;
     if (!settled) { active = b; settled = true; } // unless setBackend/useBackend chose meanwhile
+    else if (b !== active) void closeBackend(b);    // …in which case the one started here is not used
     return active ?? b;
   })();
   return starting;
@@ -135,8 +136,16 @@ export function ready(): Promise<Backend> {
 export async function useBackend(kind: BackendKind, options: WasmBackendOptions = {}): Promise<Backend> {
   if (kind !== 'wasm' && kind !== 'js') throw new ConfigError(`unknown backend "${String(kind)}" (choose wasm or js)`);
   const b = kind === 'js' ? referenceBackend : await createWasmBackend(options);
+  const prev = active;
   setBackend(b);
+  // The backend replaced stops its worker threads (its arrays stay readable, and still work: staged).
+  if (prev && prev !== b) void closeBackend(prev);
   return b;
+}
+
+/** Stops a backend's worker threads, if it has any (the WASM backend then runs on one thread). */
+function closeBackend(b: Backend): Promise<void> {
+  return (b as { close?: () => Promise<void> }).close?.() ?? Promise.resolve();
 }
 
 /** What `backendInfo()` reports about the running backend. */
