@@ -61,46 +61,7 @@ export interface LstmLmOutputs {
  */
 export function lstmLmForward(lm: LstmLmWeights, tokens: ArrayLike<number>, T: number, B: number, h0: Float32Array, c0: Float32Array): LstmLmOutputs {
   validateLstmLm(lm);
-  const { vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L, forgetBias } = lm;
-  const h = Float64Array.from(h0);
-  const c = Float64Array.from(c0);
-  const logits = new Float32Array(T * B * V);
-  for (let t = 0; t < T; t++) {
-    for (let b = 0; b < B; b++) {
-      const token = tokens[t * B + b]!;
-      let x: Float64Array = Float64Array.from(lm.embedding.subarray(token * E, (token + 1) * E));
-      for (let l = 0; l < L; l++) {
-        const { kernel, bias } = lm.layers[l]!;
-        const inSize = x.length;
-        const hPrev = h.subarray((l * B + b) * H, (l * B + b + 1) * H);
-        const cPrev = c.subarray((l * B + b) * H, (l * B + b + 1) * H);
-        const xh = new Float64Array(inSize + H); // [x, h]
-        xh.set(x);
-        xh.set(hPrev, inSize);
-        const z = Float64Array.from(bias); // z = [x, h] · kernel + bias, [4H]
-        for (let r = 0; r < inSize + H; r++) {
-          for (let col = 0; col < 4 * H; col++) z[col]! += xh[r]! * kernel[r * 4 * H + col]!;
-        }
-        const hNew = new Float64Array(H);
-        for (let k = 0; k < H; k++) {
-          const i = sigmoid(z[k]!);
-          const j = Math.tanh(z[H + k]!);
-          const f = sigmoid(z[2 * H + k]! + forgetBias);
-          const o = sigmoid(z[3 * H + k]!);
-          cPrev[k] = f * cPrev[k]! + i * j;
-          hNew[k] = o * Math.tanh(cPrev[k]!);
-        }
-        hPrev.set(hNew);
-        x = hNew;
-      }
-      for (let v = 0; v < V; v++) {
-        let sum = lm.projBias[v]!;
-        for (let k = 0; k < H; k++) sum += x[k]! * lm.projWeight[k * V + v]!;
-        logits[(t * B + b) * V + v] = sum;
-      }
-    }
-  }
-  return { logits, hT: Float32Array.from(h), cT: Float32Array.from(c) };
+  return lmForward({ ...lm, cell: 'lstm' }, tokens, T, B, h0, c0);
 }
 
 /** [x, h] · M + b for one row: M [in + H, cols], the result [cols] in float64. */
@@ -113,13 +74,18 @@ function affineRow(x: Float64Array, h: Float64Array, M: Float32Array, b: Float32
 
 /**
  * A language model of any cell over a whole sequence, seq-major: tokens [T, B], h0 (and for an LSTM
- * c0) [L, B, H] → logits [T, B, V], hT (cT) [L, B, H]. The LSTM case is `lstmLmForward`.
+ * c0) [L, B, H] → logits [T, B, V], hT (cT) [L, B, H].
  */
 export function recurrentLmForward(lm: RecurrentLmWeights, tokens: ArrayLike<number>, T: number, B: number, h0: Float32Array, c0?: Float32Array): LstmLmOutputs {
   if (lm.cell === 'lstm') return lstmLmForward(lm, tokens, T, B, h0, c0 ?? new Float32Array(h0.length));
   validateRecurrentLm(lm);
+  return lmForward(lm, tokens, T, B, h0, new Float32Array(0));
+}
+
+/** The one time loop behind both (weights already validated): embedding, each layer's cell, projection. */
+function lmForward(lm: RecurrentLmWeights, tokens: ArrayLike<number>, T: number, B: number, h0: Float32Array, c0: Float32Array): LstmLmOutputs {
   const { vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L } = lm;
-  const h = Float64Array.from(h0);
+  const h = Float64Array.from(h0), c = Float64Array.from(c0);
   const logits = new Float32Array(T * B * V);
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < B; b++) {
@@ -129,16 +95,25 @@ export function recurrentLmForward(lm: RecurrentLmWeights, tokens: ArrayLike<num
         const layer = lm.layers[l]!;
         const hPrev = h.subarray((l * B + b) * H, (l * B + b + 1) * H);
         const hNew = new Float64Array(H);
-        if (lm.cell === 'rnn') {
+        if (lm.cell === 'lstm') {
+          const cPrev = c.subarray((l * B + b) * H, (l * B + b + 1) * H);
+          const z = affineRow(x, hPrev, layer.kernel, layer.bias, 4 * H); // gates i, j, f, o
+          const forgetBias = lm.forgetBias ?? 0;
+          for (let k = 0; k < H; k++) {
+            const i = sigmoid(z[k]!), j = Math.tanh(z[H + k]!), f = sigmoid(z[2 * H + k]! + forgetBias), o = sigmoid(z[3 * H + k]!);
+            cPrev[k] = f * cPrev[k]! + i * j;
+            hNew[k] = o * Math.tanh(cPrev[k]!);
+          }
+        } else if (lm.cell === 'rnn') {
           const z = affineRow(x, hPrev, layer.kernel, layer.bias, H);
           for (let k = 0; k < H; k++) hNew[k] = Math.tanh(z[k]!);
         } else {
           const g = affineRow(x, hPrev, layer.kernel, layer.bias, 2 * H).map(sigmoid); // r | u
           const rh = hPrev.map((v, k) => g[k]! * v);
-          const c = affineRow(x, rh, layer.candKernel!, layer.candBias!, H);
+          const cand = affineRow(x, rh, layer.candKernel!, layer.candBias!, H);
           for (let k = 0; k < H; k++) {
             const u = g[H + k]!;
-            hNew[k] = u * hPrev[k]! + (1 - u) * Math.tanh(c[k]!);
+            hNew[k] = u * hPrev[k]! + (1 - u) * Math.tanh(cand[k]!);
           }
         }
         hPrev.set(hNew);
@@ -151,5 +126,5 @@ export function recurrentLmForward(lm: RecurrentLmWeights, tokens: ArrayLike<num
       }
     }
   }
-  return { logits, hT: Float32Array.from(h), cT: new Float32Array(0) };
+  return { logits, hT: Float32Array.from(h), cT: Float32Array.from(c) };
 }
