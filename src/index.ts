@@ -10,7 +10,7 @@ export * from './tensor/shape.js';
 export * from './tensor/random.js';
 export * from './tensor/tensor.js';
 export { getBackend, setBackend, ready, useBackend, referenceBackend, backendInfo } from './backend/index.js';
-export type { Backend, BackendInfo, BackendKind, DType, DataArray, FloatArray, WasmBackendOptions } from './backend/index.js';
+export type { Backend, BackendInfo, BackendKind, DType, DataArray, FloatArray, NativeInfo, WasmBackendOptions } from './backend/index.js';
 export * from './autodiff/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';

@@ -1,5 +1,6 @@
-// One op and layer suite over every backend configuration: the reference (JS) backend, and the WASM
-// backend with relaxed SIMD (FMA), plain SIMD and scalar kernels, on 1 and 2 threads. Each case runs in
+// One op and layer suite over every backend configuration: the reference (JS) backend, the WASM
+// backend with relaxed SIMD (FMA), plain SIMD and scalar kernels, on 1 and 2 threads, and the WASM
+// backend with the native GEMM (OpenBLAS) on 1 and 2 threads. Each case runs in
 // float32 on the backend under test and is compared with the reference backend in float64, including odd
 // sizes (1, 3, 17, 1000) that are not multiples of the SIMD width. A second test per configuration checks
 // that the backend keeps the reference's semantics at the edges: NaN and inf propagate the same way
@@ -74,12 +75,35 @@ function evaluate(c: Case, dtype: 'float32' | 'float64'): { value: number; grads
   return { value: value.item(), grads: grads.filter((_, i) => xs[i]!.dtype !== 'int32').map((g) => Float64Array.from(g.data)) };
 }
 
+/**
+ * The native configuration: the WASM backend with the native GEMM (OpenBLAS) for every product, tiny
+ * ones included (`nativeFrom = 0`), on 1 and 2 threads. Where the addon was not built it is skipped,
+ * loudly, unless BACKPROP_REQUIRE_NATIVE=1 (CI), where that is a failure.
+ */
+async function makeNative(threads: number): Promise<Backend> {
+  const be = await createWasmBackend({ threads });
+  if (be.nativeAbsent !== undefined) {
+    be.close();
+    if (process.env['BACKPROP_REQUIRE_NATIVE'] === '1') throw new Error(`the native GEMM is required (BACKPROP_REQUIRE_NATIVE=1) but absent: ${be.nativeAbsent}`);
+    return referenceBackend; // the caller skips
+  }
+  be.nativeFrom = 0;
+  return be;
+}
+const nativeMissing = (be: Backend, cfg: { name: string }, t: { skip(m: string): void }): boolean => {
+  if (!cfg.name.includes('native') || be !== referenceBackend) return false;
+  console.error(`#### SKIPPED backend ${cfg.name}: the native addon is not built (npm rebuild backprop; see README, Backends)`);
+  t.skip('native addon not built');
+  return true;
+};
+
 const configs: { name: string; make: () => Promise<Backend> }[] = [
   { name: 'js', make: async () => referenceBackend },
   ...[[true, true], [true, false], [false, false]].flatMap(([simd, relaxedSimd]) => [1, 2].map((threads) => ({
     name: `wasm ${relaxedSimd ? 'fma' : simd ? 'simd' : 'scalar'} ${threads}t`,
-    make: () => createWasmBackend({ simd, relaxedSimd, threads }),
+    make: () => createWasmBackend({ simd, relaxedSimd, threads, native: false }),
   }))),
+  ...[1, 2].map((threads) => ({ name: `wasm native ${threads}t`, make: () => makeNative(threads) })),
 ];
 const opened: WasmBackend[] = [];
 after(() => { setBackend(referenceBackend); for (const b of opened) b.close(); });
@@ -88,8 +112,9 @@ after(() => { setBackend(referenceBackend); for (const b of opened) b.close(); }
 const refs = new Map(cases.map((c) => [c.name, evaluate(c, 'float64')]));
 
 for (const cfg of configs) {
-  test(`backend ${cfg.name}: every op and cell agrees with the float64 reference (values and gradients)`, async () => {
+  test(`backend ${cfg.name}: every op and cell agrees with the float64 reference (values and gradients)`, async (t) => {
     const be = await cfg.make();
+    if (nativeMissing(be, cfg, t)) return;
     if (be !== referenceBackend) opened.push(be as WasmBackend);
     setBackend(be);
     try {
@@ -165,8 +190,9 @@ function edgeCases(dtype: 'float32' | 'float64') {
 const edgeRef = edgeCases('float64');
 
 for (const cfg of configs) {
-  test(`backend ${cfg.name}: the reference's semantics at the edges (NaN/inf, bad indices, mixed dtypes)`, async () => {
+  test(`backend ${cfg.name}: the reference's semantics at the edges (NaN/inf, bad indices, mixed dtypes)`, async (t) => {
     const be = await cfg.make();
+    if (nativeMissing(be, cfg, t)) return;
     if (be !== referenceBackend) opened.push(be as WasmBackend);
     setBackend(be);
     try {

@@ -28,7 +28,8 @@ import { JsBackend } from './js/backend.js';
 import { canStartSync, createWasmBackend, createWasmBackendSync, type WasmBackendOptions } from './wasm/index.js';
 
 export type { Backend, DType, DataArray, FloatArray, Lifetime, UnaryOp, BinaryOp, ReduceOp } from './backend.js';
-export type { WasmBackendOptions } from './wasm/index.js';
+export type { WasmBackendOptions, NativeInfo } from './wasm/index.js';
+import type { NativeInfo } from './wasm/index.js';
 
 /**
  * The plain TypeScript reference backend: the ground truth every kernel is tested against (`useBackend('js')`).
@@ -160,23 +161,34 @@ export interface BackendInfo {
   fma: boolean;
   /** Threads computing kernels (this one and the workers); 1 without a pool. */
   threads: number;
+  /**
+   * The native GEMM in use for large matrix products (Node, WASM backend, addon built at install):
+   * OpenBLAS's configuration string, its CPU kernels, threads and threading; null when every kernel
+   * runs in WebAssembly or JavaScript.
+   */
+  native: NativeInfo | null;
+  /** Why the WASM backend runs without the native GEMM (turned off, not built, a browser); absent otherwise. */
+  nativeAbsent?: string;
 }
 
 /**
- * Reads back what is running: the active backend's kind, SIMD, FMA (relaxed SIMD) and thread count.
+ * Reads back what is running: the active backend's kind, SIMD, FMA (relaxed SIMD), thread count, and
+ * the native GEMM (which BLAS, how many threads) or why there is none.
  * Starts the default backend if none is active yet, as the first op would.
  *
  * @example
  * ```ts
  * import { useBackend, backendInfo } from 'backprop';
  * await useBackend('wasm', { threads: 2 });
- * backendInfo();   // { kind: 'wasm', name: 'wasm-fma-2t', simd: true, fma: true, threads: 2 }  (where supported)
+ * backendInfo();   // { kind: 'wasm', name: 'wasm-fma-2t+blas', simd: true, fma: true, threads: 2, native: { blas: 'OpenBLAS 0.3.21 …', … } }  (where supported)
  * ```
  */
 export function backendInfo(): BackendInfo {
-  const b = getBackend() as Backend & { simd?: boolean; relaxed?: boolean; threads?: number };
+  const b = getBackend() as Backend & { simd?: boolean; relaxed?: boolean; threads?: number; nativeInfo?: NativeInfo | null; nativeAbsent?: string };
   const kind: BackendInfo['kind'] = b === referenceBackend ? 'js' : b.name.startsWith('wasm') ? 'wasm' : 'custom';
-  return { kind, name: b.name, simd: b.simd === true, fma: b.relaxed === true, threads: typeof b.threads === 'number' ? b.threads : 1 };
+  const info: BackendInfo = { kind, name: b.name, simd: b.simd === true, fma: b.relaxed === true, threads: typeof b.threads === 'number' ? b.threads : 1, native: b.nativeInfo ?? null };
+  if (typeof b.nativeAbsent === 'string') info.nativeAbsent = b.nativeAbsent;
+  return info;
 }
 
 /** Storage for an output the caller will overwrite completely (zeroed only where the backend must). */

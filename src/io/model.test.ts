@@ -212,7 +212,7 @@ test('backendInfo reads back what runs', () => {
   const before = getBackend();
   try {
     setBackend(referenceBackend);
-    assert.deepEqual(backendInfo(), { kind: 'js', name: 'js', simd: false, fma: false, threads: 1 });
+    assert.deepEqual(backendInfo(), { kind: 'js', name: 'js', simd: false, fma: false, threads: 1, native: null });
   } finally {
     setBackend(before);
   }

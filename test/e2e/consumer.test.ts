@@ -68,7 +68,39 @@ test('the tarball holds what runs: the compiled library, the CLI, the prebuilt e
   }
   const unwanted = packedFiles.filter((f) => /\.test\.|\.map$|tsbuildinfo|^dist\/(test|bench|examples)\/|^build\/wasm\/|\.wasm$|testing\.js$/.test(f));
   assert.deepEqual(unwanted, []);
-  assert.ok(packedFiles.every((f) => /^(bin|dist\/src|build\/explorer|docs)\/|^(README\.md|package\.json|LICENSE)$/.test(f)), 'only the listed folders');
+  assert.ok(packedFiles.every((f) => /^(bin|dist\/src|build\/explorer|docs)\/|^(README\.md|package\.json|LICENSE|binding\.gyp|native\/[\w-]+\.(c|mjs))$/.test(f)), 'only the listed folders');
+  // What building the optional native kernels at install needs, and no build output of them.
+  for (const must of ['binding.gyp', 'native/backprop_native.c', 'native/install.mjs']) assert.ok(packedFiles.includes(must), `the package lacks ${must}`);
+  assert.ok(!packedFiles.some((f) => f.startsWith('build/Release')), 'no compiled addon in the tarball');
+});
+
+test("the package's install step never fails: it builds the native kernels here, or says in one line why not and exits 0", () => {
+  const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  assert.equal(manifest.scripts['install'], 'node native/install.mjs');
+  // With the compiler and OpenBLAS of this machine: the addon is built, and the installed engine uses it.
+  const built = spawnSync(process.execPath, ['native/install.mjs'], { cwd: installed, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(built.status, 0, built.stderr);
+  const haveAddon = existsSync(join(installed, 'build', 'Release', 'backprop_native.node'));
+  if (!haveAddon) assert.match(built.stdout, /^backprop: native GEMM kernels not built \(.+\); the WASM backend is used\. To get them: apt-get install libopenblas-dev g\+\+ make/);
+  assert.ok(existsSync(join(installed, 'build', 'explorer', 'index.html')), 'the build leaves the prebuilt explorer in build/');
+  const info = run(process.execPath, ['--input-type=module', '-e', "import { backendInfo } from 'backprop'; console.log(JSON.stringify(backendInfo()))"], project);
+  const parsed = JSON.parse(info) as { kind: string; native: { blas: string } | null; nativeAbsent?: string };
+  assert.equal(parsed.kind, 'wasm');
+  if (haveAddon) assert.match(parsed.native?.blas ?? '', /^OpenBLAS/);
+  if (process.env['BACKPROP_REQUIRE_NATIVE'] === '1') assert.ok(haveAddon, `the native addon must build under BACKPROP_REQUIRE_NATIVE=1: ${built.stdout}`);
+  // Without a compiler (a PATH holding only node): one line, exit 0, and the engine runs on WASM.
+  const bare = mkdtempSync(join(tmpdir(), 'backprop-nocc-'));
+  symlinkSync(process.execPath, join(bare, 'node'));
+  rmSync(join(installed, 'build', 'Release'), { recursive: true, force: true });
+  const env = { ...process.env, PATH: bare, CC: 'backprop-no-such-cc', CXX: 'backprop-no-such-cxx' };
+  const failed = spawnSync(process.execPath, ['native/install.mjs'], { cwd: installed, encoding: 'utf8', timeout: 300_000, env });
+  rmSync(bare, { recursive: true, force: true });
+  assert.equal(failed.status, 0, failed.stderr);
+  assert.match(failed.stdout, /^backprop: native GEMM kernels not built \((no C compiler or make|[^)]+)\); the WASM backend is used\. To get them: apt-get install libopenblas-dev g\+\+ make[^\n]*\n$/);
+  const fallback = JSON.parse(run(process.execPath, ['--input-type=module', '-e', "import { backendInfo } from 'backprop'; console.log(JSON.stringify(backendInfo()))"], project)) as typeof parsed;
+  assert.equal(fallback.kind, 'wasm');
+  assert.equal(fallback.native, null);
+  assert.match(fallback.nativeAbsent ?? '', /^not built/);
 });
 
 /** The README's TypeScript blocks that import from 'backprop' (or 'backprop/node'): each is a whole program. */

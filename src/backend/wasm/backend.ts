@@ -16,6 +16,7 @@ import { BINARY_KERNELS, binaryOps, UNARY_KERNELS, unaryOps, type KernelCost } f
 import { checkTargets, JsBackend } from '../js/backend.js';
 import { WasmHeap } from './memory.js';
 import type { ThreadPool } from './pool.js';
+import type { NativeGemm, NativeInfo } from './native.js';
 
 /** The elementwise exports, one per row of the kernel table (generated: see scripts/build-wasm.mjs). */
 type TableExports =
@@ -82,6 +83,12 @@ const MR = 4, NR = 8;
 const SMALL_GEMM = 4096;
 /** Work (multiply-adds, or elements × cost) below which threading costs more than it saves. */
 const PAR_GEMM = 1 << 17;
+/**
+ * Multiply-adds (batch·M·N·K) from which `matmul` goes to the native GEMM when it is loaded (native.ts);
+ * below it the WASM kernels win (a call into OpenBLAS, its thread wake-up and its packing cost more
+ * than the product). Measured on the products of W2–W5 (docs/kernels.md).
+ */
+export const NATIVE_MIN_WORK = 1 << 16;
 const PAR_CHEAP = 1 << 18;
 const PAR_TRANSCENDENTAL = 1 << 15;
 /** Chunks per thread for parallel jobs (self-scheduled, see pool.ts). */
@@ -131,15 +138,34 @@ export class WasmBackend implements Backend, FusedKernels, OptimizerKernels {
     private pool: ThreadPool | undefined,
     /** Whether this is the relaxed-SIMD (fused multiply-add) build. */
     readonly relaxed = false,
+    /** The native GEMM (native.ts) for large products, or why there is none. */
+    native: NativeGemm | { absent: string } = { absent: 'not requested' },
+    /** Threads the native GEMM uses (the user's thread count; the pool may have fewer where workers failed to start). */
+    private readonly nativeThreads = 1,
   ) {
     checkExports(k);
     this.heap = heap;
     k.set_gemm_scratch(heap.allocBlock(k.gemm_scratch_bytes()).ptr);
-    this.name = `wasm${relaxed ? '-fma' : simd ? '-simd' : ''}${pool ? `-${pool.threads}t` : ''}`;
+    if ('absent' in native) this.nativeAbsent = native.absent;
+    else this.native = native;
+    this.name = `wasm${relaxed ? '-fma' : simd ? '-simd' : ''}${pool ? `-${pool.threads}t` : ''}${this.native ? '+blas' : ''}`;
   }
+
+  /** The native GEMM, when loaded and not turned off. */
+  private readonly native: NativeGemm | undefined;
+  /** Why there is no native GEMM (undefined when there is one). */
+  readonly nativeAbsent: string | undefined;
+  /**
+   * Multiply-adds from which `matmul` goes native (default `NATIVE_MIN_WORK`). The tests set 0 to send
+   * every product, the tiny ones of their language models included, through the native GEMM.
+   */
+  nativeFrom = NATIVE_MIN_WORK;
 
   /** Threads kernels may use (1 without a pool). */
   get threads(): number { return this.pool?.threads ?? 1; }
+
+  /** The native GEMM's BLAS and threads, or null when `matmul` runs on the WASM kernels alone. */
+  get nativeInfo(): NativeInfo | null { return this.native ? this.native.info(this.nativeThreads) : null; }
 
   /** Stops the worker threads; the backend keeps working single-threaded afterwards. */
   async close(): Promise<void> {
@@ -294,6 +320,11 @@ export class WasmBackend implements Backend, FusedKernels, OptimizerKernels {
     transA: boolean, transB: boolean, accumulate: boolean, aBatchStride: number, bBatchStride: number): void {
     const tA = transA ? 1 : 0, tB = transB ? 1 : 0, acc = accumulate ? 1 : 0;
     const mnk = M * N * K;
+    if (this.native && batch * mnk >= this.nativeFrom) {
+      // In place on our memory: the buffer identifies it (a grow makes a new one, which the addon re-reads).
+      this.native.sgemm(this.heap.buffer, this.nativeThreads, pa, pb, pc, batch, M, K, N, tA, tB, acc, aBatchStride, bBatchStride);
+      return;
+    }
     if (mnk < SMALL_GEMM) {
       const T = this.chunksFor(batch * mnk, PAR_GEMM);
       this.par('gemm_small', splitRange(batch, T, 1).map(([p0, p1]) =>

@@ -19,9 +19,11 @@ import { checkExports, WasmBackend, type Kernels } from './backend.js';
 import { KERNELS_RELAXED_BASE64, KERNELS_SCALAR_BASE64, KERNELS_SIMD_BASE64 } from './kernels.gen.js';
 import { CONTROL_BASE, WasmHeap } from './memory.js';
 import { ThreadPool, nodeBuiltin, workerUrl } from './pool.js';
+import { loadNative, type NativeGemm } from './native.js';
 
 export { WasmBackend } from './backend.js';
 export { WasmFloat32Array, WasmInt32Array } from './memory.js';
+export type { NativeInfo } from './native.js';
 
 /** Options of the WASM backend (`useBackend('wasm', options)`). */
 export interface WasmBackendOptions {
@@ -64,6 +66,15 @@ export interface WasmBackendOptions {
    * (default 256 MiB, at most a quarter of the memory's maximum; see docs/kernels.md, "Memory").
    */
   keptBudgetBytes?: number;
+  /**
+   * Node: run large matrix products on the native GEMM (OpenBLAS, through the addon built at install;
+   * see native.ts and the README's Backends section) in place on this backend's memory. Default true;
+   * `false`, or the environment variable BACKPROP_NATIVE=0, keeps every kernel in WebAssembly. Where the
+   * addon is absent (not built, a browser) the WASM GEMM runs and `backendInfo().nativeAbsent` says why.
+   */
+  native?: boolean;
+  /** The addon file to load (default: build/Release/backprop_native.node in the package). */
+  nativeModule?: string;
 }
 
 // The smallest module using a v128 instruction: (func (result v128) i32.const 0 i8x16.splat).
@@ -190,7 +201,7 @@ export function unshareMemoryImport(bytes: Uint8Array): Uint8Array {
 }
 
 /** What both starts decide before compiling: which build, how many threads. */
-interface Plan { bytes: Uint8Array; simd: boolean; relaxed: boolean; threads: number; maximumPages: number; keptBudget: number | undefined; shared: boolean; fixedPages: number; resizable: boolean }
+interface Plan { bytes: Uint8Array; simd: boolean; relaxed: boolean; threads: number; maximumPages: number; keptBudget: number | undefined; shared: boolean; fixedPages: number; resizable: boolean; native: NativeGemm | { absent: string } }
 
 function plan(options: WasmBackendOptions): Plan {
   const simd = (options.simd ?? true) && simdSupported();
@@ -206,6 +217,7 @@ function plan(options: WasmBackendOptions): Plan {
   return {
     bytes, simd, relaxed, threads, maximumPages: options.maximumPages ?? 65536, keptBudget: options.keptBudgetBytes,
     shared, fixedPages: options.maximumPages ?? 16384, resizable: options.resizableMemory === true,
+    native: options.native === false ? { absent: 'turned off (native: false)' } : loadNative(options.nativeModule),
   };
 }
 
@@ -247,7 +259,7 @@ export function createWasmBackendSync(options: WasmBackendOptions = {}): Backend
   if (p.threads > 1) {
     try { pool = ThreadPool.createSync(module, memory, names, scratch); } catch (e) { singleThreaded(e); }
   }
-  return new WasmBackend(k, heap, p.simd, pool, p.relaxed);
+  return new WasmBackend(k, heap, p.simd, pool, p.relaxed, p.native, p.threads);
 }
 
 /** Creates a WASM backend: SIMD kernels on a shared memory, with a worker pool when threads > 1 (or on a private memory, one thread). */
@@ -262,5 +274,5 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   if (p.threads > 1) {
     try { pool = await ThreadPool.create(module, memory, names, scratch); } catch (e) { singleThreaded(e); }
   }
-  return new WasmBackend(k, heap, p.simd, pool, p.relaxed);
+  return new WasmBackend(k, heap, p.simd, pool, p.relaxed, p.native, p.threads);
 }
