@@ -35,12 +35,14 @@ for (const n of [1, 3, 17, 1000]) {
   cases.push({ name: `softmaxCrossEntropy n=${n}`, shapes: [[3, n]], ints: { shape: [3], max: n }, fn: (a, t) => o.softmaxCrossEntropy(a!, t!) });
   cases.push({ name: `sum/max n=${n}`, shapes: [[4, n]], fn: (a) => o.add(o.sum(a!, 1), o.max(a!, 1)) });
 }
-for (const [M, K, N] of [[1, 1, 1], [3, 17, 5], [17, 33, 65], [20, 400, 120], [130, 70, 260]]) {
+// 1×67×301: one row of C, the matrix-vector kernel (K not a multiple of 4; wasm/backend.test.ts has one split across threads).
+for (const [M, K, N] of [[1, 1, 1], [3, 17, 5], [17, 33, 65], [20, 400, 120], [130, 70, 260], [1, 67, 301]]) {
   cases.push({ name: `matmul ${M}x${K}x${N}`, shapes: [[M!, K!], [K!, N!]], fn: (a, b) => o.matmul(a!, b!) });
   cases.push({ name: `matmul Aᵀ ${M}x${K}x${N}`, shapes: [[K!, M!], [K!, N!]], fn: (a, b) => o.matmul(a!, b!, { transA: true }) });
   cases.push({ name: `matmul Bᵀ ${M}x${K}x${N}`, shapes: [[M!, K!], [N!, K!]], fn: (a, b) => o.matmul(a!, b!, { transB: true }) });
 }
 cases.push({ name: 'batched matmul, shared b', shapes: [[3, 5, 7], [7, 9]], fn: (a, b) => o.matmul(a!, b!) });
+cases.push({ name: 'batched matrix-vector, shared b', shapes: [[4, 1, 67], [67, 301]], fn: (a, b) => o.matmul(a!, b!) });
 cases.push({ name: 'gather (embedding) + scatter-add', shapes: [[50, 17]], ints: { shape: [9, 4], max: 50 }, fn: (t, i) => o.gather(t!, i!) });
 cases.push({ name: 'transpose/slice/concat/clip/where', shapes: [[3, 4, 5]], fn: (a) => {
   const t = o.transpose(a!, [2, 0, 1]);
@@ -123,7 +125,7 @@ for (const cfg of configs) {
         const tol = (w: number, scale: number) => 2e-4 * Math.max(1, Math.abs(w), scale);
         assert.ok(Math.abs(got.value - want.value) <= tol(want.value, 1), `${cfg.name} ${c.name}: value ${got.value} vs ${want.value}`);
         want.grads.forEach((g, k) => {
-          const scale = Math.max(...Array.from(g, Math.abs));
+          const scale = g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
           for (let i = 0; i < g.length; i++) {
             assert.ok(Math.abs(got.grads[k]![i]! - g[i]!) <= tol(g[i]!, scale), `${cfg.name} ${c.name}: grad ${k}[${i}] ${got.grads[k]![i]} vs ${g[i]}`);
           }

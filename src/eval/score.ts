@@ -44,7 +44,11 @@ export interface ScoreOptions {
   perToken?: boolean;
   /** Called after each window with (windows done, windows in all). */
   progress?: (done: number, total: number) => void;
-  /** Yield to the event loop after each window (default true), so signals and progress can run. */
+  /**
+   * Yield to the event loop between windows (default true), so signals and progress can run: after a
+   * window once 20 ms have passed since the last yield (a batch-1 window takes about a millisecond, and a
+   * yield per window would cost a turn of the event loop per token).
+   */
   yieldEveryWindow?: boolean;
 }
 
@@ -82,7 +86,7 @@ export async function scoreStream(model: LanguageModel, b: StreamBatcher, opts: 
     if (!tokenNats) return;
     for (let t = 0; t < T; t++) for (let s = 0; s < B; s++) tokenNats[s * b.batchLen + i * T + t + 1] = rows[t * B + s]!;
   };
-  let state = model.initialState(B), cost = 0, steps = 0;
+  let state = model.initialState(B), cost = 0, steps = 0, lastYield = performance.now();
   const step = opts.dynamic ? dynamicStepper(model, B, T, opts.dynamic) : null;
   for (let i = 0; i < total; i++) {
     const w = b.window(i);
@@ -95,7 +99,7 @@ export async function scoreStream(model: LanguageModel, b: StreamBatcher, opts: 
       state = r.state; cost += r.cost; steps += r.steps;
     }
     opts.progress?.(i + 1, total);
-    if (opts.yieldEveryWindow ?? true) await yieldToEventLoop();
+    if ((opts.yieldEveryWindow ?? true) && performance.now() - lastYield >= 20) { await yieldToEventLoop(); lastYield = performance.now(); }
   }
   const res: ScoreResult = { cost, steps, perplexity: Math.exp(cost / Math.max(steps, 1)), tokens: steps * B, state };
   if (tokenNats) res.tokenNats = tokenNats;

@@ -72,7 +72,8 @@ const BINARY = binaryOps;
 
 const backends: WasmBackend[] = [];
 before(async () => {
-  for (const c of CONFIGS) backends.push(await createWasmBackend(c));
+  // The WASM kernels themselves: the native GEMM (tested in test/backends.test.ts and native.test.ts) stays off.
+  for (const c of CONFIGS) backends.push(await createWasmBackend({ ...c, native: false }));
 });
 after(async () => {
   for (const be of backends) await be.close();
@@ -182,6 +183,7 @@ for (const [ci, cfg] of CONFIGS.entries()) {
       const shapes: [number, number, number, number][] = [
         [1, 1, 1, 1], [1, 3, 17, 5], [2, 17, 3, 33], [1, 33, 65, 17], [1, 130, 300, 129], [3, 20, 40, 80], [1, 20, 400, 800],
         [1, 300, 50, 60], // split by M across threads
+        [1, 1, 67, 301], [3, 1, 67, 301], [1, 1, 1100, 1000], // one row: the matrix-vector kernel (the last split across threads)
       ];
       for (const [batch, M, K, N] of shapes) {
         for (const bStride of [K * N, 0]) {

@@ -32,6 +32,8 @@ export interface Kernels extends TableExports {
     transA: number, transB: number, accumulate: number, m0: number, m1: number, n0: number, n1: number): void;
   gemm_small(a: number, b: number, c: number, p0: number, p1: number, sA: number, sB: number, M: number, K: number, N: number,
     transA: number, transB: number, accumulate: number): void;
+  gemv(a: number, b: number, c: number, p0: number, p1: number, sA: number, sB: number, K: number, N: number,
+    transB: number, accumulate: number, n0: number, n1: number): void;
   clip(x: number, lo: number, hi: number, out: number, n: number): void;
   where(cond: number, a: number, b: number, out: number, n: number): void;
   axpby(x: number, s: number, y: number, t: number, out: number, n: number): void;
@@ -56,7 +58,7 @@ export interface Kernels extends TableExports {
 
 /** The exports outside the table, as a record so that one missing here (or in Kernels) is a compile error. */
 const FIXED_EXPORTS = {
-  heap_base: 0, gemm_scratch_bytes: 0, set_gemm_scratch: 0, gemm: 0, gemm_small: 0, clip: 0, where: 0, axpby: 0,
+  heap_base: 0, gemm_scratch_bytes: 0, set_gemm_scratch: 0, gemm: 0, gemm_small: 0, gemv: 0, clip: 0, where: 0, axpby: 0,
   sum_squares: 0, adam_update: 0, reduce_sum: 0, reduce_max: 0, transpose2d: 0, softmax: 0, log_softmax: 0,
   softmax_cross_entropy: 0, softmax_cross_entropy_backward: 0, lstm_cell_forward: 0, lstm_cell_backward: 0,
   check_indices: 0, gather_rows: 0, scatter_add_rows: 0,
@@ -89,6 +91,15 @@ const PAR_GEMM = 1 << 17;
  * than the product). Measured on the products of W2–W5 (docs/kernels.md).
  */
 export const NATIVE_MIN_WORK = 1 << 16;
+/**
+ * Matrix elements (batch·K·N) from which a matrix-vector product (one row of C) is split across threads,
+ * in WASM and in OpenBLAS alike: it is bound by memory bandwidth, so a second core pays only when the
+ * matrix is large (a vocabulary projection, 14 MB at |V| 17,905), not for an LSTM step's 640 kB, where
+ * waking a thread costs more than it saves.
+ */
+const PAR_GEMV = 1 << 20;
+/** Multiply-adds from which the native GEMM may use more than one OpenBLAS thread. */
+const NATIVE_PAR = 1 << 20;
 const PAR_CHEAP = 1 << 18;
 const PAR_TRANSCENDENTAL = 1 << 15;
 /** Chunks per thread for parallel jobs (self-scheduled, see pool.ts). */
@@ -322,7 +333,18 @@ export class WasmBackend implements Backend, FusedKernels, OptimizerKernels {
     const mnk = M * N * K;
     if (this.native && batch * mnk >= this.nativeFrom) {
       // In place on our memory: the buffer identifies it (a grow makes a new one, which the addon re-reads).
-      this.native.sgemm(this.heap.buffer, this.nativeThreads, pa, pb, pc, batch, M, K, N, tA, tB, acc, aBatchStride, bBatchStride);
+      // One OpenBLAS thread for small products (its own threshold would wake a second thread for an
+      // LSTM step's matrix-vector product, and that hand-off costs more than the product).
+      const threads = batch * mnk >= (M === 1 || N === 1 ? PAR_GEMV : NATIVE_PAR) ? this.nativeThreads : 1;
+      this.native.sgemm(this.heap.buffer, threads, pa, pb, pc, batch, M, K, N, tA, tB, acc, aBatchStride, bBatchStride);
+      return;
+    }
+    if (M === 1 && mnk >= SMALL_GEMM) {
+      // One row: the matrix-vector kernel (assembly/gemm.ts), threads only for a large matrix.
+      const T = this.pool && batch * mnk >= PAR_GEMV ? this.pool.threads * CHUNKS_PER_THREAD : 1;
+      const parts = batch >= T ? splitRange(batch, T, 1).map(([p0, p1]) => [p0, p1, 0, N])
+        : splitRange(N, T, 16).map(([n0, n1]) => [0, batch, n0, n1]);
+      this.par('gemv', parts.map(([p0, p1, n0, n1]) => [pa, pb, pc, p0!, p1!, aBatchStride, bBatchStride, K, N, tB, acc, n0!, n1!]));
       return;
     }
     if (mnk < SMALL_GEMM) {

@@ -265,3 +265,116 @@ export function gemm_small(a: usize, b: usize, c: usize, p0: i32, p1: i32, sA: i
     }
   }
 }
+
+// ---- one row of C: the matrix-vector product ----
+//
+// c[1, n0:n1] (+)= a[K] · op(B)[:, n0:n1], the shape of batch-1 inference (an LSTM step, a vocabulary
+// projection). It reads every element of B once and does one multiply-add with it, so it is bound by
+// memory bandwidth, not arithmetic: the packed GEMM above would pad the row to MR = 4 rows and walk B's
+// rows with a stride of N floats. Here B is read in long contiguous runs that the prefetcher follows.
+// B [K, N] row-major: C's columns in blocks of GEMV_NB floats (4 KiB, kept in L1) accumulate four rows of
+// B per pass, c += a[k]·B[k] + … + a[k+3]·B[k+3]. B stored [N, K] (transB): four dot products at a
+// time over contiguous rows of B. `a` is a contiguous K-vector whether or not A was transposed (M = 1).
+
+// @ts-ignore
+@inline const GEMV_NB = 1024;
+
+// c[0:n] += a0·r0[0:n] + a1·r1[0:n] + a2·r2[0:n] + a3·r3[0:n] (rows r0..r3 of B, n floats each).
+// @ts-ignore
+@inline function axpy4(c: usize, n: i32, a0: f32, a1: f32, a2: f32, a3: f32, r0: usize, r1: usize, r2: usize, r3: usize): void {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const v0 = f32x4.splat(a0), v1 = f32x4.splat(a1), v2 = f32x4.splat(a2), v3 = f32x4.splat(a3);
+    for (; j + 4 <= n; j += 4) {
+      const o = <usize>j << 2;
+      let y = v128.load(c + o);
+      y = madd(v0, v128.load(r0 + o), y);
+      y = madd(v1, v128.load(r1 + o), y);
+      y = madd(v2, v128.load(r2 + o), y);
+      y = madd(v3, v128.load(r3 + o), y);
+      v128.store(c + o, y);
+    }
+  }
+  for (; j < n; j++) {
+    const o = <usize>j << 2;
+    store<f32>(c + o, load<f32>(c + o) + a0 * load<f32>(r0 + o) + a1 * load<f32>(r1 + o) + a2 * load<f32>(r2 + o) + a3 * load<f32>(r3 + o));
+  }
+}
+
+// Σ_k x[k]·r[k] over K floats, four lanes then a horizontal sum (scalar build: one accumulator).
+// @ts-ignore
+@inline function dot(x: usize, r: usize, K: i32): f32 {
+  let k = 0, s: f32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    let acc = f32x4.splat(0);
+    for (; k + 4 <= K; k += 4) acc = madd(v128.load(x + (<usize>k << 2)), v128.load(r + (<usize>k << 2)), acc);
+    s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  }
+  for (; k < K; k++) s += load<f32>(x + (<usize>k << 2)) * load<f32>(r + (<usize>k << 2));
+  return s;
+}
+
+/**
+ * Batched matrix-vector product (M = 1) over matrices p in [p0, p1), columns [n0, n1) of C:
+ * C_p[1, N] (+)= a_p[K] · op(B_p), B_p [K, N] or, with transB, stored [N, K]. Strides as `gemm`
+ * (C's is N). K > 0.
+ */
+export function gemv(a: usize, b: usize, c: usize, p0: i32, p1: i32, sA: i32, sB: i32, K: i32, N: i32,
+  transB: bool, accumulate: bool, n0: i32, n1: i32): void {
+  for (let p = p0; p < p1; p++) {
+    const ap = a + (<usize>p * <usize>sA << 2), bp = b + (<usize>p * <usize>sB << 2), cp = c + (<usize>p * <usize>N << 2);
+    if (transB) {
+      const rowB = <usize>K << 2;
+      let n = n0;
+      if (ASC_FEATURE_SIMD) {
+        // Four rows of B at a time: each vector of a is loaded once for four dot products.
+        for (; n + 4 <= n1; n += 4) {
+          const r0 = bp + <usize>n * rowB, r1 = r0 + rowB, r2 = r1 + rowB, r3 = r2 + rowB;
+          let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+          let k = 0;
+          for (; k + 4 <= K; k += 4) {
+            const o = <usize>k << 2, x = v128.load(ap + o);
+            s0 = madd(x, v128.load(r0 + o), s0); s1 = madd(x, v128.load(r1 + o), s1);
+            s2 = madd(x, v128.load(r2 + o), s2); s3 = madd(x, v128.load(r3 + o), s3);
+          }
+          // Horizontal sums of the four accumulators as one 4×4 transpose-and-add.
+          const t0 = i32x4.shuffle(s0, s1, 0, 4, 1, 5), t1 = i32x4.shuffle(s2, s3, 0, 4, 1, 5);
+          const t2 = i32x4.shuffle(s0, s1, 2, 6, 3, 7), t3 = i32x4.shuffle(s2, s3, 2, 6, 3, 7);
+          let v = f32x4.add(f32x4.add(i32x4.shuffle(t0, t1, 0, 1, 4, 5), i32x4.shuffle(t0, t1, 2, 3, 6, 7)),
+            f32x4.add(i32x4.shuffle(t2, t3, 0, 1, 4, 5), i32x4.shuffle(t2, t3, 2, 3, 6, 7)));
+          for (; k < K; k++) {
+            const o = <usize>k << 2, x = load<f32>(ap + o);
+            v = f32x4.add(v, f32x4.mul(f32x4.splat(x), f32x4(load<f32>(r0 + o), load<f32>(r1 + o), load<f32>(r2 + o), load<f32>(r3 + o))));
+          }
+          const d = cp + (<usize>n << 2);
+          v128.store(d, accumulate ? f32x4.add(v128.load(d), v) : v);
+        }
+      }
+      for (; n < n1; n++) {
+        const d = cp + (<usize>n << 2);
+        const v = dot(ap, bp + <usize>n * rowB, K);
+        store<f32>(d, accumulate ? load<f32>(d) + v : v);
+      }
+      continue;
+    }
+    const rowB = <usize>N << 2;
+    for (let j = n0; j < n1; j += GEMV_NB) {
+      const nb = min(GEMV_NB, n1 - j);
+      const cb = cp + (<usize>j << 2), bb = bp + (<usize>j << 2);
+      if (!accumulate) memory.fill(cb, 0, <usize>nb << 2);
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const r = bb + <usize>k * rowB, ak = ap + (<usize>k << 2);
+        axpy4(cb, nb, load<f32>(ak), load<f32>(ak, 4), load<f32>(ak, 8), load<f32>(ak, 12), r, r + rowB, r + 2 * rowB, r + 3 * rowB);
+      }
+      for (; k < K; k++) {
+        // The last rows one at a time (zero weights for the missing three would turn an inf·0 into NaN).
+        const r = bb + <usize>k * rowB, ak = load<f32>(ap + (<usize>k << 2));
+        for (let q = 0; q < nb; q++) {
+          const o = <usize>q << 2;
+          store<f32>(cb + o, load<f32>(cb + o) + ak * load<f32>(r + o));
+        }
+      }
+    }
+  }
+}

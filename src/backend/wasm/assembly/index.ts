@@ -4,7 +4,7 @@
 export * from './exports.gen'; // unary_<op>, binary_<op>: one per row of the kernel table
 export * from './elementwise';
 export * from './fused';
-export { gemm, gemm_small, gemm_scratch_bytes, set_gemm_scratch } from './gemm';
+export { gemm, gemm_small, gemv, gemm_scratch_bytes, set_gemm_scratch } from './gemm';
 
 /** End of the module's static data (math tables): JavaScript-managed memory must start above it. */
 export function heap_base(): usize { return __heap_base; }
