@@ -1,8 +1,9 @@
 // backprop (this repository) as a benchmark participant: the same workloads as the peers, through the
-// public library API. `--backend wasm` (default) or `--backend js` (the reference backend).
-// Usage: node --expose-gc dist/bench/ours.js --workload W3 [--windows 5] [--quick] [--backend js|wasm] [--threads N]
+// public library API. `--backend wasm` (default: WebAssembly alone) or `--backend js` (the reference
+// backend); `--native` adds the native GEMM (OpenBLAS) to the WASM backend (the `ours-native` participant).
+// Usage: node --expose-gc dist/bench/ours.js --workload W3 [--windows 5] [--quick] [--backend js|wasm] [--native] [--threads N]
 import {
-  Adam, Dense, FusedDenseTrainer, getBackend, LanguageModel, mean, Rng, SGD, Sequential, setBackend,
+  Adam, Dense, evaluateWindows, FusedDenseTrainer, getBackend, LanguageModel, mean, Rng, SGD, Sequential, setBackend,
   softmaxCrossEntropy, squaredError, sum, tensor, Tensor, trainStep, TruncatedBPTT, type FloatArray,
 } from '../src/index.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
@@ -12,6 +13,7 @@ import { gemmCaseName, lstmTokensPerStep, SPEC, type LstmSpec } from './workload
 const arg = (name: string): string | undefined => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
 const backendName = arg('--backend') ?? 'wasm';
 const threads = arg('--threads') ? Number(arg('--threads')) : undefined;
+const native = process.argv.includes('--native');
 
 async function w1(ctx: WorkloadContext): Promise<PartialResult[]> {
   const s = ctx.spec.W1;
@@ -77,14 +79,35 @@ async function w5(ctx: WorkloadContext): Promise<PartialResult[]> {
   return out;
 }
 
+/**
+ * W6: batch-1 scoring, as `eval --batch-size 1 --num-steps 1` and `generate` run: one token per step
+ * through the library's `evaluateWindows` (no gradient, an engine scope per step), state carried.
+ */
+async function w6(ctx: WorkloadContext): Promise<PartialResult> {
+  const s = ctx.spec.W6;
+  const model = new LanguageModel({ vocabSize: s.vocab, embedSize: s.embed, hiddenSize: s.hidden, numLayers: s.layers, cell: 'lstm', keepProb: 1, forgetBias: 0, initScale: s.initScale }, new Rng(1));
+  const ids = randInts(s.nTokens + 1, s.vocab, 60);
+  const windows = Array.from({ length: s.nTokens }, (_, i) => ({ x: ids.subarray(i, i + 1), y: ids.subarray(i + 1, i + 2) }));
+  let state = model.initialState(1), i = 0;
+  const m = await measure(() => {
+    state = evaluateWindows(model, [windows[i]!], 1, 1, state).state;
+    i = (i + 1) % s.nTokens;
+  }, 1, ctx.timing);
+  return fromMeasured(m, 'evaluateWindows per token, state carried');
+}
+
 await runParticipant('ours', {
-  W1: w1, W2: w2, W3: (ctx) => lstm(ctx, SPEC.W3), W4: (ctx) => lstm(ctx, SPEC.W4), W5: w5,
+  W1: w1, W2: w2, W3: (ctx) => lstm(ctx, SPEC.W3), W4: (ctx) => lstm(ctx, SPEC.W4), W5: w5, W6: w6,
 }, async () => {
+  let extra = '';
   if (backendName === 'wasm') {
-    const be = await createWasmBackend(threads ? { threads } : {});
+    const be = await createWasmBackend({ ...(threads ? { threads } : {}), native });
     setBackend(be);
+    const n = be.nativeInfo;
+    extra = n ? `, native GEMM ${n.blas} (core ${n.core}, ${n.threads} threads, ${n.threading})` : `, no native GEMM (${be.nativeAbsent})`;
+    if (native && !n) throw new Error(`--native: the native GEMM is absent (${be.nativeAbsent})`);
   } else if (backendName !== 'js') {
     throw new Error(`--backend must be wasm or js, got ${backendName}`);
   }
-  return `backprop 0.1.0, backend ${getBackend().name}${threads ? `, ${threads} threads` : ''}`;
+  return `backprop 0.1.0, backend ${getBackend().name}${threads ? `, ${threads} threads` : ''}${extra}`;
 });

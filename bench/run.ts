@@ -7,7 +7,8 @@
 //
 // Options:
 //   --only W1,W2,...     workloads to run (default all)
-//   --libs a,b,...       participants: ours, tfjs-wasm, tfjs-cpu, brain.js (or brain), torch (default all)
+//   --libs a,b,...       participants: ours (WASM alone), ours-native (WASM + OpenBLAS GEMM), tfjs-wasm, tfjs-cpu,
+//                        brain.js (or brain), torch (default all)
 //   --quick              2 short windows per measurement
 //   --windows N          override the number of timed windows
 //   --md PATH            markdown report (default docs/bench-results.md); --no-md to skip
@@ -43,12 +44,14 @@ interface Participant {
 
 const PARTICIPANTS: Participant[] = [
   { id: 'ours', kind: 'node', script: 'ours', args: [] },
+  // The same engine with the native GEMM (OpenBLAS through the addon built at install) beside its WASM kernels.
+  { id: 'ours-native', kind: 'node', script: 'ours', args: ['--native'] },
   { id: 'tfjs-wasm', kind: 'node', script: 'peers/tfjs', args: ['--backend', 'wasm'] },
   { id: 'tfjs-cpu', kind: 'node', script: 'peers/tfjs', args: ['--backend', 'cpu'] },
   { id: 'brain.js', kind: 'node', script: 'peers/brain', args: [] },
   { id: 'torch', kind: 'python', script: 'peers/torch_bench.py', args: [] },
 ];
-const LIB_ALIASES: Record<string, string> = { brain: 'brain.js', pytorch: 'torch', wasm: 'tfjs-wasm', cpu: 'tfjs-cpu' };
+const LIB_ALIASES: Record<string, string> = { brain: 'brain.js', pytorch: 'torch', wasm: 'tfjs-wasm', cpu: 'tfjs-cpu', native: 'ours-native' };
 
 interface Options {
   only: WorkloadId[];
@@ -176,19 +179,22 @@ function workloadTable(w: WorkloadId, rows: ResultLine[], libOrder: string[]): s
   const unit = SPEC[w].unit;
   const cases = [...new Set(rows.map((r) => r.case))];
   const hasCase = cases.some((c) => c !== '');
-  const head = [...(hasCase ? ['case'] : []), 'library', `${unit} (median)`, 'min', 'max', 'ours ÷ lib', 'peak RSS MiB', 'note'];
+  const withNative = rows.some((r) => r.lib === 'ours-native' && r.median);
+  const head = [...(hasCase ? ['case'] : []), 'library', `${unit} (median)`, 'min', 'max', 'ours ÷ lib', ...(withNative ? ['ours-native ÷ lib'] : []), 'peak RSS MiB', 'note'];
   const out = [`### ${SPEC[w].title}`, '', `| ${head.join(' | ')} |`, `|${head.map((h) => (h === 'note' || h === 'library' || h === 'case' ? '---' : '---:')).join('|')}|`];
   for (const c of cases) {
     const ours = rows.find((r) => r.case === c && r.lib === 'ours');
+    const oursNative = rows.find((r) => r.case === c && r.lib === 'ours-native');
     for (const lib of libOrder) {
       for (const r of rows.filter((x) => x.case === c && x.lib === lib)) {
         const ratio = ours?.median && r.median ? ours.median / r.median : null;
-        out.push(`| ${[...(hasCase ? [c] : []), r.lib, fmt(r.median), fmt(r.min), fmt(r.max), fmtRatio(ratio),
+        const nativeRatio = oursNative?.median && r.median ? oursNative.median / r.median : null;
+        out.push(`| ${[...(hasCase ? [c] : []), r.lib, fmt(r.median), fmt(r.min), fmt(r.max), fmtRatio(ratio), ...(withNative ? [fmtRatio(nativeRatio)] : []),
           r.peakRssMiB ? fmt(r.peakRssMiB) : '—', esc(r.note ?? '')].join(' | ')} |`);
       }
     }
   }
-  out.push('', '"ours ÷ lib" > 1 means ours has the higher throughput. Medians over timed windows after warm-up.', '');
+  out.push('', '"ours ÷ lib" > 1 means ours (WASM alone) has the higher throughput; "ours-native ÷ lib" the same for ours with the native GEMM. Medians over timed windows after warm-up.', '');
   return out.join('\n');
 }
 
@@ -323,6 +329,7 @@ function writeReport(o: Options, started: Date, load0: number[], tables: string[
     '- tfjs-wasm runs single-threaded SIMD in Node (no multithread support there); tfjs-cpu is pure JS.',
     '- brain.js expresses W1 exactly; W2/W3/W4 only approximately (batch 1, its own losses/optimizer; see the notes column). W5 is n/a.',
     '- PyTorch runs under /usr/bin/python3 with `torch.set_num_threads(2)` and with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from its environment.',
+    '- ours is the WASM backend alone (`native: false`, what a browser runs); ours-native is the same engine with large matrix products on OpenBLAS (`native: true`, the Node default where the addon is built). W6 scores one token per step (batch 1, no gradient), as `eval --batch-size 1` and `generate` do.',
     '');
   mkdirSync(path.dirname(o.md!), { recursive: true });
   writeFileSync(o.md!, md.join('\n'));

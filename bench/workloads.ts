@@ -2,8 +2,8 @@
 // Every participant (ours, tfjs-wasm, tfjs-cpu, brain.js, PyTorch) trains the SAME shapes on random data.
 // The orchestrator passes SPEC as JSON to the Python peer (--spec), so this file is the single source of truth.
 
-export type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4' | 'W5';
-export const WORKLOAD_IDS: readonly WorkloadId[] = ['W1', 'W2', 'W3', 'W4', 'W5'];
+export type WorkloadId = 'W1' | 'W2' | 'W3' | 'W4' | 'W5' | 'W6';
+export const WORKLOAD_IDS: readonly WorkloadId[] = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6'];
 
 export interface LstmSpec {
   vocab: number;
@@ -74,6 +74,17 @@ export const SPEC = {
     // AB: A stored [M,K], B stored [K,N]. AtB: A stored [K,M]. ABt: B stored [N,K].
     forms: ['AB', 'AtB', 'ABt'] as ('AB' | 'AtB' | 'ABt')[],
   },
+  W6: {
+    title: 'W6 batch-1 scoring: small LSTM (V=17,905, E=200, 2×200), B=1, T=1, state carried, no gradient (eval --batch-size 1, generate)',
+    unit: 'tokens/s',
+    // Brown corpus in Bengio et al.'s preparation (--data brown-bengio): |V| = 17,905.
+    vocab: 17905,
+    embed: 200,
+    hidden: 200,
+    layers: 2,
+    initScale: 0.1,
+    nTokens: 4096, // random token stream cycled through; one step scores one token
+  },
 } as const;
 
 export type GemmForm = 'AB' | 'AtB' | 'ABt';
@@ -104,6 +115,7 @@ export function timingFor(w: WorkloadId, quick: boolean, windowsOverride?: numbe
     W4: { windows: 5, minWindows: 3, windowSec: 3.0, warmupSec: 2.0, maxMeasureSec: 60 },
     // per GEMM case (9 cases)
     W5: { windows: 5, minWindows: 3, windowSec: 0.4, warmupSec: 0.2, maxMeasureSec: 8 },
+    W6: { windows: 5, minWindows: 3, windowSec: 2.0, warmupSec: 1.0, maxMeasureSec: 40 },
   };
   const t = { ...base[w] };
   if (quick) {

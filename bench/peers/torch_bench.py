@@ -23,8 +23,9 @@ DEFAULT_SPEC = {
     "W4": {"unit": "tokens/s", "vocab": 65, "embed": 64, "hidden": 256, "layers": 2, "batch": 32, "steps": 64,
            "optimizer": "adam", "lr": 0.002, "clipNorm": 5, "initScale": 0.08},
     "W5": {"unit": "GFLOP/s", "shapes": [[400, 200, 10000], [20, 400, 800], [512, 512, 512]], "forms": ["AB", "AtB", "ABt"]},
+    "W6": {"unit": "tokens/s", "vocab": 17905, "embed": 200, "hidden": 200, "layers": 2, "initScale": 0.1, "nTokens": 4096},
 }
-WORKLOADS = ["W1", "W2", "W3", "W4", "W5"]
+WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6"]
 # Mirrors timingFor() in bench/workloads.ts.
 BASE_TIMING = {
     "W1": dict(windows=5, minWindows=3, windowSec=1.0, warmupSec=0.5, maxMeasureSec=20),
@@ -32,6 +33,7 @@ BASE_TIMING = {
     "W3": dict(windows=5, minWindows=3, windowSec=3.0, warmupSec=2.0, maxMeasureSec=60),
     "W4": dict(windows=5, minWindows=3, windowSec=3.0, warmupSec=2.0, maxMeasureSec=60),
     "W5": dict(windows=5, minWindows=3, windowSec=0.4, warmupSec=0.2, maxMeasureSec=8),
+    "W6": dict(windows=5, minWindows=3, windowSec=2.0, warmupSec=1.0, maxMeasureSec=40),
 }
 
 
@@ -152,7 +154,7 @@ def main():
         return 0
     torch.set_num_threads(2)
     emit({"lib": LIB, "info": blas_info(torch)})
-    impls = {"W1": w1, "W2": w2, "W3": lambda t, s, T: lstm(t, s["W3"], T, 3000), "W4": lambda t, s, T: lstm(t, s["W4"], T, 4000), "W5": w5}
+    impls = {"W1": w1, "W2": w2, "W3": lambda t, s, T: lstm(t, s["W3"], T, 3000), "W4": lambda t, s, T: lstm(t, s["W4"], T, 4000), "W5": w5, "W6": w6}
     rc = 0
     for w in workloads:
         try:
@@ -277,6 +279,38 @@ def w5(torch, spec, t):
             m = measure(f, 2 * M * K * N / 1e9, t)
             out.append((m[0], m[1], m[2], m[3], f"{M}x{K}x{N} {names[form]}"))
     return out
+
+
+def w6(torch, spec, t):
+    """Batch-1 scoring: one token per step through embedding, the 2-layer LSTM and the projection, then the
+    cross-entropy of the next token; no gradient, eval mode, state carried (what `eval --batch-size 1` does)."""
+    s = spec["W6"]
+    torch.manual_seed(6)
+    V, E, H, L = s["vocab"], s["embed"], s["hidden"], s["layers"]
+
+    class LM(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(V, E)
+            self.rnn = torch.nn.LSTM(E, H, L)
+            self.out = torch.nn.Linear(H, V)
+            for p in self.parameters():
+                torch.nn.init.uniform_(p, -s["initScale"], s["initScale"])
+
+    model = LM().eval()
+    ids = torch.randint(0, V, (s["nTokens"] + 1,))
+    st = {"i": 0, "state": (torch.zeros(L, 1, H), torch.zeros(L, 1, H)), "cost": 0.0}
+
+    def step():
+        i = st["i"]
+        st["i"] = (i + 1) % s["nTokens"]
+        with torch.no_grad():
+            y, st["state"] = model.rnn(model.emb(ids[i:i + 1].view(1, 1)), st["state"])
+            logits = model.out(y.view(1, H))
+            st["cost"] += torch.nn.functional.cross_entropy(logits, ids[i + 1:i + 2]).item()
+
+    m = measure(step, 1, t)
+    return [(m[0], m[1], m[2], m[3] + "; no_grad, eval(), one token per step, state carried")]
 
 
 if __name__ == "__main__":
