@@ -11,6 +11,8 @@ export type OptimizerName = 'sgd' | 'momentum' | 'adam';
 export interface LmSettings {
   cell: CellKind;
   hidden: number;
+  /** Embedding size; absent: `hidden` (the page's knobs leave it so; the benchmark sets W4's). */
+  embed?: number;
   layers: number;
   /** TBPTT: update every k1 steps, backpropagating through the last k2. */
   k1: number;

@@ -116,6 +116,7 @@ function windowSteps(s: LmSettings): number { return s.k1 * Math.ceil(Math.max(s
 function checkSettings(s: LmSettings): void {
   const ints: (keyof LmSettings)[] = ['hidden', 'layers', 'k1', 'k2', 'batch'];
   for (const k of ints) if (!Number.isInteger(s[k]) || (s[k] as number) < 1) throw new Error(`${k} must be a positive integer, got ${s[k]}`);
+  if (s.embed !== undefined && !(Number.isInteger(s.embed) && s.embed >= 1)) throw new Error(`embed must be a positive integer, got ${s.embed}`);
   if (!(s.lr > 0 && Number.isFinite(s.lr))) throw new Error(`the learning rate must be > 0, got ${s.lr}`);
   if (!(s.clip >= 0 && Number.isFinite(s.clip))) throw new Error(`clipping must be ≥ 0 (0 = off), got ${s.clip}`);
   if (!(s.dropout >= 0 && s.dropout < 1)) throw new Error(`dropout must be in [0, 1), got ${s.dropout}`);
@@ -145,7 +146,7 @@ function makeRun(settings: LmSettings, text: string, level: 'char' | 'word', giv
   }
   const rng = given?.rng ?? new Rng(settings.seed);
   const model = given?.model ?? new LanguageModel({
-    vocabSize: vocab.size, embedSize: settings.hidden, hiddenSize: settings.hidden, numLayers: settings.layers,
+    vocabSize: vocab.size, embedSize: settings.embed ?? settings.hidden, hiddenSize: settings.hidden, numLayers: settings.layers,
     cell: settings.cell, keepProb: 1 - settings.dropout, forgetBias: 0, initScale: 0.1,
   }, rng);
   model.train();
@@ -341,7 +342,8 @@ async function load(name: string, buf: ArrayBuffer, current: LmSettings | null):
     k1: Number(trainCfg['k1']), k2: Number(trainCfg['k2']), batch: Number(trainCfg['batchSize']), optimizer: trainCfg['optimizer'] as LmSettings['optimizer'],
     lr: Number(trainCfg['lr']), clip: Number(trainCfg['maxGradNorm']),
   } : {};
-  const settings: LmSettings = { ...base, ...fromTrain, ...saved, cell: cfg.cell, hidden: cfg.hiddenSize, layers: cfg.numLayers, dropout: 1 - cfg.keepProb };
+  const settings: LmSettings = { ...base, ...fromTrain, ...saved, cell: cfg.cell, hidden: cfg.hiddenSize, layers: cfg.numLayers, dropout: 1 - cfg.keepProb,
+    ...(cfg.embedSize !== cfg.hiddenSize ? { embed: cfg.embedSize } : {}) };
   const vocab = vocabOf(probe.vocab, name);
   const rng = new Rng(settings.seed);
   const model = buildModelFromSpec(probe.spec, rng) as LanguageModel;

@@ -230,7 +230,9 @@ export function mountLmView(root: HTMLElement): void {
   };
   /** The knobs as settings, or null with every invalid field marked and explained. */
   const readSettings = (): LmSettings | null => {
-    const out: LmSettings = { ...st.settings, cell: cellSel.value as LmSettings['cell'], optimizer: optSel.value as LmSettings['optimizer'] };
+    // A loaded model's embedding size is not a knob: a new run embeds at the hidden size.
+    const { embed: _loaded, ...kept } = st.settings;
+    const out: LmSettings = { ...kept, cell: cellSel.value as LmSettings['cell'], optimizer: optSel.value as LmSettings['optimizer'] };
     let ok = true;
     for (const f of NUMERIC) {
       const el = inputs.get(f.key)!, r = parseField(el.value, f.kind, f.min);
