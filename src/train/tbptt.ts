@@ -199,6 +199,9 @@ export class TruncatedBPTT<S> {
     // J = Σ over the last m steps of the batch mean (the TF tutorial's cost: sum over steps / batch size).
     const lossRows = m === w ? perRow : o.slice(perRow, [(w - m) * B], [m * B]);
     const J = o.div(o.sum(lossRows), B);
+    // A model's activation penalty (the LM's AR/TAR) is per token, as in a mean loss: J sums m steps' means,
+    // so it counts m times. Backpropagated with J; the reported loss and costs leave it out.
+    const Jtrain = r.penalty ? o.add(J, o.mul(r.penalty, m)) : J;
     const rowLoss = perRow.data;
     win.forEach((s, i) => {
       if (s.costReported) return;
@@ -214,7 +217,7 @@ export class TruncatedBPTT<S> {
     let skipped = false;
     let gradNorm = NaN, clipped = false;
     if (Number.isFinite(loss)) {
-      o.backward(J);
+      o.backward(Jtrain);
       ({ norm: gradNorm, clipped } = this.opts.maxGradNorm ? clipGradNorm(arena, this.opts.maxGradNorm) : { norm: Math.sqrt(sumSq(arena.grads)), clipped: false });
     }
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {

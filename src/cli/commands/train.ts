@@ -48,6 +48,8 @@ interface TrainFlags {
   diagnostics?: boolean; testEveryEpoch?: boolean; onDivergence?: string; divergenceFactor?: number; divergencePatience?: number;
   out?: string; resume?: boolean; force?: boolean; backend: string; threads?: number;
   sample: number; progressEvery: number; patience?: number;
+  tieWeights?: boolean; dropoutEmbed?: number; dropoutInput?: number; dropoutHidden?: number; dropoutOutput?: number;
+  weightDrop?: number; ar?: number; tar?: number;
 }
 
 export function registerTrain(program: Command): void {
@@ -87,6 +89,15 @@ export function registerTrain(program: Command): void {
     .option('--on-divergence <what>', 'on a NaN/Inf or a run of huge losses: stop, or skip the update and halve lr', oneOf('--on-divergence', ['stop', 'skip']))
     .option('--divergence-factor <f>', 'a loss above f·ln|V| counts toward divergence (default 3)', anyNumber('--divergence-factor'))
     .option('--divergence-patience <n>', 'that many such updates in a row are divergence (default 20; 0 = off)', int('--divergence-patience'))
+    // AWD-LSTM's regularisers (Merity et al. 2017; docs/training.md, "Regularisers"): all off by default.
+    .option('--tie-weights', 'tie the softmax weights to the embedding (a learned H→E projection first when --hidden ≠ --embed)')
+    .option('--dropout-embed <p>', 'embedding dropout: drop whole words per window (AWD 0.1)', anyNumber('--dropout-embed'))
+    .option('--dropout-input <p>', 'locked dropout on the first layer\'s inputs, one mask per window (AWD 0.65)', anyNumber('--dropout-input'))
+    .option('--dropout-hidden <p>', 'locked dropout between recurrent layers (AWD 0.3)', anyNumber('--dropout-hidden'))
+    .option('--dropout-output <p>', 'locked dropout on the last layer\'s outputs (AWD 0.4)', anyNumber('--dropout-output'))
+    .option('--weight-drop <p>', 'DropConnect on the hidden-to-hidden weights, one mask per window (AWD 0.5)', anyNumber('--weight-drop'))
+    .option('--ar <alpha>', 'activation regularisation α·mean(dropped h²) (AWD 2)', anyNumber('--ar'))
+    .option('--tar <beta>', 'temporal activation regularisation β·mean((h_t − h_t+1)²) (AWD 1)', anyNumber('--tar'))
     .option('--out <dir>', 'output folder (default runs/<name>)')
     .option('--patience <n>', 'early stopping: stop after n epochs without a lower validation perplexity (best.ckpt holds the best)', int('--patience', 1))
     .option('--resume', 'continue from <out>/checkpoint.ckpt (its configuration; --epochs may extend it)')
@@ -105,6 +116,8 @@ export function registerTrain(program: Command): void {
         testBatchSize: f.testBatchSize, testNumSteps: f.testNumSteps, testTokens: f.testTokens,
         testEveryEpoch: f.testEveryEpoch, diagnostics: f.diagnostics, onDivergence: f.onDivergence as TrainConfig['onDivergence'],
         divergenceFactor: f.divergenceFactor, divergencePatience: f.divergencePatience,
+        tieWeights: f.tieWeights, dropoutEmbed: f.dropoutEmbed, dropoutInput: f.dropoutInput, dropoutHidden: f.dropoutHidden,
+        dropoutOutput: f.dropoutOutput, weightDrop: f.weightDrop, ar: f.ar, tar: f.tar,
       };
       if (f.resume && f.force) throw new ConfigError('--resume continues a run and --force replaces it: give one of them');
       const cfg = f.resume ? null : resolveConfig(f.preset, overrides);
