@@ -32,7 +32,7 @@ import { Rng, type RngState } from '../tensor/random.js';
 import { scoreStream, yieldToEventLoop, type ScoreResult } from '../eval/score.js';
 import { buildModel, loadModelTensors, modelTensors, optimizerContents, restoreOptimizer, stateFromTensors, stateTensors } from './model-file.js';
 import { TruncatedBPTT } from './tbptt.js';
-import { regulariserDefaults, validateConfig, type TrainConfig } from './presets.js';
+import { validateConfig, type TrainConfig } from './presets.js';
 
 // ---------------------------------------------------------------------------------------------
 // Records
@@ -442,7 +442,7 @@ function addHGrad(acc: EpochAcc, h: number[][], k2: number): void {
 }
 
 /** Defaults for configuration fields newer than some checkpoints. */
-const guardDefaults = { divergenceFactor: 3, divergencePatience: 20, ...regulariserDefaults };
+const guardDefaults = { divergenceFactor: 3, divergencePatience: 20 };
 
 /** Throws FormatError unless `x` looks like a `TrainerState` (a re-signed or weights-only checkpoint has none). */
 function checkTrainerState(x: unknown, file: string): void {

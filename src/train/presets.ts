@@ -12,6 +12,11 @@ import { cellKinds, type CellKind } from '../nn/recurrent.js';
 import { optimizerKinds, type OptimizerKind } from '../optim/optimizers.js';
 import { checkCorpusSource, type DataSource } from '../data/sources.js';
 
+/** The regularisers' fields, all off: the defaults of a configuration written before they existed (buildModel and validateConfig read a missing field as off). */
+export const regulariserDefaults: Pick<TrainConfig, 'tieWeights' | 'dropoutEmbed' | 'dropoutInput' | 'dropoutHidden' | 'dropoutOutput' | 'weightDrop' | 'ar' | 'tar'> = {
+  tieWeights: false, dropoutEmbed: 0, dropoutInput: 0, dropoutHidden: 0, dropoutOutput: 0, weightDrop: 0, ar: 0, tar: 0,
+};
+
 /** A complete language-model training run: data, model, optimizer, schedule and evaluation (a preset plus overrides, `resolveConfig`). */
 export interface TrainConfig {
   /** Run name (default output folder runs/<name>). */
@@ -48,6 +53,24 @@ export interface TrainConfig {
   keepProb: number;
   forgetBias: number;
   initScale: number;
+  // AWD-LSTM's model-side regularisers (Merity et al. 2017); LMConfig (src/nn/language-model.ts) defines
+  // each. All off by default; a configuration without these fields (an older checkpoint) means off.
+  /** Tie the output weights to the embedding (a learned H→E projection first when hidden ≠ embed). */
+  tieWeights: boolean;
+  /** Embedding dropout: whole word types dropped per window (AWD 0.1). */
+  dropoutEmbed: number;
+  /** Locked dropout on the first layer's inputs (AWD dropouti 0.65 on PTB). */
+  dropoutInput: number;
+  /** Locked dropout between recurrent layers (AWD dropouth 0.3 on PTB). */
+  dropoutHidden: number;
+  /** Locked dropout on the last layer's outputs (AWD dropout 0.4). */
+  dropoutOutput: number;
+  /** Weight-drop (DropConnect) on the hidden-to-hidden weights, one mask per window (AWD wdrop 0.5). */
+  weightDrop: number;
+  /** Activation regularisation α (AWD 2). */
+  ar: number;
+  /** Temporal activation regularisation β (AWD 1). */
+  tar: number;
   seed: number;
   /** Stop each training epoch after this many windows (0 = the whole epoch). For quick runs; successive
    *  short epochs take successive slices of the stream (see LMTrainer.windowIndex). */
@@ -72,40 +95,17 @@ export interface TrainConfig {
   onDivergence: 'stop' | 'skip';
   divergenceFactor: number;
   divergencePatience: number;
-  // AWD-LSTM's model-side regularisers (Merity et al. 2017); LMConfig (src/nn/language-model.ts) defines
-  // each. All off by default; a configuration without these fields (an older checkpoint) means off.
-  /** Tie the output weights to the embedding (a learned H→E projection first when hidden ≠ embed). */
-  tieWeights: boolean;
-  /** Embedding dropout: whole word types dropped per window (AWD 0.1). */
-  dropoutEmbed: number;
-  /** Locked dropout on the first layer's inputs (AWD dropouti 0.65 on PTB). */
-  dropoutInput: number;
-  /** Locked dropout between recurrent layers (AWD dropouth 0.3 on PTB). */
-  dropoutHidden: number;
-  /** Locked dropout on the last layer's outputs (AWD dropout 0.4). */
-  dropoutOutput: number;
-  /** Weight-drop (DropConnect) on the hidden-to-hidden weights, one mask per window (AWD wdrop 0.5). */
-  weightDrop: number;
-  /** Activation regularisation α (AWD 2). */
-  ar: number;
-  /** Temporal activation regularisation β (AWD 1). */
-  tar: number;
 }
-
-/** The regularisers' fields, all off: the defaults of a configuration written before they existed (LMTrainer.resume). */
-export const regulariserDefaults: Pick<TrainConfig, 'tieWeights' | 'dropoutEmbed' | 'dropoutInput' | 'dropoutHidden' | 'dropoutOutput' | 'weightDrop' | 'ar' | 'tar'> = {
-  tieWeights: false, dropoutEmbed: 0, dropoutInput: 0, dropoutHidden: 0, dropoutOutput: 0, weightDrop: 0, ar: 0, tar: 0,
-};
 
 /** The TF tutorial's fields shared by every preset that does not set them. */
 const base: Omit<TrainConfig, 'name'> = {
+  ...regulariserDefaults,
   data: 'brown-ptb', level: 'word',
   epochs: 13, batchSize: 20, numSteps: 20, k1: 20, k2: 20, hidden: 200, embed: 200, layers: 2,
   cell: 'lstm', optimizer: 'sgd', lr: 1.0, lrDecay: 0.5, maxEpoch: 4, maxGradNorm: 5, keepProb: 1.0,
   forgetBias: 0, initScale: 0.1, seed: 1, maxStepsPerEpoch: 0, validTokens: 0,
   testBatchSize: 1, testNumSteps: 1, testTokens: 0, testEveryEpoch: false, diagnostics: false, onDivergence: 'stop',
   divergenceFactor: 3, divergencePatience: 20,
-  ...regulariserDefaults,
 };
 
 export const presets: Record<string, TrainConfig> = {
@@ -186,11 +186,6 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.lrDecay > 0 && c.lrDecay <= 1)) throw new ConfigError(`lrDecay must be in (0, 1], got ${c.lrDecay}`);
   if (!(Number.isFinite(c.maxGradNorm) && c.maxGradNorm >= 0)) throw new ConfigError(`maxGradNorm must be ≥ 0 (0 = no clipping), got ${c.maxGradNorm}`);
   if (!(c.keepProb > 0 && c.keepProb <= 1)) throw new ConfigError(`keepProb must be in (0, 1], got ${c.keepProb}`);
-  if (!Number.isFinite(c.forgetBias)) throw new ConfigError(`forgetBias must be a finite number, got ${c.forgetBias}`);
-  if (!(c.initScale > 0)) throw new ConfigError(`initScale must be > 0, got ${c.initScale}`);
-  if (!(Number.isFinite(c.divergenceFactor) && c.divergenceFactor >= 1)) throw new ConfigError(`divergenceFactor must be a number ≥ 1 (times ln|V|), got ${c.divergenceFactor}`);
-  if (!Number.isInteger(c.divergencePatience) || c.divergencePatience < 0) throw new ConfigError(`divergencePatience must be an integer ≥ 0 (0 = off), got ${c.divergencePatience}`);
-  if (c.onDivergence !== 'stop' && c.onDivergence !== 'skip') throw new ConfigError(`onDivergence must be stop or skip, got "${c.onDivergence}"`);
   // The regularisers (absent = off, as in a configuration older than them).
   if (c.tieWeights !== undefined && typeof c.tieWeights !== 'boolean') throw new ConfigError(`tieWeights must be true or false, got ${JSON.stringify(c.tieWeights)}`);
   for (const k of ['dropoutEmbed', 'dropoutInput', 'dropoutHidden', 'dropoutOutput', 'weightDrop'] as const) {
@@ -201,5 +196,10 @@ export function validateConfig(c: TrainConfig): void {
     const v = c[k];
     if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new ConfigError(`${k} must be a finite number ≥ 0, got ${v}`);
   }
+  if (!Number.isFinite(c.forgetBias)) throw new ConfigError(`forgetBias must be a finite number, got ${c.forgetBias}`);
+  if (!(c.initScale > 0)) throw new ConfigError(`initScale must be > 0, got ${c.initScale}`);
+  if (!(Number.isFinite(c.divergenceFactor) && c.divergenceFactor >= 1)) throw new ConfigError(`divergenceFactor must be a number ≥ 1 (times ln|V|), got ${c.divergenceFactor}`);
+  if (!Number.isInteger(c.divergencePatience) || c.divergencePatience < 0) throw new ConfigError(`divergencePatience must be an integer ≥ 0 (0 = off), got ${c.divergencePatience}`);
+  if (c.onDivergence !== 'stop' && c.onDivergence !== 'skip') throw new ConfigError(`onDivergence must be stop or skip, got "${c.onDivergence}"`);
   if (!c.name || /[/\\]/.test(c.name)) throw new ConfigError(`run name must be non-empty without slashes, got "${c.name}"`);
 }

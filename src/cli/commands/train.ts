@@ -78,6 +78,15 @@ export function registerTrain(program: Command): void {
     .option('--keep-prob <p>', 'dropout keep probability', anyNumber('--keep-prob'))
     .option('--forget-bias <b>', 'LSTM forget-gate bias', anyNumber('--forget-bias'))
     .option('--init-scale <s>', 'uniform init scale', anyNumber('--init-scale'))
+    // AWD-LSTM's regularisers (Merity et al. 2017; docs/training.md, "Regularisers"): all off by default.
+    .option('--tie-weights', 'tie the softmax weights to the embedding (a learned H→E projection first when --hidden ≠ --embed)')
+    .option('--dropout-embed <p>', 'embedding dropout: drop whole words per window (AWD 0.1)', anyNumber('--dropout-embed'))
+    .option('--dropout-input <p>', 'locked dropout on the first layer\'s inputs, one mask per window (AWD 0.65)', anyNumber('--dropout-input'))
+    .option('--dropout-hidden <p>', 'locked dropout between recurrent layers (AWD 0.3)', anyNumber('--dropout-hidden'))
+    .option('--dropout-output <p>', 'locked dropout on the last layer\'s outputs (AWD 0.4)', anyNumber('--dropout-output'))
+    .option('--weight-drop <p>', 'DropConnect on the hidden-to-hidden weights, one mask per window (AWD 0.5)', anyNumber('--weight-drop'))
+    .option('--ar <alpha>', 'activation regularisation α·mean(dropped h²) (AWD 2)', anyNumber('--ar'))
+    .option('--tar <beta>', 'temporal activation regularisation β·mean((h_t − h_t+1)²) (AWD 1)', anyNumber('--tar'))
     .option('--seed <n>', 'random seed', int('--seed'))
     .option('--max-steps-per-epoch <n>', 'training windows per epoch (0 = all)', int('--max-steps-per-epoch'))
     .option('--valid-tokens <n>', 'validate on the first N tokens (0 = all)', int('--valid-tokens'))
@@ -89,15 +98,6 @@ export function registerTrain(program: Command): void {
     .option('--on-divergence <what>', 'on a NaN/Inf or a run of huge losses: stop, or skip the update and halve lr', oneOf('--on-divergence', ['stop', 'skip']))
     .option('--divergence-factor <f>', 'a loss above f·ln|V| counts toward divergence (default 3)', anyNumber('--divergence-factor'))
     .option('--divergence-patience <n>', 'that many such updates in a row are divergence (default 20; 0 = off)', int('--divergence-patience'))
-    // AWD-LSTM's regularisers (Merity et al. 2017; docs/training.md, "Regularisers"): all off by default.
-    .option('--tie-weights', 'tie the softmax weights to the embedding (a learned H→E projection first when --hidden ≠ --embed)')
-    .option('--dropout-embed <p>', 'embedding dropout: drop whole words per window (AWD 0.1)', anyNumber('--dropout-embed'))
-    .option('--dropout-input <p>', 'locked dropout on the first layer\'s inputs, one mask per window (AWD 0.65)', anyNumber('--dropout-input'))
-    .option('--dropout-hidden <p>', 'locked dropout between recurrent layers (AWD 0.3)', anyNumber('--dropout-hidden'))
-    .option('--dropout-output <p>', 'locked dropout on the last layer\'s outputs (AWD 0.4)', anyNumber('--dropout-output'))
-    .option('--weight-drop <p>', 'DropConnect on the hidden-to-hidden weights, one mask per window (AWD 0.5)', anyNumber('--weight-drop'))
-    .option('--ar <alpha>', 'activation regularisation α·mean(dropped h²) (AWD 2)', anyNumber('--ar'))
-    .option('--tar <beta>', 'temporal activation regularisation β·mean((h_t − h_t+1)²) (AWD 1)', anyNumber('--tar'))
     .option('--out <dir>', 'output folder (default runs/<name>)')
     .option('--patience <n>', 'early stopping: stop after n epochs without a lower validation perplexity (best.ckpt holds the best)', int('--patience', 1))
     .option('--resume', 'continue from <out>/checkpoint.ckpt (its configuration; --epochs may extend it)')
@@ -108,6 +108,8 @@ export function registerTrain(program: Command): void {
     .option('--progress-every <s>', 'seconds between progress lines when stderr is not a TTY', anyNumber('--progress-every'), 10)
     .action(async (f: TrainFlags) => {
       const overrides: Partial<TrainConfig> = {
+        tieWeights: f.tieWeights, dropoutEmbed: f.dropoutEmbed, dropoutInput: f.dropoutInput, dropoutHidden: f.dropoutHidden,
+        dropoutOutput: f.dropoutOutput, weightDrop: f.weightDrop, ar: f.ar, tar: f.tar,
         name: f.name, data: f.data as TrainConfig['data'], text: f.text, ptbDir: f.ptbDir, level: f.level as TrainConfig['level'],
         epochs: f.epochs, batchSize: f.batchSize, numSteps: f.numSteps, k1: f.k1, k2: f.k2, hidden: f.hidden, embed: f.embed,
         layers: f.layers, cell: f.cell as TrainConfig['cell'], optimizer: f.optimizer as TrainConfig['optimizer'], lr: f.lr,
@@ -116,8 +118,6 @@ export function registerTrain(program: Command): void {
         testBatchSize: f.testBatchSize, testNumSteps: f.testNumSteps, testTokens: f.testTokens,
         testEveryEpoch: f.testEveryEpoch, diagnostics: f.diagnostics, onDivergence: f.onDivergence as TrainConfig['onDivergence'],
         divergenceFactor: f.divergenceFactor, divergencePatience: f.divergencePatience,
-        tieWeights: f.tieWeights, dropoutEmbed: f.dropoutEmbed, dropoutInput: f.dropoutInput, dropoutHidden: f.dropoutHidden,
-        dropoutOutput: f.dropoutOutput, weightDrop: f.weightDrop, ar: f.ar, tar: f.tar,
       };
       if (f.resume && f.force) throw new ConfigError('--resume continues a run and --force replaces it: give one of them');
       const cfg = f.resume ? null : resolveConfig(f.preset, overrides);
