@@ -31,7 +31,9 @@ export function shakespeareFile(env: Record<string, string | undefined> = proces
   const beside = join(packageRoot, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt');
   const file = env.TINYSHAKESPEARE || beside;
   if (!existsSync(file)) {
-    throw new DataError(`Tiny Shakespeare not found: ${env.TINYSHAKESPEARE ? `TINYSHAKESPEARE=${env.TINYSHAKESPEARE} does not exist` : 'TINYSHAKESPEARE is not set'}, and the default place ${beside} is ${env.TINYSHAKESPEARE ? 'not used then' : 'empty'}; put input.txt (karpathy/char-rnn data/tinyshakespeare) there or point TINYSHAKESPEARE at it`);
+    throw new DataError(env.TINYSHAKESPEARE
+      ? `Tiny Shakespeare not found: TINYSHAKESPEARE=${env.TINYSHAKESPEARE} does not exist (unset it to read ${beside})`
+      : `Tiny Shakespeare not found: ${beside} does not exist and TINYSHAKESPEARE is not set; put input.txt (karpathy/char-rnn, data/tinyshakespeare) there or set TINYSHAKESPEARE to its path`);
   }
   return file;
 }

@@ -91,14 +91,17 @@ export function configFromText(text: string, file: string): { config: Partial<Tr
     let v: unknown;
     try { v = JSON.parse(first); } catch { throw new ConfigError(`${file}:1: not JSON (--config needs a JSON configuration or a train.jsonl log)`); }
     const o = asObject(v, `${file}:1`);
-    if (o.header !== true) {
-      throw new ConfigError(`${file}: its first line is not a log header ({"header": true, "config": …}); logs written before headers existed hold no configuration — give the run's config.json instead`);
-    }
+    if (o.header !== true) throw noHeader(file);
     return { config: headerConfig(o, `${file}:1`), header: o as unknown as LogHeader };
   }
   const o = asObject(whole, file);
   if (o.header === true) return { config: headerConfig(o, file), header: o as unknown as LogHeader };
+  if (file.endsWith('.jsonl') || ['trainPerplexity', 'test', 'check', 'progress'].some((k) => k in o)) throw noHeader(file);
   return { config: o as Partial<TrainConfig>, header: null };
+}
+
+function noHeader(file: string): ConfigError {
+  return new ConfigError(`${file}: its first line is not a log header ({"header": true, "config": …}); logs written before headers existed hold no configuration — give the run's config.json instead`);
 }
 
 function headerConfig(o: Record<string, unknown>, where: string): Partial<TrainConfig> {

@@ -49,7 +49,7 @@ interface TrainFlags {
   maxGradNorm?: number; keepProb?: number; forgetBias?: number; initScale?: number; seed?: number;
   maxStepsPerEpoch?: number; validTokens?: number; testBatchSize?: number; testNumSteps?: number; testTokens?: number;
   diagnostics?: boolean; testEveryEpoch?: boolean; onDivergence?: string; divergenceFactor?: number; divergencePatience?: number;
-  config?: string; validEvery?: number; ntAsgd?: number; variableBptt?: boolean; bpttP?: number; bpttSd?: number; bpttMin?: number; logEvery?: number;
+  config?: string; printConfig?: boolean; validEvery?: number; ntAsgd?: number; variableBptt?: boolean; bpttP?: number; bpttSd?: number; bpttMin?: number; logEvery?: number;
   out?: string; resume?: boolean; force?: boolean; backend: string; threads?: number;
   sample: number; progressEvery: number; patience?: number;
 }
@@ -100,6 +100,7 @@ export function registerTrain(program: Command): void {
     .option('--bptt-sd <s>', 'variable BPTT: standard deviation of the length (default 5)', anyNumber('--bptt-sd'))
     .option('--bptt-min <n>', 'variable BPTT: shortest window (default 5)', int('--bptt-min', 1))
     .option('--log-every <n>', 'write a progress line (training loss so far) to the log every n windows (0 = none)', int('--log-every'))
+    .option('--print-config', 'print the resolved configuration as JSON (a file for --config) and exit without training')
     .option('--out <dir>', 'output folder (default runs/<name>)')
     .option('--patience <n>', 'early stopping: stop after n epochs without a lower validation perplexity (best.ckpt holds the best)', int('--patience', 1))
     .option('--resume', 'continue from <out>/checkpoint.ckpt (its configuration; --epochs may extend it)')
@@ -125,6 +126,11 @@ export function registerTrain(program: Command): void {
       if (f.resume && f.config) throw new ConfigError('--resume continues with the checkpoint\'s configuration; --config starts a new run: give one of them');
       const fromFile = f.config ? readConfigFile(f.config) : null;
       const cfg = f.resume ? null : resolveConfig(f.preset, overrides, fromFile?.config ?? {});
+      if (f.printConfig) {
+        if (!cfg) throw new ConfigError('--print-config prints a new run\'s configuration; a resumed run\'s is in its log\'s first line');
+        process.stdout.write(JSON.stringify(cfg, null, 2) + '\n');
+        return;
+      }
       const out = f.out ?? path.join('runs', cfg?.name ?? overrides.name ?? f.preset);
       const release = await useBackend(f.backend, f.threads);
       const callbacks = consoleReporter({ every: f.progressEvery });
@@ -132,6 +138,8 @@ export function registerTrain(program: Command): void {
         process.stderr.write(`  check at epoch ${r.epoch} window ${r.window}: valid ppl ${r.validPerplexity.toFixed(2)}${r.averaged ? ' (averaged weights)' : ''}` +
           `${r.ntAsgdSwitch ? '; NT-ASGD: validation stopped improving, averaging the weights from here' : ''}\n`);
       };
+      const userCheckpoint = callbacks.checkpoint;
+      callbacks.checkpoint = (file, reason) => { if (reason !== 'check') userCheckpoint?.(file, reason); };   // the check's own line says enough
       const userEpochEnd = callbacks.epochEnd;
       callbacks.epochEnd = (r) => {
         userEpochEnd?.(r);
