@@ -26,6 +26,12 @@ const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.
  * ../shared/data/tinyshakespeare/input.txt beside the repository (the rule web/build.mjs uses for the
  * explorer's copy), so documented commands run unchanged from any checkout on a machine that has it.
  * @throws DataError naming both places when the file is at neither.
+ *
+ * @example
+ * ```ts
+ * import { shakespeareFile, loadTextCorpus } from 'backprop/node';
+ * const c = loadTextCorpus(shakespeareFile(), { level: 'char' }); // what --data shakespeare loads
+ * ```
  */
 export function shakespeareFile(env: Record<string, string | undefined> = process.env): string {
   const beside = join(packageRoot, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt');

@@ -20,7 +20,15 @@ import type { Corpus } from '../data/corpus.js';
 import { Sha256 } from '../io/sha256.js';
 import type { TrainConfig } from './presets.js';
 
-/** The package version written into every log header (test/run-log checks it against package.json). */
+/**
+ * The package version written into every log header (src/train/run-log.test.ts checks it against package.json).
+ *
+ * @example
+ * ```ts
+ * import { PACKAGE_VERSION } from 'backprop/node';
+ * console.log(`backprop ${PACKAGE_VERSION}`);
+ * ```
+ */
 export const PACKAGE_VERSION = '0.1.0';
 
 /** Which data a run trained on: enough to tell whether a rerun loads the same tokens. */
@@ -48,7 +56,16 @@ export interface LogHeader {
   data: DataIdentity;
 }
 
-/** The identity of a loaded corpus (hashes every token id once: ≈ 20 ms per million tokens). */
+/**
+ * The identity of a loaded corpus (hashes every token id once).
+ *
+ * @example
+ * ```ts
+ * import { dataIdentity, loadCorpus } from 'backprop/node';
+ * const id = dataIdentity(loadCorpus({ data: 'brown-ptb', level: 'word' }));
+ * id.sha256; // the same hex string wherever the same tokens load
+ * ```
+ */
 export function dataIdentity(corpus: Corpus): DataIdentity {
   const h = new Sha256();
   h.update(new TextEncoder().encode(JSON.stringify(corpus.vocab.itos)));
@@ -65,7 +82,16 @@ export function dataIdentity(corpus: Corpus): DataIdentity {
   };
 }
 
-/** The header line of a run of `config` on `corpus`. */
+/**
+ * The header line of a run of `config` on `corpus` (what `LMTrainer` writes first into train.jsonl).
+ *
+ * @example
+ * ```ts
+ * import { logHeader, loadCorpus, resolveConfig } from 'backprop/node';
+ * const cfg = resolveConfig('tiny');
+ * const line = JSON.stringify(logHeader(cfg, loadCorpus(cfg))); // {"header":true,"version":…,"config":…,"data":…}
+ * ```
+ */
 export function logHeader(config: TrainConfig, corpus: Corpus): LogHeader {
   return { header: true, version: PACKAGE_VERSION, config: { ...config }, data: dataIdentity(corpus) };
 }
@@ -75,6 +101,14 @@ export function logHeader(config: TrainConfig, corpus: Corpus): LogHeader {
  * JSONL log whose first line is a header. Returns the configuration fields as written (the caller
  * fills any missing field from a preset and validates), and the header when there is one.
  * @throws ConfigError naming the file and what is wrong (not JSON, a log without a header line).
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { configFromText, resolveConfig } from 'backprop/node';
+ * const { config } = configFromText(readFileSync('docs/runs/tiny.jsonl', 'utf8'), 'docs/runs/tiny.jsonl');
+ * const cfg = resolveConfig('tiny', { epochs: 8 }, config); // the logged run, 8 epochs long
+ * ```
  */
 export function configFromText(text: string, file: string): { config: Partial<TrainConfig>; header: LogHeader | null } {
   const trimmed = text.trim();
