@@ -2,15 +2,15 @@
  * backprop's optional native kernels for Node: the GEMM family through OpenBLAS's CBLAS, working in
  * place on the WASM backend's memory.
  *
- * The WASM backend keeps every tensor in one WebAssembly.Memory. This addon is handed a Uint8Array over
- * that memory's buffer (`setMemory`, again whenever the memory grows and its buffer object changes) and
- * then takes byte offsets into it, exactly as the WASM kernels do: no copy in or out, so tensors,
- * arenas, scopes and every other kernel stay as they are. Every call checks that the matrices it will
- * touch lie inside the memory, so a wrong offset is a RangeError, never a write outside it.
+ * The WASM backend keeps every tensor in one WebAssembly.Memory. Each call is handed a Uint8Array over
+ * that memory's whole buffer (a new one after the memory grows and its buffer object changes) and byte
+ * offsets into it, exactly as the WASM kernels get them: no copy in or out, so tensors, arenas, scopes
+ * and every other kernel stay as they are. The addon keeps no memory of its own between calls, so
+ * backends in several threads (worker_threads) can share it. Every call checks that the matrices it
+ * will touch lie inside the memory, so a wrong offset is a RangeError, never a write outside it.
  *
  * Exports:
- *   setMemory(view: Uint8Array)                       the memory the offsets refer to
- *   sgemm(a, b, c, batch, M, K, N, transA, transB, accumulate, strideA, strideB)
+ *   sgemm(memory: Uint8Array, a, b, c, batch, M, K, N, transA, transB, accumulate, strideA, strideB)
  *       for p in [0, batch): C_p[M,N] (+)= op(A_p) · op(B_p), row-major; a, b, c byte offsets;
  *       A_p = a + p·strideA elements (0 broadcasts), likewise B; C_p = c + p·M·N elements.
  *       One row (M = 1) or one column (N = 1) goes to sgemv: a matrix-vector product is bound by
@@ -30,33 +30,23 @@ extern char *openblas_get_config(void);
 extern char *openblas_get_corename(void);
 extern int openblas_get_parallel(void);
 
-/* The WASM memory: base address and size in bytes (per process; the addon serves one backend at a time). */
-static uint8_t *mem_base = NULL;
-static size_t mem_bytes = 0;
-
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "backprop native: N-API call failed: " #call); return NULL; } } while (0)
 
-static napi_value set_memory(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+/* The memory a call works on: `view` must be a Uint8Array over the whole buffer (from byte 0). */
+static int memory_of(napi_env env, napi_value view, uint8_t **base, size_t *bytes) {
   bool is_typed = false;
-  if (argc < 1 || napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed) {
-    napi_throw_type_error(env, NULL, "backprop native: setMemory takes a Uint8Array over the whole WebAssembly memory");
-    return NULL;
-  }
   napi_typedarray_type type;
-  size_t length, offset;
+  size_t offset;
   void *data;
   napi_value buffer;
-  CHECK(napi_get_typedarray_info(env, argv[0], &type, &length, &data, &buffer, &offset));
-  if (type != napi_uint8_array || offset != 0) {
-    napi_throw_type_error(env, NULL, "backprop native: setMemory takes a Uint8Array starting at byte 0 of the memory");
-    return NULL;
+  if (napi_is_typedarray(env, view, &is_typed) != napi_ok || !is_typed
+      || napi_get_typedarray_info(env, view, &type, bytes, &data, &buffer, &offset) != napi_ok
+      || type != napi_uint8_array || offset != 0) {
+    napi_throw_type_error(env, NULL, "backprop native: sgemm takes a Uint8Array over the whole WebAssembly memory first");
+    return 0;
   }
-  mem_base = (uint8_t *)data;
-  mem_bytes = length;
-  return NULL;
+  *base = (uint8_t *)data;
+  return 1;
 }
 
 /* Reads argument i as a non-negative integer (doubles: byte offsets go up to 4 GiB). */
@@ -68,21 +58,24 @@ static int arg_index(napi_env env, napi_value v, double *out) {
   return 1;
 }
 
-/* True when [byte, byte + 4·elements) lies inside the memory and is 4-byte aligned. */
-static int inside(double byte, double elements) {
-  return mem_base != NULL && ((uint64_t)byte & 3) == 0 && byte + 4 * elements <= (double)mem_bytes;
+/* True when [byte, byte + 4·elements) lies inside a memory of `bytes` bytes and is 4-byte aligned. */
+static int inside(double byte, double elements, size_t bytes) {
+  return ((uint64_t)byte & 3) == 0 && byte + 4 * elements <= (double)bytes;
 }
 
 static napi_value sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value argv[12];
+  size_t argc = 13;
+  napi_value argv[13];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 12) {
-    napi_throw_type_error(env, NULL, "backprop native: sgemm takes 12 arguments");
+  if (argc != 13) {
+    napi_throw_type_error(env, NULL, "backprop native: sgemm takes 13 arguments");
     return NULL;
   }
+  uint8_t *mem_base;
+  size_t mem_bytes;
+  if (!memory_of(env, argv[0], &mem_base, &mem_bytes)) return NULL;
   double v[12];
-  for (int i = 0; i < 12; i++) if (!arg_index(env, argv[i], &v[i])) return NULL;
+  for (int i = 0; i < 12; i++) if (!arg_index(env, argv[i + 1], &v[i])) return NULL;
   const double a = v[0], b = v[1], c = v[2], batch = v[3], M = v[4], K = v[5], N = v[6];
   const int transA = v[7] != 0, transB = v[8] != 0, accumulate = v[9] != 0;
   const double sA = v[10], sB = v[11];
@@ -93,9 +86,9 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   if (batch == 0 || M == 0 || N == 0) return NULL;
   /* The last matrix of each operand must end inside the memory (the first starts at its offset). */
   const double last = batch - 1;
-  if (!inside(a, last * sA + M * K) || !inside(b, last * sB + K * N) || !inside(c, batch * M * N)) {
+  if (!inside(a, last * sA + M * K, mem_bytes) || !inside(b, last * sB + K * N, mem_bytes) || !inside(c, batch * M * N, mem_bytes)) {
     char msg[200];
-    snprintf(msg, sizeof msg, "backprop native: sgemm operands outside the memory (%.0f bytes, or none set): a %.0f, b %.0f, c %.0f, %.0fx%.0fx%.0fx%.0f",
+    snprintf(msg, sizeof msg, "backprop native: sgemm operands outside the memory (%.0f bytes): a %.0f, b %.0f, c %.0f, %.0fx%.0fx%.0fx%.0f",
       (double)mem_bytes, a, b, c, batch, M, K, N);
     napi_throw_range_error(env, NULL, msg);
     return NULL;
@@ -156,7 +149,6 @@ static napi_value get_info(napi_env env, napi_callback_info info) {
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-    { "setMemory", NULL, set_memory, NULL, NULL, NULL, napi_enumerable, NULL },
     { "sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL },
     { "setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL },
     { "info", NULL, get_info, NULL, NULL, NULL, napi_enumerable, NULL },

@@ -21,8 +21,7 @@ import { nodeBuiltin } from './pool.js';
 
 /** The addon's exports (native/backprop_native.c). */
 interface NativeAddon {
-  setMemory(view: Uint8Array): void;
-  sgemm(a: number, b: number, c: number, batch: number, M: number, K: number, N: number,
+  sgemm(memory: Uint8Array<ArrayBufferLike>, a: number, b: number, c: number, batch: number, M: number, K: number, N: number,
     transA: number, transB: number, accumulate: number, strideA: number, strideB: number): void;
   setThreads(n: number): void;
   info(): { config: string; corename: string; threads: number; parallel: string };
@@ -71,12 +70,13 @@ export function nativeDisabledByEnv(): boolean {
 }
 
 /**
- * The native GEMM shared by every WASM backend of the process. The addon keeps one memory and one
- * thread count; each call first makes them this backend's (a cheap identity check), so backends with
- * different memories or thread counts can alternate.
+ * The native GEMM shared by every WASM backend of this thread. Each call hands the addon a view of the
+ * calling backend's memory (cached per buffer); OpenBLAS's thread count is one setting per process, set
+ * before a call when it differs from the last one this thread set.
  */
 export class NativeGemm {
   private buffer: ArrayBufferLike | undefined;
+  private view: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
   private threadsSet = 0;
 
   constructor(private readonly addon: NativeAddon, readonly path: string) {}
@@ -88,9 +88,9 @@ export class NativeGemm {
    */
   sgemm(buffer: ArrayBufferLike, threads: number, a: number, b: number, c: number, batch: number, M: number, K: number, N: number,
     transA: number, transB: number, accumulate: number, strideA: number, strideB: number): void {
-    if (buffer !== this.buffer) { this.addon.setMemory(new Uint8Array(buffer)); this.buffer = buffer; }
+    if (buffer !== this.buffer) { this.view = new Uint8Array(buffer); this.buffer = buffer; }
     if (threads !== this.threadsSet) { this.addon.setThreads(threads); this.threadsSet = threads; }
-    this.addon.sgemm(a, b, c, batch, M, K, N, transA, transB, accumulate, strideA, strideB);
+    this.addon.sgemm(this.view, a, b, c, batch, M, K, N, transA, transB, accumulate, strideA, strideB);
   }
 
   /** What OpenBLAS reports, with `threads` as the backend has set it. */
