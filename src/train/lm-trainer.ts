@@ -544,9 +544,10 @@ export class LMTrainer {
           const len = Math.min(this.drawLength(), this.streamEnd - st.pos);
           const w = this.train.span(st.pos, len);
           st.pos += len;
-          // The update's size is kept per token: a window of len steps sums len step costs.
-          this.optimizer.lr = lr * len / T;
-          r = this.tbptt.feedWindow(w.x, w.y, len);
+          // AWD-LSTM's rule — lr·len/T on the window's mean loss, the gradient clipped at c — is, for our
+          // loss summed over the window's steps, the configured lr with the threshold c·len/T (see presets.ts).
+          this.optimizer.lr = lr;
+          r = this.tbptt.feedWindow(w.x, w.y, len, cfg.maxGradNorm > 0 ? { maxGradNorm: cfg.maxGradNorm * len / T } : {});
         } else {
           const w = this.train.window(this.windowIndex(st.epoch, st.window));
           this.optimizer.lr = lr;

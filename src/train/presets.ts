@@ -115,11 +115,15 @@ export interface TrainConfig {
   ntAsgd: number;
   /**
    * Variable-length BPTT (Merity et al. 2017, §4.1): each training window's length is drawn as
-   * max(bpttMin, round(N(μ, bpttSd²))) with μ = numSteps with probability bpttP, else numSteps/2, and
-   * that window's update uses lr·length/numSteps. The draws come from the run's seeded generator, so
-   * a resumed run draws the same lengths. Each window is one update over exactly its steps (k1 = k2 =
-   * its length), so k1 and k2 must equal numSteps. An epoch is one pass over the stream (or
-   * maxStepsPerEpoch windows).
+   * max(bpttMin, round(N(μ, bpttSd²))) with μ = numSteps with probability bpttP, else numSteps/2. The
+   * paper scales the learning rate by length/numSteps for that window's update, so that every token
+   * weighs the same whatever the window's length: its loss is the window's *mean*, and its update
+   * lr·(len/T)·clip_c(∇ mean) = (lr/T)·clip_{c·len}(∇ sum). Our loss is the tutorial's, the *sum* over
+   * the window's steps, so the same update is this configuration's lr unchanged (lr = lr_paper/T) with
+   * the clipping threshold maxGradNorm·len/T (maxGradNorm = c_paper·T); src/train/schedule.test.ts
+   * checks the two updates agree. The draws come from the run's seeded generator, so a resumed run
+   * draws the same lengths. Each window is one update over exactly its steps (k1 = k2 = its length),
+   * so k1 and k2 must equal numSteps. An epoch is one pass over the stream (or maxStepsPerEpoch windows).
    */
   bpttVariable: boolean;
   bpttP: number;
