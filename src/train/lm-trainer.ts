@@ -578,7 +578,7 @@ export class LMTrainer {
         }
         const last = this.epochDone();
         // A check at the epoch's last window would repeat the epoch's own validation.
-        if (cfg.validEvery > 0 && st.windowsDone % cfg.validEvery === 0 && !last) await this.midEpochCheck(ro);
+        if (cfg.validEvery > 0 && st.window % cfg.validEvery === 0 && !last) await this.midEpochCheck(ro);
         ro.afterWindow?.();
         if (ro.yieldEveryWindow ?? true) await yieldToEventLoop();
         const stop = (ro.stopAfterWindows !== undefined && ranThisCall >= ro.stopAfterWindows) || (ro.shouldStop?.() ?? false);

@@ -103,7 +103,7 @@ export function registerTrain(program: Command): void {
     .option('--on-divergence <what>', 'on a NaN/Inf or a run of huge losses: stop, or skip the update and halve lr', oneOf('--on-divergence', ['stop', 'skip']))
     .option('--divergence-factor <f>', 'a loss above f·ln|V| counts toward divergence (default 3)', anyNumber('--divergence-factor'))
     .option('--divergence-patience <n>', 'that many such updates in a row are divergence (default 20; 0 = off)', int('--divergence-patience'))
-    .option('--valid-every <n>', 'also validate every n training windows (a check: log line, best.ckpt, checkpoint; 0 = at epoch ends only)', int('--valid-every'))
+    .option('--valid-every <n>', 'also validate after every n windows of an epoch (a check: log line, best.ckpt, checkpoint; 0 = at epoch ends only)', int('--valid-every'))
     .option('--nt-asgd <n>', 'NT-ASGD: average the weights once validation is worse than the best check before the last n (Merity et al.: 5; 0 = off)', int('--nt-asgd'))
     .option('--variable-bptt', 'draw each window\'s length around --num-steps (AWD-LSTM), lr scaled by length/num-steps')
     .option('--no-variable-bptt', 'fixed windows of --num-steps (the default; overrides a --config file)')
