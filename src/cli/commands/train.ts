@@ -58,7 +58,7 @@ interface TrainFlags {
 
 export function registerTrain(program: Command): void {
   program.command('train')
-    .description('train a recurrent language model (TensorFlow PTB tutorial presets: tiny, small, medium, large)')
+    .description('train a recurrent language model (presets: tiny, small, medium, large from the TensorFlow PTB tutorial; awd-small, awd-char from AWD-LSTM)')
     .option('--preset <name>', `configuration to start from (${presetNames.join(', ')})`, 'tiny')
     .option('--config <file>', 'start from a JSON configuration or a run\'s train.jsonl (its header line): its fields over the preset\'s, flags over both')
     .option('--name <name>', 'run name (default: the preset name)')
