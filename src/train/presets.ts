@@ -187,7 +187,7 @@ export const presets: Record<string, TrainConfig> = {
     hidden: 400, embed: 200, layers: 2, optimizer: 'sgd', lr: 1, lrDecay: 1, maxEpoch: 11, maxGradNorm: 8.75,
     keepProb: 1, initScale: 0.05, tieWeights: true, dropoutEmbed: 0.1, dropoutInput: 0.3, dropoutHidden: 0.2,
     dropoutOutput: 0.3, weightDrop: 0.3, ar: 2, tar: 1, validEvery: 600, ntAsgd: 3, bpttVariable: true,
-    testBatchSize: 1, testNumSteps: 1,
+    testBatchSize: 1, testNumSteps: 1, logEvery: 100,
   },
   // Tiny Shakespeare characters in 60 minutes of one core: 2×LSTM 384 (2.2× the cost per character of the
   // documented 2×256 run, which reached 1.535 nats/char in six passes and was still falling), embedding
@@ -197,7 +197,7 @@ export const presets: Record<string, TrainConfig> = {
     ...base, name: 'awd-char', data: 'shakespeare', level: 'char', epochs: 8, batchSize: 32, numSteps: 100, k1: 100, k2: 100,
     hidden: 384, embed: 64, layers: 2, optimizer: 'adam', lr: 0.002, lrDecay: 0.5, maxEpoch: 5, maxGradNorm: 5,
     keepProb: 1, initScale: 0.08, dropoutInput: 0.1, dropoutHidden: 0.2, dropoutOutput: 0.2, weightDrop: 0.2,
-    bpttVariable: true, testBatchSize: 32, testNumSteps: 100,
+    bpttVariable: true, testBatchSize: 32, testNumSteps: 100, logEvery: 100,
   },
 };
 
