@@ -444,12 +444,14 @@ export class LMTrainer {
 
   /**
    * Windows in one training epoch (the whole epoch, or maxStepsPerEpoch). With variable BPTT the
-   * count depends on the lengths drawn: this is then the count at numSteps per window (an estimate
-   * for progress bars; the epoch ends at the end of the stream or after maxStepsPerEpoch windows).
+   * count depends on the lengths drawn: this is then the expected count, the stream over the mean
+   * length T·(p + (1 − p)/2) (an estimate for progress bars; the epoch ends at the end of the stream
+   * or after maxStepsPerEpoch windows).
    */
   get windowsPerEpoch(): number {
-    const n = this.train.epochSize;
-    return this.cfg.maxStepsPerEpoch > 0 ? Math.min(n, this.cfg.maxStepsPerEpoch) : n;
+    const c = this.cfg;
+    const n = c.bpttVariable ? Math.ceil((this.train.batchLen - 1) / (c.numSteps * (c.bpttP + (1 - c.bpttP) / 2))) : this.train.epochSize;
+    return c.maxStepsPerEpoch > 0 ? Math.min(n, c.maxStepsPerEpoch) : n;
   }
 
   /**
