@@ -20,7 +20,7 @@ import { TruncatedBPTT } from './tbptt.js';
 import { Rng } from '../tensor/random.js';
 import { scoreStream } from '../eval/score.js';
 import { LMTrainer, type EpochRecord } from './lm-trainer.js';
-import { loadModel } from './model-file.js';
+import { buildModel, loadModel, parameterCount } from './model-file.js';
 import { regulariserDefaults, resolveConfig, type TrainConfig } from './presets.js';
 
 function corpusOf(train: Int32Array, valid: Int32Array, V: number): Corpus {
@@ -53,6 +53,11 @@ test('the trainer builds the configured model: tied with a projection, every reg
   assert.equal(t.model.rnn.weightDrop, 0.3);
   const names = t.model.namedParameters().map(([n]) => n);
   assert.ok(!names.includes('proj.weight') && names.includes('proj.hiddenToEmbed'), names.join(', '));
+  // The size check before building counts what is built: tied with and without the projection, untied.
+  for (const o of [{}, { hidden: 8, embed: 8 }, { tieWeights: false }]) {
+    const c2 = small(o);
+    assert.equal(parameterCount(c2, V).parameters, buildModel(c2, V, new Rng(1)).numParameters(), JSON.stringify(o));
+  }
 });
 
 test('a short run with every regulariser on lowers the loss, and the same seed gives the same run', async () => {
