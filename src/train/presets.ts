@@ -148,6 +148,7 @@ const base: Omit<TrainConfig, 'name'> = {
 export const laterFieldDefaults: Partial<TrainConfig> = {
   divergenceFactor: 3, divergencePatience: 20,
   validEvery: 0, ntAsgd: 0, bpttVariable: false, bpttP: 0.95, bpttSd: 5, bpttMin: 5, logEvery: 0,
+  ...regulariserDefaults,
 };
 
 export const presets: Record<string, TrainConfig> = {
