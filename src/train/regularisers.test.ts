@@ -198,3 +198,31 @@ test('TBPTT backpropagates J + m·(AR + TAR) with the window\'s masks: its gradi
   }
   assert.ok(nonzero > 40, `${nonzero} non-zero gradients checked`);
 });
+
+test('with AWD-LSTM\'s schedule too (NT-ASGD, variable BPTT, checks inside epochs): interrupted twice and resumed = the uninterrupted run; training windows stay in training mode after each check', async () => {
+  const rng = new Rng(5);
+  const overfit = corpusOf(stream(600, V, 1), Int32Array.from({ length: 120 }, () => rng.int(V)), V);
+  const cfg = small({ optimizer: 'sgd', lr: 1, lrDecay: 1, epochs: 3, maxStepsPerEpoch: 0, validEvery: 5, ntAsgd: 2, bpttVariable: true, bpttSd: 2, bpttMin: 2 });
+  const dirA = tmp(), dirB = tmp();
+  try {
+    let evalModeWindows = 0;
+    const ta = LMTrainer.create(cfg, { outDir: dirA, corpus: overfit, events: { window: () => { if (!ta.model.training) evalModeWindows++; } } });
+    const a = await ta.run({ yieldEveryWindow: false });
+    assert.equal(a.status, 'done');
+    assert.equal(evalModeWindows, 0, 'a training window ran in evaluation mode (no regularisers) after a check');
+    assert.ok(ta.st.asgd, 'NT-ASGD switched to averaging in this run');
+    const file = path.join(dirB, CHECKPOINT_FILE);
+    assert.equal((await LMTrainer.create(cfg, { outDir: dirB, corpus: overfit }).run({ stopAfterWindows: 23, yieldEveryWindow: false })).status, 'interrupted');
+    assert.equal((await LMTrainer.resume(file, { outDir: dirB, corpus: overfit }).run({ stopAfterWindows: 31, yieldEveryWindow: false })).status, 'interrupted');
+    const b = await LMTrainer.resume(file, { outDir: dirB, corpus: overfit }).run({ yieldEveryWindow: false });
+    assert.equal(b.status, 'done');
+    const log = (d: string) => fs.readFileSync(path.join(d, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+      .map(({ seconds: _s, tokensPerSecond: _t, ...r }) => r);
+    assert.deepEqual(log(dirB), log(dirA));
+    const pa = loadCheckpoint(path.join(dirA, CHECKPOINT_FILE)).tensors, pb = loadCheckpoint(file).tensors;
+    for (const k of Object.keys(pa)) assert.deepEqual(pb[k]!.data, pa[k]!.data, k);
+  } finally {
+    fs.rmSync(dirA, { recursive: true, force: true });
+    fs.rmSync(dirB, { recursive: true, force: true });
+  }
+});
