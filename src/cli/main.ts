@@ -24,7 +24,7 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./commands/explain.js')).registerExplain },
   { name: 'explorer', term: 'explorer [options]', summary: 'serve the interactive backprop explorer (the tutorial network step by step, and BPTT) on 127.0.0.1',
     load: async () => (await import('./commands/explorer.js')).registerExplorer },
-  { name: 'train', term: 'train [options]', summary: 'train a recurrent language model (TensorFlow PTB tutorial presets: tiny, small, medium, large)',
+  { name: 'train', term: 'train [options]', summary: 'train a recurrent language model (presets: tiny, small, medium, large from the TensorFlow PTB tutorial; awd-small, awd-char from AWD-LSTM)',
     load: async () => (await import('./commands/train.js')).registerTrain },
   { name: 'eval', term: 'eval [options]', summary: "perplexity of a trained model: exp(total cost / total steps), the TF tutorial's measure, state carried",
     load: async () => (await import('./commands/eval.js')).registerEval },

@@ -70,7 +70,11 @@ export type LMStopReason = 'completed' | 'aborted' | 'early-stopping';
 /** What `fitLanguageModel` returns: the run's history, test record and last checkpoint, why it ended, and the trainer. */
 export interface LMFitResult extends RunResult {
   stopReason: LMStopReason;
-  /** The trainer: its model, corpus (vocabulary) and configuration, to evaluate, sample or save. */
+  /**
+   * The trainer: its model, corpus (vocabulary) and configuration, to evaluate, sample or save. With
+   * NT-ASGD switched, `trainer.model` holds the training weights and `trainer.withEvalWeights(fn)` runs
+   * `fn` with the averaged ones (what validation, the test and the checkpoint's parameters use).
+   */
   trainer: LMTrainer;
 }
 

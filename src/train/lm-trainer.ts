@@ -444,12 +444,14 @@ export class LMTrainer {
 
   /**
    * Windows in one training epoch (the whole epoch, or maxStepsPerEpoch). With variable BPTT the
-   * count depends on the lengths drawn: this is then the count at numSteps per window (an estimate
-   * for progress bars; the epoch ends at the end of the stream or after maxStepsPerEpoch windows).
+   * count depends on the lengths drawn: this is then the expected count, the stream over the mean
+   * length T·(p + (1 − p)/2) (an estimate for progress bars; the epoch ends at the end of the stream
+   * or after maxStepsPerEpoch windows).
    */
   get windowsPerEpoch(): number {
-    const n = this.train.epochSize;
-    return this.cfg.maxStepsPerEpoch > 0 ? Math.min(n, this.cfg.maxStepsPerEpoch) : n;
+    const c = this.cfg;
+    const n = c.bpttVariable ? Math.ceil((this.train.batchLen - 1) / (c.numSteps * (c.bpttP + (1 - c.bpttP) / 2))) : this.train.epochSize;
+    return c.maxStepsPerEpoch > 0 ? Math.min(n, c.maxStepsPerEpoch) : n;
   }
 
   /**
@@ -544,9 +546,10 @@ export class LMTrainer {
           const len = Math.min(this.drawLength(), this.streamEnd - st.pos);
           const w = this.train.span(st.pos, len);
           st.pos += len;
-          // The update's size is kept per token: a window of len steps sums len step costs.
-          this.optimizer.lr = lr * len / T;
-          r = this.tbptt.feedWindow(w.x, w.y, len);
+          // AWD-LSTM's rule — lr·len/T on the window's mean loss, the gradient clipped at c — is, for our
+          // loss summed over the window's steps, the configured lr with the threshold c·len/T (see presets.ts).
+          this.optimizer.lr = lr;
+          r = this.tbptt.feedWindow(w.x, w.y, len, cfg.maxGradNorm > 0 ? { maxGradNorm: cfg.maxGradNorm * len / T } : {});
         } else {
           const w = this.train.window(this.windowIndex(st.epoch, st.window));
           this.optimizer.lr = lr;
@@ -577,7 +580,7 @@ export class LMTrainer {
         }
         const last = this.epochDone();
         // A check at the epoch's last window would repeat the epoch's own validation.
-        if (cfg.validEvery > 0 && st.windowsDone % cfg.validEvery === 0 && !last) await this.midEpochCheck(ro);
+        if (cfg.validEvery > 0 && st.window % cfg.validEvery === 0 && !last) await this.midEpochCheck(ro);
         ro.afterWindow?.();
         if (ro.yieldEveryWindow ?? true) await yieldToEventLoop();
         const stop = (ro.stopAfterWindows !== undefined && ranThisCall >= ro.stopAfterWindows) || (ro.shouldStop?.() ?? false);

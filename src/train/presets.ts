@@ -1,6 +1,7 @@
 /**
  * Training configurations: the TensorFlow PTB tutorial's small / medium / large (same numbers, same
- * names in comments), plus `tiny`, sized to finish in a few minutes on a 2-core machine.
+ * names in comments), plus `tiny`, sized to finish in a few minutes on a 2-core machine, and
+ * `awd-small` (Brown) and `awd-char` (Tiny Shakespeare), AWD-LSTM's recipe sized for one core of it.
  * A configuration is plain JSON: it goes into every checkpoint, so a run can be resumed or evaluated
  * from the checkpoint alone.
  *
@@ -59,7 +60,7 @@ export interface TrainConfig {
   tieWeights: boolean;
   /** Embedding dropout: whole word types dropped per window (AWD 0.1). */
   dropoutEmbed: number;
-  /** Locked dropout on the first layer's inputs (AWD dropouti 0.65 on PTB). */
+  /** Locked dropout on the first layer's inputs (AWD dropouti: 0.4 on PTB, 0.65 on WikiText-2). */
   dropoutInput: number;
   /** Locked dropout between recurrent layers (AWD dropouth 0.3 on PTB). */
   dropoutHidden: number;
@@ -97,8 +98,8 @@ export interface TrainConfig {
   divergencePatience: number;
   // --- Trainer schedule: validation checks, NT-ASGD, variable BPTT, log rows (docs/training.md) ---
   /**
-   * Validate every `validEvery` training windows (counted over the whole run) as well as at the end of
-   * every epoch; 0 = at epoch ends only. Each validation is a *check*: a line in the log, best.ckpt
+   * Validate after windows validEvery, 2·validEvery, … of every epoch as well as at its end; 0 = at
+   * epoch ends only. Each validation is a *check*: a line in the log, best.ckpt
    * when it is the lowest so far, a checkpoint, and one entry of NT-ASGD's history.
    */
   validEvery: number;
@@ -115,11 +116,15 @@ export interface TrainConfig {
   ntAsgd: number;
   /**
    * Variable-length BPTT (Merity et al. 2017, §4.1): each training window's length is drawn as
-   * max(bpttMin, round(N(μ, bpttSd²))) with μ = numSteps with probability bpttP, else numSteps/2, and
-   * that window's update uses lr·length/numSteps. The draws come from the run's seeded generator, so
-   * a resumed run draws the same lengths. Each window is one update over exactly its steps (k1 = k2 =
-   * its length), so k1 and k2 must equal numSteps. An epoch is one pass over the stream (or
-   * maxStepsPerEpoch windows).
+   * max(bpttMin, round(N(μ, bpttSd²))) with μ = numSteps with probability bpttP, else numSteps/2. The
+   * paper scales the learning rate by length/numSteps for that window's update, so that every token
+   * weighs the same whatever the window's length: its loss is the window's *mean*, and its update
+   * lr·(len/T)·clip_c(∇ mean) = (lr/T)·clip_{c·len}(∇ sum). Our loss is the tutorial's, the *sum* over
+   * the window's steps, so the same update is this configuration's lr unchanged (lr = lr_paper/T) with
+   * the clipping threshold maxGradNorm·len/T (maxGradNorm = c_paper·T); src/train/schedule.test.ts
+   * checks the two updates agree. The draws come from the run's seeded generator, so a resumed run
+   * draws the same lengths. Each window is one update over exactly its steps (k1 = k2 = its length),
+   * so k1 and k2 must equal numSteps. An epoch is one pass over the stream (or maxStepsPerEpoch windows).
    */
   bpttVariable: boolean;
   bpttP: number;
@@ -148,6 +153,7 @@ const base: Omit<TrainConfig, 'name'> = {
 export const laterFieldDefaults: Partial<TrainConfig> = {
   divergenceFactor: 3, divergencePatience: 20,
   validEvery: 0, ntAsgd: 0, bpttVariable: false, bpttP: 0.95, bpttSd: 5, bpttMin: 5, logEvery: 0,
+  ...regulariserDefaults,
 };
 
 export const presets: Record<string, TrainConfig> = {
@@ -172,6 +178,28 @@ export const presets: Record<string, TrainConfig> = {
     hidden: 64, embed: 64, layers: 1, optimizer: 'adam', lr: 0.01, lrDecay: 0.5, maxEpoch: 3, maxGradNorm: 5,
     maxStepsPerEpoch: 150, validTokens: 20_000, testBatchSize: 16, testNumSteps: 20, testTokens: 20_000,
   },
+  // AWD-LSTM's recipe sized for 150 minutes of one core on Brown (Bengio split, |V| 17,905): 2×LSTM 400,
+  // embedding 200 tied to the softmax through a 400→200 projection (the 200×17,905 softmax dominates the
+  // cost), the regularisers at about half the paper's PTB values (a third of the width, 1/40 of its
+  // epochs), SGD at the paper's rate translated to our summed loss (0.43; the tutorial's 1 diverges with
+  // tying) with NT-ASGD (n 3, a check every half epoch), variable BPTT around 35, 11 epochs. The reasoning and the arithmetic: docs/training.md, "Presets sized for this machine".
+  'awd-small': {
+    ...base, name: 'awd-small', data: 'brown-bengio', epochs: 11, batchSize: 20, numSteps: 35, k1: 35, k2: 35,
+    hidden: 400, embed: 200, layers: 2, optimizer: 'sgd', lr: 0.43, lrDecay: 1, maxEpoch: 11, maxGradNorm: 8.75,
+    keepProb: 1, initScale: 0.05, tieWeights: true, dropoutEmbed: 0.1, dropoutInput: 0.3, dropoutHidden: 0.2,
+    dropoutOutput: 0.3, weightDrop: 0.3, ar: 2, tar: 1, validEvery: 600, ntAsgd: 3, bpttVariable: true,
+    testBatchSize: 1, testNumSteps: 1, logEvery: 100,
+  },
+  // Tiny Shakespeare characters in 60 minutes of one core: 2×LSTM 384 (2.2× the cost per character of the
+  // documented 2×256 run, which reached 1.535 nats/char in six passes and was still falling), embedding
+  // 64, locked dropout and a light weight-drop in place of per-step dropout, Adam 0.002 halved for the
+  // last three of 8 passes, variable BPTT around 100 characters. docs/training.md gives the arithmetic.
+  'awd-char': {
+    ...base, name: 'awd-char', data: 'shakespeare', level: 'char', epochs: 8, batchSize: 32, numSteps: 100, k1: 100, k2: 100,
+    hidden: 384, embed: 64, layers: 2, optimizer: 'adam', lr: 0.002, lrDecay: 0.5, maxEpoch: 5, maxGradNorm: 5,
+    keepProb: 1, initScale: 0.08, dropoutInput: 0.1, dropoutHidden: 0.2, dropoutOutput: 0.2, weightDrop: 0.2,
+    bpttVariable: true, testBatchSize: 32, testNumSteps: 100, logEvery: 100,
+  },
 };
 
 /**
@@ -180,7 +208,7 @@ export const presets: Record<string, TrainConfig> = {
  * @example
  * ```ts
  * import { presetNames } from 'backprop/node';
- * presetNames; // ['small', 'medium', 'large', 'tiny']
+ * presetNames; // ['small', 'medium', 'large', 'tiny', 'awd-small', 'awd-char']
  * ```
  */
 export const presetNames = Object.keys(presets);

@@ -163,7 +163,7 @@ export class TruncatedBPTT<S> {
       this.hist.push({ x: stepRows(x, B, T, I, t), y: stepRows(y, B, T, J, t), stateBefore: null, costReported: false });
       this.totals.steps++;
       this.pending++;
-      if (this.pending === this.k1) res.updates.push(this.update(res.costs, this.k1, this.k2));
+      if (this.pending === this.k1) res.updates.push(this.update(res.costs, this.k1, this.k2, this.opts.maxGradNorm));
     }
     // Keep only what a future window can reach (and the steps not yet run).
     const keep = Math.max(this.k2, this.pending);
@@ -174,10 +174,12 @@ export class TruncatedBPTT<S> {
   /**
    * Feed exactly one window of T steps and make one update over it: TBPTT(T, T) for this window,
    * whatever k1 and k2 are (variable-length BPTT draws a new T for every window). The state is
-   * carried in and out as by `feed`. Throws ConfigError if steps of an earlier `feed` are still
-   * waiting for their update (mixing the two would cut a window differently from either).
+   * carried in and out as by `feed`. `maxGradNorm` replaces the clipping threshold for this update
+   * (undefined: the configured one; variable BPTT scales it with the window's length). Throws
+   * ConfigError if steps of an earlier `feed` are still waiting for their update (mixing the two
+   * would cut a window differently from either).
    */
-  feedWindow(x: SeqData, y: SeqData, T: number): FeedResult {
+  feedWindow(x: SeqData, y: SeqData, T: number, opts: { maxGradNorm?: number } = {}): FeedResult {
     if (this.pending !== 0) throw new ConfigError(`TBPTT.feedWindow: ${this.pending} steps of an earlier feed are still waiting for their update`);
     const B = this.B;
     if (!(Number.isInteger(T) && T > 0) || x.length === 0 || y.length === 0 || x.length % (B * T) !== 0 || y.length % (B * T) !== 0) {
@@ -191,17 +193,17 @@ export class TruncatedBPTT<S> {
       this.pending++;
     }
     const res: FeedResult = { costs: [], updates: [] };
-    res.updates.push(this.update(res.costs, T, T));
+    res.updates.push(this.update(res.costs, T, T, opts.maxGradNorm ?? this.opts.maxGradNorm));
     this.hist = [];
     return res;
   }
 
   /** One update, in an engine scope: what it allocates is freed when it ends, but the states it carries (clones). */
-  private update(costs: number[], k1: number, k2: number): UpdateInfo {
-    return withScope(() => this.updateWindow(costs, k1, k2));
+  private update(costs: number[], k1: number, k2: number, maxGradNorm: number | undefined): UpdateInfo {
+    return withScope(() => this.updateWindow(costs, k1, k2, maxGradNorm));
   }
 
-  private updateWindow(costs: number[], k1: number, k2: number): UpdateInfo {
+  private updateWindow(costs: number[], k1: number, k2: number, maxGradNorm: number | undefined): UpdateInfo {
     const B = this.B, n = this.hist.length;
     const w = Math.min(k2, n);
     const m = Math.min(k1, w);
@@ -248,7 +250,7 @@ export class TruncatedBPTT<S> {
     let gradNorm = NaN, clipped = false;
     if (Number.isFinite(loss)) {
       o.backward(Jtrain);
-      ({ norm: gradNorm, clipped } = this.opts.maxGradNorm ? clipGradNorm(arena, this.opts.maxGradNorm) : { norm: Math.sqrt(sumSq(arena.grads)), clipped: false });
+      ({ norm: gradNorm, clipped } = maxGradNorm ? clipGradNorm(arena, maxGradNorm) : { norm: Math.sqrt(sumSq(arena.grads)), clipped: false });
     }
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       const what = !Number.isFinite(loss) ? `the loss is ${loss}` : `the gradient of ${firstNonFinite(arena)} is not finite`;

@@ -30,7 +30,10 @@ test('train with every regulariser flag → eval → generate → export (ONNX i
   const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
   const c = cfg.config ?? cfg;
   assert.deepEqual([c.tieWeights, c.dropoutEmbed, c.dropoutInput, c.dropoutHidden, c.dropoutOutput, c.weightDrop, c.ar, c.tar], [true, 0.1, 0.4, 0.25, 0.4, 0.5, 2, 1]);
-  const log = fs.readFileSync(path.join(out, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { validPerplexity?: number });
+  // The epoch records (the log also holds its header line and the test record).
+  const log = fs.readFileSync(path.join(out, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch?: number; trainPerplexity?: number; validPerplexity?: number })
+    .filter((r) => typeof r.epoch === 'number' && r.trainPerplexity !== undefined);
+  assert.equal(log.length, 2);
   const ckpt = path.join(out, 'checkpoint.ckpt');
 
   const e = cli(['eval', '--checkpoint', ckpt, '--split', 'valid', '--backend', 'js', '--json']);

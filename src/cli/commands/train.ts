@@ -58,7 +58,7 @@ interface TrainFlags {
 
 export function registerTrain(program: Command): void {
   program.command('train')
-    .description('train a recurrent language model (TensorFlow PTB tutorial presets: tiny, small, medium, large)')
+    .description('train a recurrent language model (presets: tiny, small, medium, large from the TensorFlow PTB tutorial; awd-small, awd-char from AWD-LSTM)')
     .option('--preset <name>', `configuration to start from (${presetNames.join(', ')})`, 'tiny')
     .option('--config <file>', 'start from a JSON configuration or a run\'s train.jsonl (its header line): its fields over the preset\'s, flags over both')
     .option('--name <name>', 'run name (default: the preset name)')
@@ -86,7 +86,7 @@ export function registerTrain(program: Command): void {
     // AWD-LSTM's regularisers (Merity et al. 2017; docs/training.md, "Regularisers"): all off by default.
     .option('--tie-weights', 'tie the softmax weights to the embedding (a learned H→E projection first when --hidden ≠ --embed)')
     .option('--dropout-embed <p>', 'embedding dropout: drop whole words per window (AWD 0.1)', anyNumber('--dropout-embed'))
-    .option('--dropout-input <p>', 'locked dropout on the first layer\'s inputs, one mask per window (AWD 0.65)', anyNumber('--dropout-input'))
+    .option('--dropout-input <p>', 'locked dropout on the first layer\'s inputs, one mask per window (AWD 0.4 on PTB)', anyNumber('--dropout-input'))
     .option('--dropout-hidden <p>', 'locked dropout between recurrent layers (AWD 0.3)', anyNumber('--dropout-hidden'))
     .option('--dropout-output <p>', 'locked dropout on the last layer\'s outputs (AWD 0.4)', anyNumber('--dropout-output'))
     .option('--weight-drop <p>', 'DropConnect on the hidden-to-hidden weights, one mask per window (AWD 0.5)', anyNumber('--weight-drop'))
@@ -103,7 +103,7 @@ export function registerTrain(program: Command): void {
     .option('--on-divergence <what>', 'on a NaN/Inf or a run of huge losses: stop, or skip the update and halve lr', oneOf('--on-divergence', ['stop', 'skip']))
     .option('--divergence-factor <f>', 'a loss above f·ln|V| counts toward divergence (default 3)', anyNumber('--divergence-factor'))
     .option('--divergence-patience <n>', 'that many such updates in a row are divergence (default 20; 0 = off)', int('--divergence-patience'))
-    .option('--valid-every <n>', 'also validate every n training windows (a check: log line, best.ckpt, checkpoint; 0 = at epoch ends only)', int('--valid-every'))
+    .option('--valid-every <n>', 'also validate after every n windows of an epoch (a check: log line, best.ckpt, checkpoint; 0 = at epoch ends only)', int('--valid-every'))
     .option('--nt-asgd <n>', 'NT-ASGD: average the weights once validation is worse than the best check before the last n (Merity et al.: 5; 0 = off)', int('--nt-asgd'))
     .option('--variable-bptt', 'draw each window\'s length around --num-steps (AWD-LSTM), lr scaled by length/num-steps')
     .option('--no-variable-bptt', 'fixed windows of --num-steps (the default; overrides a --config file)')
