@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -277,7 +277,7 @@ const shownValues = (page: Page) => page.evaluate(() => {
   return out;
 });
 const lastStep = async (page: Page) => { while (!(await page.locator('[data-action="next"]').isDisabled())) await next(page); };
-const errorText = (page: Page, name: string) => page.locator(`.view:not([hidden]) [data-error="${name}"]`).textContent();
+const errorText = (page: Page, name: string) => page.locator(`.view:not([hidden]) [data-field-error="${name}"]`).textContent();
 const windows = (page: Page) => page.locator('[data-update]').evaluateAll((els) => els.map((e) => e.getAttribute('data-window')));
 
 test('view 1: an invalid field says what is wrong beside it and the page keeps computing with the last valid value', { timeout: 60_000 }, async () => {
@@ -570,6 +570,12 @@ test('URL: a link reproduces the state of every view; Back and Forward move betw
     await bad.locator('[data-action="dismiss-url-note"]').click();
     assert.equal(await bad.locator('[data-role="url-note"]').isVisible(), false);
     await bad.locator('[data-action="lang"]').click();
+    // The example link of docs/explorer.md applies as written.
+    const doc = readFileSync(join(root, 'docs', 'explorer.md'), 'utf8');
+    const example = /^(#view=net&step=15&\S+)$/m.exec(doc)![1]!;
+    const docPage = await open(example);
+    assert.equal(await docPage.locator('[data-role="url-note"]').isVisible(), false, 'the documented link is valid');
+    assert.equal(await docPage.evaluate(() => location.hash), example, 'and canonical');
     // An old-style link (#bptt) still opens its view.
     const old = await open('#bptt');
     assert.equal(await old.evaluate(() => location.hash), '#view=bptt');
@@ -582,3 +588,32 @@ async function setLm(page: Page, name: string, value: string): Promise<void> {
     el.dispatchEvent(new Event('input', { bubbles: true }));
   }, value);
 }
+
+test('keyboard: arrows step the walk unless a control has the focus; the focus survives a disabled button; tabs take arrow keys', { timeout: 60_000 }, async () => {
+  await withExplorer({ width: 1280, height: 900 }, async ({ page }) => {
+    const step = () => page.locator('[data-role="step-counter"]').getAttribute('data-step');
+    await page.locator('h1').click();
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await step(), '1', 'ArrowRight with nothing focused steps');
+    await page.locator('[data-edit="activation"]').focus();
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await step(), '1', 'ArrowRight on the activation select does not also step');
+    await page.locator('[data-action="next"]').focus();
+    while (!(await page.locator('[data-action="next"]').isDisabled())) await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-action')), 'back', 'the focus moves to Back when Next disables');
+    // Tabs: the WAI-ARIA pattern.
+    await page.locator('[data-tab="net"]').focus();
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-tab')), 'bptt');
+    assert.equal(await page.locator('[role="tabpanel"][data-view="bptt"]').isVisible(), true);
+    await page.keyboard.press('End');
+    assert.equal(await page.locator('[data-tab="lm"]').getAttribute('aria-selected'), 'true');
+    await page.keyboard.press('Home');
+    // Accessible names: every parameter input and every chart.
+    const unnamed = await page.evaluate(() => [
+      ...Array.from(document.querySelectorAll('[data-view="net"] table input')).filter((e) => !e.getAttribute('aria-label')).map((e) => e.outerHTML),
+      ...Array.from(document.querySelectorAll('[data-view="net"] svg, [data-view="bptt"] svg')).filter((e) => !e.closest('.katex') && !e.getAttribute('aria-label')).map((e) => e.getAttribute('class')),
+    ]);
+    assert.deepEqual(unnamed, []);
+  });
+});

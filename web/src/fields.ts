@@ -56,7 +56,7 @@ export function numberField(name: string, rule: Rule, value: number, show: (v: n
     type: 'text', value: show(value), 'data-edit': name, 'aria-invalid': 'false', autocomplete: 'off', spellcheck: 'false',
     inputmode: signed ? undefined : rule.kind === 'int' ? 'numeric' : 'decimal', class: 'num-field',
   });
-  const error = h('span', { class: 'field-error', 'data-error': name, role: 'alert' });
+  const error = h('span', { class: 'field-error', 'data-field-error': name, role: 'alert' });
   const errId = `err-${name.replace(/[^\w-]/g, '_')}`;
   error.id = errId;
   input.setAttribute('aria-describedby', errId);
