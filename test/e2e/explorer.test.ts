@@ -493,6 +493,23 @@ test('view 2: bars visible at the default scale, trends named by their size, sat
       }
     }
     assert.equal(await errorText(page, 'k1'), '');
+    // The model and the ratio are typeset like view 1's formulas; in Chinese no English word is left.
+    assert.ok(await page.locator('[data-role="rnn-formula"] .katex').count() > 0);
+    assert.ok(await page.locator('[data-role="ratio"] .katex').count() > 0);
+    await page.locator('[data-action="lang"]').click();
+    const words = await page.evaluate(() => {
+      const view = document.querySelector('[data-view="bptt"]')!;
+      const walker = document.createTreeWalker(view, NodeFilter.SHOW_TEXT);
+      const out: string[] = [];
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (n.parentElement!.closest('.katex, svg, option')) continue;
+        out.push(...(n.textContent!.match(/[A-Za-z]{4,}/g) ?? []));
+      }
+      return out.filter((w) => !['tanh', 'BPTT'].includes(w));
+    });
+    assert.deepEqual(words, [], 'view 2 in Chinese has no English word');
+    assert.match(await page.title(), /[\u4e00-\u9fff]/, 'the page title is Chinese too');
+    await page.locator('[data-action="lang"]').click();
   });
 });
 

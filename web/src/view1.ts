@@ -214,7 +214,9 @@ export function mountNetworkView(root: HTMLElement, changed: () => void = () => 
   const formulas = h('div', { class: 'formulas', 'data-role': 'formulas' });
   const backBtn = h('button', { type: 'button', 'data-action': 'back' });
   const nextBtn = h('button', { type: 'button', 'data-action': 'next', class: 'primary' });
-  const restartBtn = h('button', { type: 'button', 'data-action': 'restart' });
+  // Restart: an icon and a word; below 560 px only the icon (the word stays its accessible name).
+  const restartWord = h('span', { class: 'restart-word' });
+  const restartBtn = h('button', { type: 'button', 'data-action': 'restart' }, h('span', { 'aria-hidden': 'true' }, '↺ '), restartWord);
   const stepPanel = h('div', { class: 'panel step-panel', 'data-role': 'step-panel' },
     h('div', { class: 'step-nav' }, backBtn, stepCounter, nextBtn, restartBtn), stepTitle, stepDesc, formulas);
 
@@ -402,7 +404,8 @@ export function mountNetworkView(root: HTMLElement, changed: () => void = () => 
     stepDesc.textContent = t(step.desc, step.vars);
     formulas.replaceChildren(...step.lines.map((line) => { const d = h('div', { class: 'formula', 'data-tex': line }); tex(d, line); return d; }));
     formulas.classList.toggle('many', step.lines.length > 4);
-    backBtn.textContent = t('back'); nextBtn.textContent = t('next'); restartBtn.textContent = t('restart');
+    backBtn.textContent = t('back'); nextBtn.textContent = t('next'); restartWord.textContent = t('restart');
+    restartBtn.setAttribute('aria-label', t('restart'));
     // A button that disables under the keyboard focus hands the focus to its partner, not to <body>.
     const focused = document.activeElement;
     backBtn.disabled = st.step === 0; nextBtn.disabled = st.step === steps.length - 1;

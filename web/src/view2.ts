@@ -6,7 +6,7 @@
  * Test hooks: `data-t="3" data-field="gradNorm"` (bar labels), `data-update="8"` rows with
  * `data-window="5-8"`, `data-role="dropped"` with `data-steps` (losses never backpropagated).
  */
-import { h, s, svgRoot } from './dom.js';
+import { h, s, svgRoot, tex } from './dom.js';
 import { numberField, parseRule } from './fields.js';
 import { onLangChange, t, type Key } from './i18n.js';
 import { H, T, tbptt, unroll, xs, type Unrolled } from './rnn.js';
@@ -41,6 +41,9 @@ export function mountBpttView(root: HTMLElement, changed: () => void = () => und
   const st = { ...DEFAULTS };
 
   const intro = h('p', { class: 'intro' });
+  // The RNN's equations, typeset like view 1's formulas.
+  const model = h('div', { class: 'formula', 'data-role': 'rnn-formula' });
+  tex(model, 'h_t = \\tanh(x_t W_{xh} + h_{t-1} W_{hh} + b),\\quad y_t = h_t W_{hy}');
   const scaleEl = h('input', { type: 'range', min: SCALE.min, max: SCALE.max, step: SCALE.step, value: st.scale, 'data-edit': 'scale' });
   const scaleOut = h('output', { 'data-role': 'scale' });
   const lossEl = h('select', { 'data-edit': 'lossMode' }, h('option', { value: 'final' }), h('option', { value: 'all' }));
@@ -56,13 +59,15 @@ export function mountBpttView(root: HTMLElement, changed: () => void = () => und
   const states = h('div', { class: 'diagram', 'data-role': 'states' });
   const grads = h('div', { class: 'diagram', 'data-role': 'grads' });
   const ratio = h('p', { class: 'ratio', 'data-role': 'ratio', 'aria-live': 'polite' });
+  const ratioTex = h('span'), ratioWords = h('span');
+  ratio.append(ratioTex, ' ', ratioWords);
   const saturation = h('p', { class: 'saturation', 'data-role': 'saturation' });
   const tbDesc = h('p', { class: 'muted' });
   const tbChart = h('div', { class: 'diagram', 'data-role': 'tbptt' });
   const legend = h('div', { class: 'legend' });
   const dropped = h('p', { class: 'dropped', 'data-role': 'dropped' });
   root.append(
-    intro,
+    intro, model,
     h('div', { class: 'panel' },
       h('div', { class: 'fields' }, label('scale', scaleEl, scaleOut), label('lossMode', lossEl)),
       statesTitle, states, gradsTitle, grads, ratio, saturation),
@@ -131,7 +136,9 @@ export function mountBpttView(root: HTMLElement, changed: () => void = () => und
 
     const ratioValue = full.norms[0]! / Math.max(full.norms[T - 1]!, 1e-300);
     const kind = trend(ratioValue);
-    ratio.textContent = `${t('ratio', { r: sci(ratioValue) })} (${t(kind)}; ${t('perStep', { f: (ratioValue ** (1 / (T - 1))).toFixed(2) })})`;
+    const [mant, exp] = sci(ratioValue).split('e');
+    tex(ratioTex, `\\frac{\\lVert \\partial E/\\partial h_1 \\rVert}{\\lVert \\partial E/\\partial h_{${T}} \\rVert} = ${exp === undefined ? mant : `${mant}\\times 10^{${Number(exp)}}`}`);
+    ratioWords.textContent = `(${t(kind)}; ${t('perStep', { f: (ratioValue ** (1 / (T - 1))).toFixed(2) })})`;
     ratio.dataset.kind = kind;
     ratio.dataset.ratio = String(ratioValue);
     // Saturation: where |h| is near 1, tanh′ = 1 − h² is near 0 and damps what passes back through.
