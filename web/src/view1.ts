@@ -256,7 +256,8 @@ export function mountNetworkView(root: HTMLElement, changed: () => void = () => 
   });
   const paramOf = (spec: NetworkSpec, r: (typeof paramRows)[number]) => (r.isBias ? spec.layers[r.layer - 1]!.biases[r.j]! : spec.layers[r.layer - 1]!.weights[r.i]![r.j]!);
   for (const r of paramRows) {
-    const f = numberField(r.id, RULE_VALUE, paramOf(st.spec, r), exact);
+    // Trained weights have 17 digits; the field shows 6 significant (the value in use stays exact).
+    const f = numberField(r.id, RULE_VALUE, paramOf(st.spec, r), (v) => String(+v.toPrecision(6)));
     f.input.setAttribute('aria-label', r.id);
     paramFields.set(r.id, f);
     const name = h('td', { class: 'pname' });
