@@ -319,6 +319,7 @@ test('view 1: the train-steps field rejects 0, negatives, fractions and huge cou
       await setInput(page, 'nsteps', bad);
       await page.locator('[data-action="train"]').click();
       assert.ok((await errorText(page, 'nsteps'))!.length > 0, `steps=${bad} is named`);
+      assert.doesNotMatch((await errorText(page, 'nsteps'))!, /still using/, 'no count stays in use: nothing trains');
       assert.equal(await page.locator('[data-field="trainError"]').count(), 0, `steps=${bad} trains nothing`);
     }
     await setInput(page, 'nsteps', '3');
@@ -593,6 +594,16 @@ test('URL: a link reproduces the state of every view; Back and Forward move betw
     const docPage = await open(example);
     assert.equal(await docPage.locator('[data-role="url-note"]').isVisible(), false, 'the documented link is valid');
     assert.equal(await docPage.evaluate(() => location.hash), example, 'and canonical');
+    // A link's text reaches the page as text only (no HTML from a URL), and 1e-400 is not rounded to 0.
+    const inject = await open('#view=net&lr=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&input=1e-400');
+    assert.equal(await inject.locator('main img').count(), 0);
+    assert.match((await inject.locator('[data-role="url-note"]').textContent())!, /lr=<img src=x onerror=alert\(1\)> was not used \(not a number\)/);
+    assert.match((await inject.locator('[data-role="url-note"]').textContent())!, /input=1e-400 was not used \(too small/);
+    // A hash typed into the address bar of an open page applies in full (not only the view's part).
+    await inject.evaluate(() => { location.hash = '#view=bptt&k1=6&lr=0.2'; });
+    await inject.waitForFunction(() => document.querySelector<HTMLInputElement>('[data-edit="k1"]')!.value === '6');
+    assert.equal(await inject.locator('[data-edit="lr"]').inputValue(), '0.2');
+    assert.equal(await inject.locator('[data-role="url-note"]').isVisible(), false);
     // An old-style link (#bptt) still opens its view.
     const old = await open('#bptt');
     assert.equal(await old.evaluate(() => location.hash), '#view=bptt');

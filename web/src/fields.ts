@@ -22,6 +22,8 @@ export function parseRule(raw: string, rule: Rule): { ok: true; value: number } 
   const range = rule.kind === 'int' ? t('errIntRange', { min: rule.min, max: rule.max })
     : rule.kind === 'nonneg' ? t('errNonNegRange', { max: rule.max }) : t('errRealRange', { max: rule.max });
   if (!Number.isFinite(v)) return { ok: false, why: t('errTooLarge', { range }) };
+  // 1e-400 parses as 0: a value the page cannot hold, said rather than rounded away.
+  if (v === 0 && /[1-9]/.test(s.replace(/e.*$/i, ''))) return { ok: false, why: t('errTooSmall') };
   if (rule.kind === 'int') {
     if (!Number.isInteger(v)) return { ok: false, why: t('errNotWhole', { range }) };
     if (v < rule.min || v > rule.max) return { ok: false, why: range };
@@ -50,7 +52,9 @@ export interface NumberField {
  * A validated field. `inputmode` is 'decimal' only where the value cannot be negative: phone keypads for
  * 'decimal' have no minus sign, so signed fields keep the full keyboard.
  */
-export function numberField(name: string, rule: Rule, value: number, show: (v: number) => string = String): NumberField {
+export function numberField(name: string, rule: Rule, value: number, show: (v: number) => string = String, opts: { keeps?: boolean } = {}): NumberField {
+  // `keeps: false`: a field read only on demand (the train-steps count), where no value stays in use.
+  const keeps = opts.keeps ?? true;
   const signed = rule.kind === 'real';
   const input = h('input', {
     type: 'text', value: show(value), 'data-edit': name, 'aria-invalid': 'false', autocomplete: 'off', spellcheck: 'false',
@@ -66,7 +70,7 @@ export function numberField(name: string, rule: Rule, value: number, show: (v: n
     if (inUse !== undefined) kept = inUse;
     input.classList.toggle('invalid', bad);
     input.setAttribute('aria-invalid', String(bad));
-    error.textContent = why === null ? '' : t('errKept', { why, value: show(inUse!) });
+    error.textContent = why === null ? '' : keeps ? t('errKept', { why, value: show(kept) }) : why;
   };
   return {
     input, error,

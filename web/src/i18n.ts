@@ -83,6 +83,7 @@ const en = {
   // Fields (views 1 and 2) and links
   errEmpty: 'empty',
   errNotNumber: 'not a number',
+  errTooSmall: 'too small to hold (it would be 0)',
   errTooLarge: 'too large: {range}',
   errNegative: 'negative: {range}',
   errNotWhole: 'not a whole number: {range}',
@@ -251,6 +252,7 @@ const zh: Record<Key, string> = {
   droppedTail: '第 {steps} 步在最后一次更新之后，它们的损失暂未使用。',
   errEmpty: '为空',
   errNotNumber: '不是数字',
+  errTooSmall: '太小，无法表示（会变成 0）',
   errTooLarge: '太大：{range}',
   errNegative: '不能为负：{range}',
   errNotWhole: '不是整数：{range}',

@@ -48,7 +48,10 @@ void ready().catch(() => undefined).then(() => {
   // made at a slider's event rate); a view change flushes that first, then pushes a new entry.
   let applying = false, timer = 0;
   const url = () => formatHash(current, parts);
-  const replaceNow = () => { clearTimeout(timer); timer = 0; if (location.hash !== url()) history.replaceState(null, '', url()); };
+  // Our entries carry this state object; an entry without it is a navigation the page did not make
+  // (a link or hash typed into the address bar), whose whole state is applied.
+  const OURS = { explorer: 1 };
+  const replaceNow = () => { clearTimeout(timer); timer = 0; if (location.hash !== url() || history.state === null) history.replaceState(OURS, '', url()); };
   const changed = () => { if (!applying && !timer) timer = window.setTimeout(replaceNow, 150); };
 
   const parts: UrlPart[] = [
@@ -80,7 +83,7 @@ void ready().catch(() => undefined).then(() => {
     if (name === current) return;
     replaceNow();
     showView(name);
-    history.pushState(null, '', url());
+    history.pushState(OURS, '', url());
   };
   for (const b of tabs()) b.addEventListener('click', () => select(b.dataset.tab as ViewName));
   // Tabs: ArrowLeft/ArrowRight, Home and End move between them (the WAI-ARIA tabs pattern).
@@ -94,16 +97,18 @@ void ready().catch(() => undefined).then(() => {
     tabs().find((b) => b.dataset.tab === VIEWS[to])?.focus();
   });
   // Back and Forward: the entry's view, with that view's state as the entry recorded it (the other views
-  // keep what they show now); then the address bar is brought up to date with the whole page.
-  window.addEventListener('popstate', () => {
+  // keep what they show now, edits made since included); then the address bar is brought up to date with
+  // the whole page. A hash typed or pasted into the address bar (an entry not ours) applies in full.
+  window.addEventListener('popstate', (e) => {
     clearTimeout(timer); timer = 0;
+    if (e.state === null) { showRejected(apply(location.hash, parts)); history.replaceState(OURS, '', url()); return; }
     const view = parseHash(location.hash).get('view');
     const target = (VIEWS as readonly string[]).includes(view ?? '') ? owner(view as ViewName) : parts[0]!;
     const before = JSON.stringify(target.get());
     const p = parseHash(location.hash);
     const entry = JSON.stringify(Object.fromEntries(target.keys.filter((k) => p.has(k)).map((k) => [k, p.get(k)!])));
     showRejected(apply(location.hash, entry === before ? [] : [target]));
-    history.replaceState(null, '', url());
+    history.replaceState(OURS, '', url());
   });
 
   const langButton = document.querySelector<HTMLButtonElement>('[data-action="lang"]')!;
@@ -119,6 +124,6 @@ void ready().catch(() => undefined).then(() => {
   applyLang(saved === 'zh' ? 'zh' : 'en');
 
   showRejected(apply(location.hash, parts));
-  history.replaceState(null, '', url());
+  history.replaceState(OURS, '', url());
   document.body.dataset.ready = 'true';
 });

@@ -223,7 +223,7 @@ export function mountNetworkView(root: HTMLElement, changed: () => void = () => 
   const inputF = numberField('input', RULE_VALUE, st.input, exact), targetF = numberField('target', RULE_VALUE, st.target, exact), lrF = numberField('lr', RULE_LR, st.lr, exact);
   const actEl = h('select', { 'data-edit': 'activation' }, ...offered.map((a) => h('option', { value: a }, a)));
   const outEl = h('select', { 'data-edit': 'outActivation' }, ...outChoices.map((a) => h('option', { value: a }, a)));
-  const nStepsF = numberField('nsteps', RULE_STEPS, DEFAULTS.nsteps);
+  const nStepsF = numberField('nsteps', RULE_STEPS, DEFAULTS.nsteps, String, { keeps: false });
   const applyBtn = h('button', { type: 'button', 'data-action': 'apply' });
   const trainBtn = h('button', { type: 'button', 'data-action': 'train', class: 'primary' });
   const resetBtn = h('button', { type: 'button', 'data-action': 'reset' });
