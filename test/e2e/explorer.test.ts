@@ -643,5 +643,6 @@ test('keyboard: arrows step the walk unless a control has the focus; the focus s
       ...Array.from(document.querySelectorAll('[data-view="net"] svg, [data-view="bptt"] svg')).filter((e) => !e.closest('.katex') && !e.getAttribute('aria-label')).map((e) => e.getAttribute('class')),
     ]);
     assert.deepEqual(unnamed, []);
+    assert.equal(await page.locator('[data-edit="w2.1.2"]').getAttribute('aria-label'), 'weight w2.1.2');
   });
 });

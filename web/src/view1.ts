@@ -258,7 +258,7 @@ export function mountNetworkView(root: HTMLElement, changed: () => void = () => 
   for (const r of paramRows) {
     // Trained weights have 17 digits; the field shows 6 significant (the value in use stays exact).
     const f = numberField(r.id, RULE_VALUE, paramOf(st.spec, r), (v) => String(+v.toPrecision(6)));
-    f.input.setAttribute('aria-label', r.id);
+
     paramFields.set(r.id, f);
     const name = h('td', { class: 'pname' });
     tex(name, r.isBias ? `b_{${sub(r.layer, r.j)}}` : wTex(r.layer, r.i, r.j));
@@ -422,6 +422,8 @@ export function mountNetworkView(root: HTMLElement, changed: () => void = () => 
     outEl.options[0]!.textContent = t('outSame');
     trainNote.textContent = note ? t(note.key, note.vars) : '';
     for (const f of [inputF, targetF, lrF, nStepsF, ...paramFields.values()]) f.relabel();
+    for (const r of paramRows) paramFields.get(r.id)!.input.setAttribute('aria-label', t(r.isBias ? 'biasLabel' : 'weightLabel', { id: r.id }));
+    nStepsF.input.setAttribute('aria-label', t('trainStepsLabel'));
     renderDiagram(step, shown);
     renderParams(shown);
     renderCurve();
