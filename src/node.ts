@@ -22,11 +22,13 @@ export { saveCheckpoint, loadCheckpoint, exportWeights, importSafetensors, type 
 export { writeFileAtomic } from './io/atomic.js';
 export { fitLanguageModel, type LMFitOptions, type LMFitResult, type LMStopReason, type EarlyStoppingOptions } from './train/fit-lm.js';
 export { resolveConfig, presetNames, type TrainConfig } from './train/presets.js';
-export { loadCorpus, type CorpusSource, type DataSource } from './data/sources.js';
+export { loadCorpus, shakespeareFile, type CorpusSource, type DataSource } from './data/sources.js';
+export { configFromText, dataIdentity, logHeader, PACKAGE_VERSION, type LogHeader, type DataIdentity } from './train/run-log.js';
 export { textCorpusFromBytes, loadTextCorpus, type TextCorpusOptions } from './data/text.js';
 export type { Corpus } from './data/corpus.js';
 export {
   LMTrainer, type TrainerEvents, type TrainerOptions, type RunOptions, type EpochRecord, type GradStats, type WindowEvent, type TestRecord, type RunResult,
+  type CheckRecord, type ProgressRecord,
 } from './train/lm-trainer.js';
 
 // file:///abs/path and file://relative/path both name a path (the rest after the scheme).

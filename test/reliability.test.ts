@@ -1,7 +1,7 @@
 // Reliability: the network JSON reader under fuzzing, divergence detection, and flat memory over a long run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BackpropError, DivergenceError, LanguageModel, parseNetworkSpec, defaultNetwork, Rng, SGD, TruncatedBPTT } from '../src/index.js';
+import { BackpropError, DivergenceError, LanguageModel, type Dense, parseNetworkSpec, defaultNetwork, Rng, SGD, TruncatedBPTT } from '../src/index.js';
 
 test('fuzz: the network JSON reader throws only BackpropError on random and mutated input', () => {
   const rng = new Rng(99);
@@ -48,7 +48,7 @@ test('divergence: a NaN loss stops training with the step named; "skip" lowers t
   const tr = new TruncatedBPTT(model, opt, { k1: 5, k2: 5, batchSize: 2 });
   const rng = new Rng(2);
   tr.feed(batch(rng, 2, 5).x, batch(rng, 2, 5).y, 5);
-  model.proj.weight.data[3] = NaN;
+  (model.proj as Dense).weight.data[3] = NaN;
   const before = Float32Array.from(model.arena().values);
   assert.throws(() => { const b = batch(rng, 2, 5); tr.feed(b.x, b.y, 5); }, (e: Error) => e instanceof DivergenceError && /step 10/.test(e.message));
   // parameters untouched by the failed update (NaN included)

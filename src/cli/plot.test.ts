@@ -39,3 +39,20 @@ test('niceTicks gives 1-2-5 steps covering the range', () => {
   assert.deepEqual(niceTicks(3.2, 4.1, 4), [3.5, 4]);
   assert.deepEqual(niceTicks(3.2, 4.1, 8), [3.2, 3.4, 3.6, 3.8, 4]);
 });
+
+test('a log with a header, validation checks and NT-ASGD\'s switch: the checks are drawn between epochs, the switch as a line', () => {
+  const lines = [
+    { header: true, version: '0.1.0', config: { name: 'x' }, data: {} },
+    { progress: true, epoch: 1, window: 5, windowsDone: 5, trainNats: 6, trainPerplexity: 403, tokens: 100, lr: 1 },
+    { check: true, epoch: 1, window: 5, windowsDone: 5, validPerplexity: 700, validNats: 6.5, averaged: false },
+    { epoch: 1, trainPerplexity: 900, validPerplexity: 600, windows: 10 },
+    { check: true, epoch: 2, window: 5, windowsDone: 15, validPerplexity: 650, validNats: 6.4, averaged: false, ntAsgdSwitch: true },
+    { epoch: 2, trainPerplexity: 400, validPerplexity: 350, windows: 10, averaged: true },
+  ].map((r) => JSON.stringify(r)).join('\n') + '\n';
+  const parsed = parseTrainLog(lines, 'c.jsonl');
+  assert.deepEqual([parsed.header?.version, parsed.epochs.length, parsed.checks.length, parsed.progress.length], ['0.1.0', 2, 2, 1]);
+  const svg = learningCurveSvg(parsed);
+  assert.equal((svg.match(/<circle[^>]*fill="white"/g) ?? []).length, 2);
+  assert.ok(svg.includes('>NT-ASGD<'));
+  assert.throws(() => parseTrainLog(lines.split('\n').reverse().join('\n'), 'r.jsonl'), (e: Error) => e instanceof DataError && /a header line after the first line/.test(e.message));
+});

@@ -1,26 +1,41 @@
 /**
  * Learning curves as a self-contained SVG, drawn by hand: train and validation perplexity per epoch
  * from a train.jsonl log, with axes, ticks, labels and a legend. The y axis is logarithmic when the
- * values span more than a factor of 3 (perplexity falls fast early on, then slowly).
+ * values span more than a factor of 3 (perplexity falls fast early on, then slowly). Validation
+ * checks inside epochs (`--valid-every`) are drawn as points between the epochs, and NT-ASGD's switch
+ * as a vertical line; the header line (configuration) and progress lines are read and not drawn.
  *
  * @example
  *   const svg = learningCurveSvg(parseTrainLog(fs.readFileSync('runs/tiny/train.jsonl', 'utf8'), 'train.jsonl'));
  */
 import { DataError } from '../errors.js';
-import type { EpochRecord, TestRecord } from '../train/lm-trainer.js';
+import type { CheckRecord, EpochRecord, ProgressRecord, TestRecord } from '../train/lm-trainer.js';
+import type { LogHeader } from '../train/run-log.js';
 
-export interface TrainLog { epochs: EpochRecord[]; test: TestRecord | null }
+/** A train.jsonl read back: its header (null in logs written before headers), epoch records, checks, progress lines and test. */
+export interface TrainLog { header: LogHeader | null; epochs: EpochRecord[]; checks: CheckRecord[]; progress: ProgressRecord[]; test: TestRecord | null }
 
-/** Parses a train.jsonl (one JSON object per line); DataError names the file and line. */
+/** Parses a train.jsonl (one JSON object per line, the first possibly a header); DataError names the file and line. */
 export function parseTrainLog(text: string, file: string): TrainLog {
-  const epochs: EpochRecord[] = [];
-  let test: TestRecord | null = null;
+  const epochs: EpochRecord[] = [], checks: CheckRecord[] = [], progress: ProgressRecord[] = [];
+  let test: TestRecord | null = null, header: LogHeader | null = null;
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
     let v: unknown;
     try { v = JSON.parse(line); } catch { throw new DataError(`${file}:${i + 1}: not JSON`); }
     if (typeof v !== 'object' || v === null) throw new DataError(`${file}:${i + 1}: not a JSON object`);
     const r = v as Record<string, unknown>;
+    if (r.header === true) {
+      if (i !== 0) throw new DataError(`${file}:${i + 1}: a header line after the first line`);
+      header = r as unknown as LogHeader; return;
+    }
+    if (r.progress === true) { progress.push(r as unknown as ProgressRecord); return; }
+    if (r.check === true) {
+      if (typeof r.epoch !== 'number' || typeof r.window !== 'number' || typeof r.validPerplexity !== 'number') {
+        throw new DataError(`${file}:${i + 1}: a check record needs numeric epoch, window and validPerplexity`);
+      }
+      checks.push(r as unknown as CheckRecord); return;
+    }
     if (r.test === true) { test = r as unknown as TestRecord; return; }
     if (typeof r.epoch !== 'number' || typeof r.trainPerplexity !== 'number' || typeof r.validPerplexity !== 'number') {
       throw new DataError(`${file}:${i + 1}: an epoch record needs numeric epoch, trainPerplexity and validPerplexity`);
@@ -28,7 +43,7 @@ export function parseTrainLog(text: string, file: string): TrainLog {
     epochs.push(r as unknown as EpochRecord);
   });
   if (epochs.length === 0) throw new DataError(`${file}: no epoch records`);
-  return { epochs, test };
+  return { header, epochs, checks, progress, test };
 }
 
 export interface PlotOptions { title?: string; width?: number; height?: number }
@@ -73,13 +88,16 @@ export function learningCurveSvg(log: TrainLog, opts: PlotOptions = {}): string 
   ];
   const withTest = ep.some((r) => typeof r.testPerplexity === 'number');
   if (withTest) series.push({ name: 'test', color: '#2ca02c', dash: '2 3', ys: ep.map((r) => r.testPerplexity ?? NaN) });
-  const all = series.flatMap((s) => s.ys).filter((v) => Number.isFinite(v) && v > 0);
+  // A check at window w of epoch e sits at e − 1 + w / (that epoch's windows): between epochs e − 1 and e.
+  const perEpoch = (e: number) => (ep.find((r) => r.epoch === e) ?? ep[ep.length - 1]!).windows || 1;
+  const checks = (log.checks ?? []).map((c) => ({ x: c.epoch - 1 + c.window / perEpoch(c.epoch), y: c.validPerplexity, c }));
+  const all = [...series.flatMap((s) => s.ys), ...checks.map((c) => c.y)].filter((v) => Number.isFinite(v) && v > 0);
   if (all.length === 0) throw new DataError('no finite perplexities to plot');
   let lo = Math.min(...all), hi = Math.max(...all);
   const logY = hi / lo > 3;
   if (logY) { lo /= 1.1; hi *= 1.1; } else { const pad = (hi - lo) * 0.08 || hi * 0.05; lo = Math.max(0, lo - pad); hi += pad; }
   const ty = (v: number) => m.t + ph - (logY ? (Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo)) : (v - lo) / (hi - lo)) * ph;
-  const x0 = ep[0]!.epoch, x1 = ep[ep.length - 1]!.epoch;
+  const x0 = Math.min(ep[0]!.epoch, ...checks.map((c) => c.x)), x1 = Math.max(ep[ep.length - 1]!.epoch, ...checks.map((c) => c.x));
   const tx = (e: number) => m.l + (x1 === x0 ? pw / 2 : ((e - x0) / (x1 - x0)) * pw);
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
@@ -107,6 +125,16 @@ export function learningCurveSvg(log: TrainLog, opts: PlotOptions = {}): string 
     const pts = ep.map((r, i) => [tx(r.epoch), ty(s.ys[i]!)] as const).filter(([, y]) => Number.isFinite(y));
     parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} points="${pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ')}"/>`);
     for (const [x, y] of pts) parts.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="3" fill="${s.color}"/>`);
+  }
+  // Checks inside epochs: hollow validation points; NT-ASGD's switch (at a check or an epoch's end): a vertical line.
+  for (const { x, y } of checks) {
+    if (Number.isFinite(ty(y))) parts.push(`<circle cx="${tx(x).toFixed(1)}" cy="${ty(y).toFixed(1)}" r="2.5" fill="white" stroke="#d62728"/>`);
+  }
+  const sw = checks.find((c) => c.c.ntAsgdSwitch)?.x ?? ep.find((r) => r.ntAsgdSwitch)?.epoch;
+  if (sw !== undefined) {
+    const x = tx(sw).toFixed(1);
+    parts.push(`<line x1="${x}" y1="${m.t}" x2="${x}" y2="${m.t + ph}" stroke="#555" stroke-dasharray="3 3"/>`);
+    parts.push(`<text x="${x}" y="${m.t + ph - 6}" text-anchor="middle" font-size="11" fill="#555">NT-ASGD</text>`);
   }
   // Legend (top right), with the last values and the test result when there is one.
   const last = ep[ep.length - 1]!;

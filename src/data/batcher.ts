@@ -73,6 +73,26 @@ export class StreamBatcher implements Iterable<Window> {
     return { index: i, x, y };
   }
 
+  /**
+   * A window of any length at any column: x[b·L + t] = data[b·batchLen + start + t] and y the same
+   * one token later, for t < L (variable-length BPTT cuts the streams this way; `window(i)` is
+   * `span(i·T, T)`). @throws ConfigError unless 0 ≤ start and start + length ≤ batchLen − 1.
+   */
+  span(start: number, length: number): Window {
+    if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 1 || start + length > this.batchLen - 1) {
+      throw new ConfigError(`span: need integers 0 ≤ start and 1 ≤ length with start + length ≤ ${this.batchLen - 1}, got start ${start}, length ${length}`);
+    }
+    const { batchSize: B, batchLen, data } = this;
+    const x = new Int32Array(B * length);
+    const y = new Int32Array(B * length);
+    for (let b = 0; b < B; b++) {
+      const s = b * batchLen + start;
+      x.set(data.subarray(s, s + length), b * length);
+      y.set(data.subarray(s + 1, s + length + 1), b * length);
+    }
+    return { index: -1, x, y };
+  }
+
   /** N, the length of the token stream (including the tokens no window uses). */
   get dataLength(): number { return this.data.length; }
 

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../errors.js';
-import { loadCorpus } from './sources.js';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, DataError } from '../errors.js';
+import { loadCorpus, shakespeareFile } from './sources.js';
 import { loadTextCorpus } from './text.js';
 
 test('loadCorpus: incomplete sources are ConfigErrors naming the problem', () => {
@@ -24,6 +25,23 @@ test('loadCorpus: a text source gives what loadTextCorpus gives', () => {
     const a = loadCorpus({ data: 'text', text: file, level: 'char' }), b = loadTextCorpus(file, { level: 'char' });
     assert.deepEqual(a.vocab.itos, b.vocab.itos);
     assert.deepEqual([a.train, a.valid, a.test], [b.train, b.valid, b.test]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('shakespeareFile: $TINYSHAKESPEARE when set, else ../shared/data/tinyshakespeare/input.txt beside the repository; absent, one line naming both', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backprop-ts-'));
+  try {
+    const file = path.join(dir, 'input.txt');
+    fs.writeFileSync(file, 'First Citizen:\n');
+    assert.equal(shakespeareFile({ TINYSHAKESPEARE: file }), file);
+    const missing = path.join(dir, 'nope.txt');
+    assert.throws(() => shakespeareFile({ TINYSHAKESPEARE: missing }), (e: Error) => e instanceof DataError && e.message.includes(`TINYSHAKESPEARE=${missing} does not exist`) &&
+      /shared[/\\]data[/\\]tinyshakespeare[/\\]input\.txt/.test(e.message) && !e.message.includes('\n'));
+    const beside = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared', 'data', 'tinyshakespeare', 'input.txt');
+    if (fs.existsSync(beside)) assert.equal(path.resolve(shakespeareFile({})), path.resolve(beside));
+    else assert.throws(() => shakespeareFile({}), (e: Error) => e instanceof DataError && /TINYSHAKESPEARE is not set/.test(e.message) && e.message.includes(path.resolve(beside)));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -3,14 +3,46 @@
  * corpus a source names. A training configuration, the n-gram baseline and evaluation all pick
  * their corpus through `loadCorpus`, so a source means the same tokens everywhere.
  */
-import { ConfigError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, DataError } from '../errors.js';
 import { loadBrownCorpus } from './brown.js';
 import type { Corpus } from './corpus.js';
 import { loadPtbFiles, loadTextCorpus } from './text.js';
 
-/** brown-bengio / brown-ptb: the Brown corpus in Bengio's or the PTB preparation; text: any file; ptb: PTB-format files. */
-export type DataSource = 'brown-bengio' | 'brown-ptb' | 'text' | 'ptb';
-export const dataSources: readonly DataSource[] = ['brown-bengio', 'brown-ptb', 'text', 'ptb'];
+/**
+ * brown-bengio / brown-ptb: the Brown corpus in Bengio's or the PTB preparation; shakespeare: Tiny
+ * Shakespeare (found by `shakespeareFile`, split as any text file); text: any file; ptb: PTB-format files.
+ */
+export type DataSource = 'brown-bengio' | 'brown-ptb' | 'shakespeare' | 'text' | 'ptb';
+export const dataSources: readonly DataSource[] = ['brown-bengio', 'brown-ptb', 'shakespeare', 'text', 'ptb'];
+
+/** The repository (or installed package) root: this file is dist/src/data/sources.js in it. */
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/**
+ * Where the `shakespeare` source reads Tiny Shakespeare: $TINYSHAKESPEARE when set, else
+ * ../shared/data/tinyshakespeare/input.txt beside the repository (the rule web/build.mjs uses for the
+ * explorer's copy), so documented commands run unchanged from any checkout on a machine that has it.
+ * @throws DataError naming both places when the file is at neither.
+ *
+ * @example
+ * ```ts
+ * import { shakespeareFile, loadTextCorpus } from 'backprop/node';
+ * const c = loadTextCorpus(shakespeareFile(), { level: 'char' }); // what --data shakespeare loads
+ * ```
+ */
+export function shakespeareFile(env: Record<string, string | undefined> = process.env): string {
+  const beside = join(packageRoot, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt');
+  const file = env.TINYSHAKESPEARE || beside;
+  if (!existsSync(file)) {
+    throw new DataError(env.TINYSHAKESPEARE
+      ? `Tiny Shakespeare not found: TINYSHAKESPEARE=${env.TINYSHAKESPEARE} does not exist (unset it to read ${beside})`
+      : `Tiny Shakespeare not found: ${beside} does not exist and TINYSHAKESPEARE is not set; put input.txt (karpathy/char-rnn, data/tinyshakespeare) there or set TINYSHAKESPEARE to its path`);
+  }
+  return file;
+}
 
 /** Which corpus `loadCorpus` loads: the source, its file or folder where it needs one, and the token level. */
 export interface CorpusSource {
@@ -46,6 +78,7 @@ export function loadCorpus(s: CorpusSource): Corpus {
   switch (s.data) {
     case 'brown-bengio': return loadBrownCorpus('bengio');
     case 'brown-ptb': return loadBrownCorpus('ptb');
+    case 'shakespeare': return { ...loadTextCorpus(shakespeareFile(), { level: s.level }), name: 'tinyshakespeare' };
     case 'text': return loadTextCorpus(s.text!, { level: s.level });
     case 'ptb': return loadPtbFiles(s.ptbDir!, { level: s.level });
   }

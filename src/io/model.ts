@@ -21,7 +21,7 @@
  * table, so a model cannot call into io; the free functions work on any supported model.
  */
 import { ConfigError, FormatError } from '../errors.js';
-import { LanguageModel, type LMConfig } from '../nn/language-model.js';
+import { LanguageModel, type LMConfig, type TiedOutput } from '../nn/language-model.js';
 import { Activation, Dense, Dropout, Sequential, type Layer } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import type { ActivationKind } from '../nn/activations.js';
@@ -30,7 +30,7 @@ import { Rng, type RngState } from '../tensor/random.js';
 import type { DType } from '../backend/index.js';
 import { decodeCheckpoint, encodeCheckpoint, type LoadedCheckpoint } from './checkpoint-codec.js';
 import type { DecodedTensor, TensorRecord } from './safetensors.js';
-import type { DenseNetWeights, RecurrentLmWeights } from './weights.js';
+import { tiedProjWeight, type DenseNetWeights, type RecurrentLmWeights } from './weights.js';
 
 // ---------------------------------------------------------------------------------------------
 // What can be saved, and how its architecture is described
@@ -215,6 +215,10 @@ function specOf(ck: LoadedCheckpoint, source: string): ModelSpec {
       config: {
         vocabSize: emb.shape[0]!, embedSize: Number(c['embed']), hiddenSize: Number(c['hidden']), numLayers: Number(c['layers']),
         cell: c['cell'] as LMConfig['cell'], keepProb: Number(c['keepProb']), forgetBias: Number(c['forgetBias']), initScale: Number(c['initScale']),
+        // The regularisers (absent from configurations older than them: off). Only tying changes the parameters.
+        tieWeights: c['tieWeights'] === true,
+        ...Object.fromEntries((['dropoutEmbed', 'dropoutInput', 'dropoutHidden', 'dropoutOutput', 'weightDrop', 'ar', 'tar'] as const)
+          .filter((k) => typeof c[k] === 'number').map((k) => [k, c[k] as number])),
       },
     };
   }
@@ -386,8 +390,15 @@ export function lmWeights(lm: LanguageModel): RecurrentLmWeights {
       kernel: f32(`${c.cell}.${l}.kernel`), bias: f32(`${c.cell}.${l}.bias`),
       ...(c.cell === 'gru' ? { candKernel: f32(`gru.${l}.candKernel`), candBias: f32(`gru.${l}.candBias`) } : {}),
     })),
-    projWeight: f32('proj.weight'), projBias: f32('proj.bias'),
+    projWeight: c.tieWeights ? tiedProjection(lm) : f32('proj.weight'), projBias: f32('proj.bias'),
   };
+}
+
+/** A tied model's output weights as the one matrix [H, V] of the export layout (`tiedProjWeight`). */
+function tiedProjection(lm: LanguageModel): Float32Array {
+  const { vocabSize: V, embedSize: E, hiddenSize: H } = lm.config;
+  const P = (lm.proj as TiedOutput).hiddenToEmbed;
+  return tiedProjWeight(Float32Array.from(lm.embedding.weight.data), V, E, P ? Float32Array.from(P.data) : null, H);
 }
 
 /**

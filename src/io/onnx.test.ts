@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { exportDenseOnnx, exportLmOnnx, exportLstmLmOnnx, ONNX_OPSET } from './onnx.js';
 import { denseForward, lstmLmForward, recurrentLmForward } from './reference.js';
-import { denseWeights, lmWeights } from './model.js';
+import { denseWeights, lmWeights, stateDict } from './model.js';
 import { LanguageModel } from '../nn/language-model.js';
 import { Activation, Dense, Sequential } from '../nn/layers.js';
 import { Rng } from '../tensor/random.js';
@@ -280,4 +280,32 @@ test('GRU and RNN weights round-trip through the naming scheme; a missing candid
   assert.deepEqual(gru['gru.0.candKernel']!.shape, [9, 5]);
   const { ['gru.0.candBias']: _dropped, ...rest } = gru;
   assert.throws(() => recurrentLmFromTensors(rest, 0, 'm.safetensors'), /m\.safetensors: missing tensor "gru\.0\.candBias"/);
+});
+
+test('tied language models (with and without the H → E projection) export: onnxruntime and the reference forward give our logits', async () => {
+  const [V, E, T, B, L] = [11, 5, 4, 2, 2];
+  for (const [cell, H] of [['lstm', 5], ['lstm', 7], ['gru', 8], ['rnn', 5]] as const) {
+    const model = new LanguageModel({ vocabSize: V, embedSize: E, hiddenSize: H, numLayers: L, cell, keepProb: 1, forgetBias: 0, initScale: 0.4, tieWeights: true }, new Rng(4)).eval();
+    const random = seededRandom(13);
+    const tokens = Int32Array.from({ length: T * B }, () => Math.floor(random() * V));
+    const ours = model.run(tokens, B, T, model.initialState(B)).logits.data;
+    // The export layout is the untied one (docs/formats.md): proj.weight [H, V] = Eᵀ, or P·Eᵀ.
+    const w = lmWeights(model);
+    assert.equal(w.projWeight.length, H * V);
+    // A tied model's weight file stores the embedding once (no proj.weight); reading it back gives the same record.
+    const file = decodeSafetensors(encodeSafetensors(stateDict(model))).tensors;
+    assert.equal(file['proj.weight'], undefined);
+    assert.equal(file['proj.hiddenToEmbed'] !== undefined, H !== E);
+    assert.deepEqual(recurrentLmFromTensors(file, 0), w);
+    assertClose(recurrentLmForward(w, tokens, T, B, new Float32Array(L * B * H)).logits, ours, `${cell} H=${H} tied: reference vs engine`);
+    const session = await ort.InferenceSession.create(exportLmOnnx(w));
+    const feeds: Record<string, ort.Tensor> = {
+      tokens: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [T, B]),
+      h0: new ort.Tensor('float32', new Float32Array(L * B * H), [L, B, H]),
+    };
+    if (cell === 'lstm') feeds['c0'] = new ort.Tensor('float32', new Float32Array(L * B * H), [L, B, H]);
+    const out = await session.run(feeds);
+    assertClose(out.logits!.data as Float32Array, ours, `${cell} H=${H} tied: onnx vs engine`);
+    await session.release();
+  }
 });

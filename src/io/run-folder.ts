@@ -3,7 +3,8 @@
  * so the trainer never builds a path. A run folder holds
  *
  *   config.json        the resolved configuration (written when the run starts)
- *   train.jsonl        one JSON line per epoch record (and one for the final test)
+ *   train.jsonl        a header line (configuration, version, data), then one JSON line per epoch
+ *                      record, validation check and progress line, and one for the final test
  *   checkpoint.ckpt    the latest checkpoint (replaced atomically; resume from it)
  *   best.ckpt          the checkpoint of the epoch with the lowest validation perplexity so far
  *
@@ -32,10 +33,11 @@ export class RunFolder {
   get logFile(): string { return path.join(this.dir, LOG_FILE); }
 
   /**
-   * A fresh run: creates the folder, writes the configuration and an empty log. A folder that already
-   * holds a run is refused (ConfigError naming it) unless `force`, which deletes that run's files first.
+   * A fresh run: creates the folder, writes the configuration and the log's first records (the
+   * trainer's header line; none by default). A folder that already holds a run is refused (ConfigError
+   * naming it) unless `force`, which deletes that run's files first.
    */
-  start(config: unknown, force = false): void {
+  start(config: unknown, force = false, firstRecords: readonly unknown[] = []): void {
     ensureDirectory(this.dir, 'create the run folder');
     const existing = RUN_FILES.filter((f) => fs.existsSync(path.join(this.dir, f)));
     if (existing.length && !force) {
@@ -49,7 +51,7 @@ export class RunFolder {
       }
     }
     writeFileAtomic(path.join(this.dir, CONFIG_FILE), new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n'));
-    this.writeLog([]);
+    this.writeLog(firstRecords);
   }
 
   /** A resumed run: removes the temporary files a killed write left, and makes the log the checkpoint's. */

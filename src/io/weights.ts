@@ -109,6 +109,37 @@ export function lstmLmToTensors(lm: LstmLmWeights): Record<string, TensorRecord>
   return tensors;
 }
 
+/**
+ * A tied model's output weights as the one matrix [H, V] of the untied layout: Eᵀ for the embedding
+ * E [V, E'] (H = E'), or P·Eᵀ with the projection P [H, E'] (summed in float64, rounded once).
+ */
+export function tiedProjWeight(embedding: Float32Array, V: number, E: number, P: Float32Array | null, H: number): Float32Array {
+  const out = new Float32Array(H * V);
+  for (let h = 0; h < H; h++) {
+    for (let v = 0; v < V; v++) {
+      let s = 0;
+      if (P) for (let e = 0; e < E; e++) s += P[h * E + e]! * embedding[v * E + e]!;
+      else s = embedding[v * E + h]!;
+      out[h * V + v] = s;
+    }
+  }
+  return out;
+}
+
+/**
+ * The output weights [H, V] from a file's tensors: `proj.weight`; or, in a tied model's file (no
+ * proj.weight beside a proj.bias: the output reads `embedding.weight`, stored once), Eᵀ, or P·Eᵀ with
+ * `proj.hiddenToEmbed` P [H, E].
+ */
+function projOf(tensors: Record<string, TensorRecord>, embedding: { shape: number[]; data: Float32Array }, source: string): { shape: number[]; data: Float32Array } {
+  if (Object.hasOwn(tensors, 'proj.weight') || !Object.hasOwn(tensors, 'proj.bias')) return tensorOf(tensors, 'proj.weight', 2, source);
+  const [V, E] = embedding.shape as [number, number];
+  const P = Object.hasOwn(tensors, 'proj.hiddenToEmbed') ? tensorOf(tensors, 'proj.hiddenToEmbed', 2, source) : null;
+  if (P && P.shape[1] !== E) throw new FormatError(`${source}: tensor "proj.hiddenToEmbed" has shape [${P.shape.join(', ')}], expected [H, ${E}]`);
+  const H = P ? P.shape[0]! : E;
+  return { shape: [H, V], data: tiedProjWeight(embedding.data, V, E, P?.data ?? null, H) };
+}
+
 /** Tensor `name` of rank `rank` from a file's tensors, as float32, or a FormatError naming the file and tensor. */
 function tensorOf(tensors: Record<string, TensorRecord>, name: string, rank: number, source: string): { shape: number[]; data: Float32Array } {
   const t = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
@@ -132,7 +163,7 @@ export function lstmLmFromTensors(tensors: Record<string, TensorRecord>, forgetB
   const get = (name: string, rank: number) => tensorOf(tensors, name, rank, source);
   const embedding = get('embedding.weight', 2);
   const [V, E] = embedding.shape as [number, number];
-  const proj = get('proj.weight', 2);
+  const proj = projOf(tensors, embedding, source);
   const H = proj.shape[0]!;
   let L = 0;
   while (Object.hasOwn(tensors, `lstm.${L}.kernel`)) L++;
@@ -287,7 +318,7 @@ export function recurrentLmFromTensors(tensors: Record<string, TensorRecord>, fo
   if (cell === undefined) throw new FormatError(`${source}: no recurrent layer (missing tensor "lstm.0.kernel", "gru.0.kernel" or "rnn.0.kernel")`);
   const get = (name: string, rank: number) => tensorOf(tensors, name, rank, source);
   const embedding = get('embedding.weight', 2);
-  const proj = get('proj.weight', 2);
+  const proj = projOf(tensors, embedding, source);
   let L = 0;
   while (Object.hasOwn(tensors, `${cell}.${L}.kernel`)) L++;
   const layers: RecurrentLayerWeights[] = [];

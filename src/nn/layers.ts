@@ -147,6 +147,27 @@ export class Embedding extends Module {
 }
 
 /**
+ * An inverted-dropout mask: each element 0 with probability p, else 1/(1−p), drawn in order from `rng`;
+ * the first `keepFirst` elements (flat order) are 1 and draw nothing. The mask the regularisers multiply
+ * by: per step (`Dropout`), per window (locked dropout, weight-drop) or per word (embedding dropout).
+ *
+ * @example
+ * ```ts
+ * import { dropoutMask, Rng } from 'backprop';
+ * const m = dropoutMask([2, 4], 0.5, new Rng(1)); // entries 0 or 2
+ * const w = dropoutMask([3, 4], 0.5, new Rng(1), 'float32', 4); // first row all 1 (not dropped)
+ * ```
+ */
+export function dropoutMask(shape: readonly number[], p: number, rng: Rng, dtype: DType = 'float32', keepFirst = 0): Tensor {
+  if (!(p >= 0 && p < 1)) throw new ConfigError(`dropout probability must be in [0, 1), got ${p}`);
+  const mask = zeros(shape, { dtype });
+  const keep = 1 / (1 - p), d = mask.data;
+  d.fill(1, 0, Math.min(keepFirst, d.length));
+  for (let i = keepFirst; i < d.length; i++) d[i] = rng.uniform() < p ? 0 : keep;
+  return mask;
+}
+
+/**
  * Inverted dropout: in training, zero each element with probability p and scale survivors by 1/(1−p);
  * identity in evaluation. Masks come from a seeded generator.
  *
@@ -166,9 +187,6 @@ export class Dropout extends Module {
   /** x with dropout applied in training mode; x itself in evaluation mode. */
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
-    const mask = zeros(x.shape, { dtype: x.dtype });
-    const keep = 1 / (1 - this.p);
-    for (let i = 0; i < mask.size; i++) mask.data[i] = this.rng.uniform() < this.p ? 0 : keep;
-    return o.mul(x, mask);
+    return o.mul(x, dropoutMask(x.shape, this.p, this.rng, x.dtype));
   }
 }

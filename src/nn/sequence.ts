@@ -14,7 +14,10 @@ import { Tensor, tensor } from '../tensor/tensor.js';
 /** Token ids (int32) or real-valued inputs/targets, flat. */
 export type SeqData = Int32Array | Float32Array | Float64Array;
 
-/** What a sequence model's run keeps besides its outputs. */
+/**
+ * What a sequence model's run keeps besides its outputs. Whether it trains (dropout and the other
+ * regularisers on) or evaluates is the model's mode, `model.train()` / `model.eval()`, not an option here.
+ */
 export interface SequenceRunOptions {
   /** Return the state after every step (`states`): TBPTT keeps the ones a later window starts from. */
   keepStates?: boolean;
@@ -30,6 +33,12 @@ export interface SequenceRun<S> {
   states: S[];
   /** The state after the last step. */
   state: S;
+  /**
+   * A scalar the training loss adds to the outputs' loss and the reported loss leaves out: a
+   * regulariser of the model's activations (the language model's AR and TAR), per token like a mean
+   * loss. Absent when the model has none (or in evaluation mode).
+   */
+  penalty?: Tensor;
 }
 
 /**

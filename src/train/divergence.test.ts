@@ -49,7 +49,8 @@ test('a non-finite perplexity stops the run and never overwrites checkpoint.ckpt
   poison(t2, 1e30);
   await assert.rejects(t2.run({ yieldEveryWindow: false }), DivergenceError);
   assert.ok(!fs.existsSync(path.join(dir2, CHECKPOINT_FILE)) && !fs.existsSync(path.join(dir2, BEST_FILE)));
-  assert.equal(fs.readFileSync(path.join(dir2, LOG_FILE), 'utf8'), '');
+  const lines = fs.readFileSync(path.join(dir2, LOG_FILE), 'utf8').trim().split('\n');   // the header alone
+  assert.deepEqual([lines.length, (JSON.parse(lines[0]!) as { header?: boolean }).header], [1, true]);
 });
 
 test('the loss guard: `divergencePatience` updates above divergenceFactor·ln|V| stop the run, naming the step and the loss', async () => {

@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { StreamBatcher, Vocab, type Corpus } from '../data/index.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { Rng } from '../tensor/random.js';
+import type { Dense } from '../nn/layers.js';
 import { BEST_FILE, CHECKPOINT_FILE, LOG_FILE } from '../io/run-folder.js';
 import { scoreStream } from '../eval/score.js';
 import { LMTrainer, type EpochRecord } from './lm-trainer.js';
@@ -42,7 +43,7 @@ test('perplexity = exp(Σ step costs / steps), hand-checked: p = (1/2, 1/4, 1/4)
   const data = [0, 1, 2, 0, 1, 2, 0, 1, 2];
   const cfg = small({ batchSize: 1, numSteps: 2, hidden: 4, layers: 1, epochs: 1, maxStepsPerEpoch: 0, optimizer: 'sgd', lr: 0, keepProb: 1, testNumSteps: 2 });
   const t = LMTrainer.create(cfg, { outDir: null, corpus: corpusOf(data, data, 3) });
-  t.model.proj.weight.data.fill(0);                   // logits = bias, whatever the state
+  (t.model.proj as Dense).weight.data.fill(0);                   // logits = bias, whatever the state
   t.model.proj.bias!.data.set([Math.log(0.5), Math.log(0.25), Math.log(0.25)]);
   const r = await scoreStream(t.model, new StreamBatcher(Int32Array.from(data), 1, 2));
   assert.equal(r.steps, 8);

@@ -32,7 +32,8 @@ import { Rng, type RngState } from '../tensor/random.js';
 import { scoreStream, yieldToEventLoop, type ScoreResult } from '../eval/score.js';
 import { buildModel, loadModelTensors, modelTensors, optimizerContents, restoreOptimizer, stateFromTensors, stateTensors } from './model-file.js';
 import { TruncatedBPTT } from './tbptt.js';
-import { validateConfig, type TrainConfig } from './presets.js';
+import { laterFieldDefaults, validateConfig, type TrainConfig } from './presets.js';
+import { logHeader, type LogHeader } from './run-log.js';
 
 // ---------------------------------------------------------------------------------------------
 // Records
@@ -63,10 +64,48 @@ export interface EpochRecord {
   gradNorm: GradStats;
   /** diagnostics: mean ‖∂E/∂h_t‖ over the epoch's updates, [layer][step of the window, oldest first]. */
   hGradNorms?: number[][];
+  /** NT-ASGD: true when the validation (and test) used the averaged weights. */
+  averaged?: boolean;
+  /** NT-ASGD switched to averaging at this epoch's validation check. */
+  ntAsgdSwitch?: boolean;
+}
+
+/**
+ * A validation check inside an epoch (`validEvery`), one line of train.jsonl: where it happened, the
+ * validation perplexity (with the averaged weights once NT-ASGD has switched), and whether NT-ASGD
+ * switched there. Epoch-end validations are checks too; they are in the epoch records.
+ */
+export interface CheckRecord {
+  check: true;
+  epoch: number;
+  /** Windows of this epoch done, and of the whole run. */
+  window: number;
+  windowsDone: number;
+  validPerplexity: number;
+  validNats: number;
+  averaged: boolean;
+  ntAsgdSwitch?: boolean;
+}
+
+/** A progress line of train.jsonl (`logEvery`): the epoch's training loss so far at a window. */
+export interface ProgressRecord {
+  progress: true;
+  epoch: number;
+  window: number;
+  windowsDone: number;
+  /** Tokens of this epoch so far, and Σ step costs / steps over them. */
+  tokens: number;
+  trainNats: number;
+  trainPerplexity: number;
+  lr: number;
 }
 
 /** The test-set measurement at the end of a run (one line of train.jsonl). */
-export interface TestRecord { test: true; perplexity: number; nats: number; tokens: number; batchSize: number; numSteps: number; seconds: number }
+export interface TestRecord {
+  test: true; perplexity: number; nats: number; tokens: number; batchSize: number; numSteps: number; seconds: number;
+  /** NT-ASGD: scored with the averaged weights. */
+  averaged?: boolean;
+}
 
 /** Sums over the windows of the epoch in progress (saved in the checkpoint, so a resumed epoch reports the same numbers). */
 interface EpochAcc {
@@ -100,6 +139,19 @@ export interface TrainerState {
   lrScale: number;
   /** Consecutive updates whose window's mean cost exceeded divergenceFactor·ln|V| (the loss guard). */
   highLoss: number;
+  /** Validation nats of every check so far, epoch ends included, in order: NT-ASGD's `logs`. */
+  checks: number[];
+  /** The lowest validation perplexity of any check so far (what best.ckpt holds), or null before the first. */
+  bestValid: number | null;
+  /**
+   * NT-ASGD once switched: where (the check's epoch, window and run-wide window count) and how many
+   * iterates the average holds; null while training is plain. The average itself is a tensor of the checkpoint.
+   */
+  asgd: { epoch: number; window: number; windowsDone: number; count: number } | null;
+  /** Variable BPTT: the stream column the next training window starts at. */
+  pos: number;
+  /** The check and progress lines of the log, in order. */
+  rows: Array<CheckRecord | ProgressRecord>;
 }
 
 /** Progress after one training window: where in the epoch, tokens so far, elapsed seconds, running perplexity. */
@@ -113,12 +165,14 @@ export interface TrainerEvents {
   window?(e: WindowEvent): void;
   /** An epoch is done and validated: its record, before its checkpoint is written. */
   epochEnd?(r: EpochRecord): void;
+  /** A validation check inside an epoch (`validEvery`) is done: its record, before its checkpoint. */
+  check?(r: CheckRecord): void;
   /** The test measurement begins. */
   testStart?(e: { tokens: number; batchSize: number; numSteps: number }): void;
   /** The test measurement is done. */
   test?(r: TestRecord): void;
   /** A checkpoint was written, and why. */
-  checkpoint?(file: string, reason: 'epoch' | 'interrupt' | 'final' | 'best'): void;
+  checkpoint?(file: string, reason: 'epoch' | 'check' | 'interrupt' | 'final' | 'best'): void;
 }
 
 /** How one `LMTrainer.run()` call may be stopped early and observed. */
@@ -184,17 +238,24 @@ export class LMTrainer {
     this.optimizer = createOptimizer(cfg.optimizer, this.model, cfg.lr);
     this.tbptt = new TruncatedBPTT(this.model, this.optimizer, {
       k1: cfg.k1, k2: cfg.k2, batchSize: cfg.batchSize, maxGradNorm: cfg.maxGradNorm > 0 ? cfg.maxGradNorm : undefined,
-      diagnostics: cfg.diagnostics, onDivergence: cfg.onDivergence,
+      diagnostics: cfg.diagnostics, onDivergence: cfg.onDivergence, afterStep: () => this.accumulateAverage(),
     });
     this.schedule = stepDecay(cfg.lr, cfg.lrDecay, cfg.maxEpoch);
-    this.st = { epoch: 0, window: 0, rng: this.rng.getState(), acc: freshAcc(), history: [], test: null, windowsDone: 0, lrScale: 1, highLoss: 0 };
+    this.st = {
+      epoch: 0, window: 0, rng: this.rng.getState(), acc: freshAcc(), history: [], test: null, windowsDone: 0, lrScale: 1, highLoss: 0,
+      checks: [], bestValid: null, asgd: null, pos: 0, rows: [],
+    };
     this.folder = opts.outDir ? new RunFolder(opts.outDir) : null;
+    this.header = logHeader(cfg, corpus);
   }
+
+  /** The first line of train.jsonl: the resolved configuration, the version, the data's identity. */
+  readonly header: LogHeader;
 
   /** A fresh run. Loads the corpus unless given; throws ConfigError/DataError before writing anything. */
   static create(cfg: TrainConfig, opts: TrainerOptions): LMTrainer {
     const t = new LMTrainer(cfg, opts.corpus ?? loadCorpus(cfg), opts);
-    t.folder?.start(cfg, opts.force ?? false);
+    t.folder?.start(cfg, opts.force ?? false, [t.header]);
     return t;
   }
 
@@ -211,7 +272,9 @@ export class LMTrainer {
     if (typeof saved !== 'object' || saved === null) throw new FormatError(`${file}: no "config" metadata (not a training checkpoint); train afresh instead of --resume`);
     checkTrainerState(ck.meta.trainer_state, file);
     // Fields added after a checkpoint was written take their defaults.
-    const cfg: TrainConfig = { ...guardDefaults, ...(saved as TrainConfig) };
+    // (after the saved ones, so the checkpoint a resumed run writes has the same bytes as the uninterrupted run's).
+    const cfg: TrainConfig = { ...(saved as TrainConfig) };
+    for (const [k, v] of Object.entries(laterFieldDefaults)) if (!Object.hasOwn(cfg, k)) Object.assign(cfg, { [k]: v });
     if (opts.epochs !== undefined) cfg.epochs = opts.epochs;
     const corpus = opts.corpus ?? loadCorpus(cfg);
     const vocab = Vocab.fromJSON(ck.meta.vocab as never);
@@ -230,10 +293,75 @@ export class LMTrainer {
     loadModelTensors(this.model, ck.tensors, file);
     restoreOptimizer(this.optimizer, ck, file);
     const saved = ck.meta.trainer_state as Partial<TrainerState>;
-    this.st = { ...saved, lrScale: saved.lrScale ?? 1, highLoss: saved.highLoss ?? 0 } as TrainerState;
+    // A checkpoint from before the validation checks: its epoch records are its checks.
+    const history = saved.history ?? [];
+    this.st = {
+      ...saved, lrScale: saved.lrScale ?? 1, highLoss: saved.highLoss ?? 0,
+      checks: saved.checks ?? history.map((h) => h.validNats),
+      bestValid: saved.bestValid ?? (history.length ? Math.min(...history.map((h) => h.validPerplexity)) : null),
+      asgd: saved.asgd ?? null, pos: saved.pos ?? 0, rows: saved.rows ?? [],
+    } as TrainerState;
     if (this.st.acc.gnMin === null) this.st.acc.gnMin = Infinity;   // JSON has no Infinity
     this.rng.setState(this.st.rng);
     if (this.st.window > 0) this.tbptt.setState(stateFromTensors(ck.tensors, this.cfg, file));
+    if (this.st.asgd) {
+      // The model's tensors hold the average rounded to float32 (what eval and export read); the
+      // weights training goes on from and the float64 average are beside them.
+      const raw = ck.tensors[RAW_TENSOR], avg = ck.tensors[AVG_TENSOR], arena = this.optimizer.arena;
+      for (const [name, t] of [[RAW_TENSOR, raw], [AVG_TENSOR, avg]] as const) {
+        if (!t || t.data.length !== arena.size) throw new FormatError(`${file}: NT-ASGD has switched but tensor ${name} is ${t ? `of ${t.data.length} values, not ${arena.size}` : 'missing'}`);
+      }
+      arena.values.set(raw!.data);
+      this.avg = Float64Array.from(avg!.data);
+    }
+  }
+
+  /** NT-ASGD's running average of the weights (float64, the arena's layout) once switched, else null. */
+  private avg: Float64Array | null = null;
+
+  /** After each applied update: the average takes in the new iterate (NT-ASGD, once switched). */
+  private accumulateAverage(): void {
+    const a = this.avg, asgd = this.st.asgd;
+    if (!a || !asgd) return;
+    const w = this.optimizer.arena.values, n = ++asgd.count;
+    for (let i = 0; i < a.length; i++) a[i]! += (w[i]! - a[i]!) / n;
+  }
+
+  /**
+   * NT-ASGD's test at a check with validation loss v (nats): once t > n checks are logged and v is
+   * above the lowest of all but the last n of them, averaging starts from the current weights.
+   * Logs v either way; returns whether it switched now.
+   */
+  private ntAsgdCheck(v: number): boolean {
+    const st = this.st, n = this.cfg.ntAsgd, logs = st.checks, t = logs.length;
+    let switched = false;
+    if (n > 0 && !st.asgd && t > n && v > Math.min(...logs.slice(0, t - n))) {
+      st.asgd = { epoch: st.epoch + 1, window: st.window, windowsDone: st.windowsDone, count: 1 };
+      this.avg = Float64Array.from(this.optimizer.arena.values);
+      switched = true;
+    }
+    logs.push(v);
+    return switched;
+  }
+
+  /** Whether validation, best.ckpt, the test and the checkpoint's parameters use NT-ASGD's average now. */
+  get averaging(): boolean { return this.avg !== null; }
+
+  /**
+   * Runs `fn` with the weights evaluation uses in the model (NT-ASGD's average once it has switched,
+   * else the training weights), then puts the training weights back, also when `fn` throws or its
+   * promise rejects. `trainer.model` otherwise holds the weights training continues from.
+   */
+  withEvalWeights<R>(fn: () => R): R {
+    const avg = this.avg;
+    if (!avg) return fn();
+    const values = this.optimizer.arena.values, raw = values.slice();
+    values.set(avg);
+    let r: R;
+    try { r = fn(); } catch (e) { values.set(raw); throw e; }
+    if (r instanceof Promise) return r.finally(() => values.set(raw)) as R;
+    values.set(raw);
+    return r;
   }
 
   /** Where the checkpoint goes (null when the trainer writes nothing). */
@@ -245,7 +373,12 @@ export class LMTrainer {
    */
   snapshot(): Checkpoint {
     const opt = optimizerContents(this.optimizer);
-    const tensors = { ...modelTensors(this.model), ...opt.tensors, ...(this.st.window > 0 ? stateTensors(this.tbptt.state) : {}) };
+    const tensors = { ...this.withEvalWeights(() => modelTensors(this.model)), ...opt.tensors, ...(this.st.window > 0 ? stateTensors(this.tbptt.state) : {}) };
+    if (this.avg) {
+      const values = this.optimizer.arena.values;
+      tensors[RAW_TENSOR] = { shape: [values.length], data: new Float32Array(values) };
+      tensors[AVG_TENSOR] = { shape: [this.avg.length], data: new Float64Array(this.avg) };
+    }
     this.st.rng = this.rng.getState();
     return {
       tensors,
@@ -253,7 +386,7 @@ export class LMTrainer {
     };
   }
 
-  private save(reason: 'epoch' | 'interrupt' | 'final'): string | null {
+  private save(reason: 'epoch' | 'check' | 'interrupt' | 'final'): string | null {
     if (!this.folder) return null;
     const file = this.folder.save('latest', this.snapshot());
     this.opts.events?.checkpoint?.(file, reason);
@@ -267,8 +400,23 @@ export class LMTrainer {
     this.opts.events?.checkpoint?.(file, 'best');
   }
 
-  /** What train.jsonl holds: the epoch records, then the test's. */
-  logRecords(): Array<EpochRecord | TestRecord> { return this.st.test ? [...this.st.history, this.st.test] : [...this.st.history]; }
+  /**
+   * What train.jsonl holds: the header (configuration, version, data), then the check and progress
+   * lines and the epoch records in the order they happened, then the test's.
+   */
+  logRecords(): Array<LogHeader | EpochRecord | CheckRecord | ProgressRecord | TestRecord> {
+    const out: Array<LogHeader | EpochRecord | CheckRecord | ProgressRecord | TestRecord> = [this.header];
+    const rows = this.st.rows;
+    let r = 0, end = 0;
+    for (const h of this.st.history) {
+      end += h.windows;   // the run-wide window count at this epoch's end
+      while (r < rows.length && rows[r]!.windowsDone <= end) out.push(rows[r++]!);
+      out.push(h);
+    }
+    while (r < rows.length) out.push(rows[r++]!);
+    if (this.st.test) out.push(this.st.test);
+    return out;
+  }
 
   /** Rewrites the log from the trainer's state; called after the checkpoint is saved, so the log never runs ahead of it. */
   private writeLog(): void { this.folder?.writeLog(this.logRecords()); }
@@ -294,7 +442,11 @@ export class LMTrainer {
     st.highLoss = 0;
   }
 
-  /** Windows in one training epoch (the whole epoch, or maxStepsPerEpoch). */
+  /**
+   * Windows in one training epoch (the whole epoch, or maxStepsPerEpoch). With variable BPTT the
+   * count depends on the lengths drawn: this is then the count at numSteps per window (an estimate
+   * for progress bars; the epoch ends at the end of the stream or after maxStepsPerEpoch windows).
+   */
   get windowsPerEpoch(): number {
     const n = this.train.epochSize;
     return this.cfg.maxStepsPerEpoch > 0 ? Math.min(n, this.cfg.maxStepsPerEpoch) : n;
@@ -310,6 +462,65 @@ export class LMTrainer {
     return per === n ? w : (epoch * per + w) % n;
   }
 
+  /** The last column a variable-length window may reach: each stream's last target. */
+  private get streamEnd(): number { return this.train.batchLen - 1; }
+
+  /**
+   * Variable BPTT's draw for the next window (Merity et al. 2017, §4.1): μ = numSteps with
+   * probability bpttP, else numSteps/2; length max(bpttMin, round(N(μ, bpttSd²))), from the run's generator.
+   */
+  private drawLength(): number {
+    const c = this.cfg, T = c.numSteps;
+    const mu = this.rng.uniform() < c.bpttP ? T : T / 2;
+    return Math.max(c.bpttMin, Math.round(this.rng.normal(mu, c.bpttSd)));
+  }
+
+  /** Whether the epoch in progress has had all its windows. */
+  private epochDone(): boolean {
+    const c = this.cfg, st = this.st;
+    if (!c.bpttVariable) return st.window >= this.windowsPerEpoch;
+    return st.pos >= this.streamEnd || (c.maxStepsPerEpoch > 0 && st.window >= c.maxStepsPerEpoch);
+  }
+
+  /** Tokens of the epoch in progress so far. */
+  private epochTokens(acc: EpochAcc): number {
+    return this.cfg.bpttVariable ? acc.steps * this.cfg.batchSize : acc.windows * this.cfg.batchSize * this.cfg.numSteps;
+  }
+
+  /** The learning rate before variable BPTT's per-window scaling: the schedule's, times what the divergence guard kept. */
+  private baseLr(): number { return this.schedule(this.st.epoch) * this.st.lrScale; }
+
+  /**
+   * A validation check inside an epoch: validate (with NT-ASGD's average once switched), run
+   * NT-ASGD's test, log it, then best.ckpt when it is the lowest so far, the checkpoint and the log
+   * (the same order as at an epoch's end, so a kill anywhere is recoverable).
+   */
+  private async midEpochCheck(ro: RunOptions): Promise<void> {
+    const st = this.st;
+    const valid = await this.evaluate('valid', ro);
+    const nats = valid.cost / valid.steps;
+    if (!Number.isFinite(valid.perplexity)) {
+      throw new DivergenceError(`training diverged in epoch ${st.epoch + 1} (window ${st.window}, step ${this.tbptt.totals.steps}), tensor "loss": validation perplexity is ${valid.perplexity}; ` +
+        'the last good checkpoint is kept — lower --lr or set --max-grad-norm');
+    }
+    const averaged = this.averaging;
+    const switched = this.ntAsgdCheck(nats);
+    const row: CheckRecord = { check: true, epoch: st.epoch + 1, window: st.window, windowsDone: st.windowsDone, validPerplexity: valid.perplexity, validNats: nats, averaged };
+    if (switched) row.ntAsgdSwitch = true;
+    st.rows.push(row);
+    this.opts.events?.check?.(row);
+    if (this.isBest(valid.perplexity)) this.saveBest();
+    this.save('check');
+    this.writeLog();
+  }
+
+  /** Records a check's validation perplexity; true when it is the lowest so far (ties included: the later one wins). */
+  private isBest(ppl: number): boolean {
+    if (this.st.bestValid !== null && ppl > this.st.bestValid) return false;
+    this.st.bestValid = ppl;
+    return true;
+  }
+
   /** Trains until the configured epochs are done (then tests) or until stopped (then checkpoints). */
   async run(ro: RunOptions = {}): Promise<RunResult> {
     const cfg = this.cfg, ev = this.opts.events, st = this.st;
@@ -318,16 +529,30 @@ export class LMTrainer {
     let ranThisCall = 0;
     while (st.epoch < cfg.epochs) {
       if (st.window === 0) {
-        this.optimizer.lr = this.schedule(st.epoch) * st.lrScale;
         this.tbptt.resetState();
         st.acc = freshAcc();
+        // Variable BPTT: a whole epoch starts at the stream's beginning; short epochs take successive slices.
+        if (cfg.bpttVariable && (cfg.maxStepsPerEpoch === 0 || st.pos >= this.streamEnd)) st.pos = 0;
       }
-      ev?.epochStart?.({ epoch: st.epoch + 1, windows, lr: this.optimizer.lr, resumedAt: st.window });
+      ev?.epochStart?.({ epoch: st.epoch + 1, windows, lr: this.baseLr(), resumedAt: st.window });
       this.model.train();
-      for (; st.window < windows;) {
+      while (!this.epochDone()) {
         const t0 = performance.now();
-        const w = this.train.window(this.windowIndex(st.epoch, st.window));
-        const r = this.tbptt.feed(w.x, w.y, T);
+        const lr = this.baseLr();
+        let r;
+        if (cfg.bpttVariable) {
+          const len = Math.min(this.drawLength(), this.streamEnd - st.pos);
+          const w = this.train.span(st.pos, len);
+          st.pos += len;
+          // The update's size is kept per token: a window of len steps sums len step costs.
+          this.optimizer.lr = lr * len / T;
+          r = this.tbptt.feedWindow(w.x, w.y, len);
+        } else {
+          const w = this.train.window(this.windowIndex(st.epoch, st.window));
+          this.optimizer.lr = lr;
+          r = this.tbptt.feed(w.x, w.y, T);
+        }
+        const applied = this.optimizer.lr;
         const acc = st.acc;
         for (const c of r.costs) acc.cost += c;
         acc.steps += r.costs.length;
@@ -342,27 +567,36 @@ export class LMTrainer {
         acc.seconds += (performance.now() - t0) / 1000;
         this.guardLoss(r.costs, r.updates.length);
         // Skip mode lowers optimizer.lr on a skipped update (tbptt) or a run of high losses (guardLoss): keep that factor.
-        const scheduled = this.schedule(st.epoch);
-        if (scheduled > 0) st.lrScale = this.optimizer.lr / scheduled;
+        if (this.optimizer.lr !== applied && applied > 0) st.lrScale *= this.optimizer.lr / applied;
         st.window++; st.windowsDone++; ranThisCall++;
-        ev?.window?.({ epoch: st.epoch + 1, window: st.window, windows, tokens: acc.windows * B * T, seconds: acc.seconds, perplexity: Math.exp(acc.cost / Math.max(acc.steps, 1)) });
+        const tokens = this.epochTokens(acc);
+        ev?.window?.({ epoch: st.epoch + 1, window: st.window, windows, tokens, seconds: acc.seconds, perplexity: Math.exp(acc.cost / Math.max(acc.steps, 1)) });
+        if (cfg.logEvery > 0 && st.windowsDone % cfg.logEvery === 0) {
+          const nats = acc.cost / Math.max(acc.steps, 1);
+          st.rows.push({ progress: true, epoch: st.epoch + 1, window: st.window, windowsDone: st.windowsDone, tokens, trainNats: nats, trainPerplexity: Math.exp(nats), lr });
+        }
+        const last = this.epochDone();
+        // A check at the epoch's last window would repeat the epoch's own validation.
+        if (cfg.validEvery > 0 && st.windowsDone % cfg.validEvery === 0 && !last) await this.midEpochCheck(ro);
         ro.afterWindow?.();
         if (ro.yieldEveryWindow ?? true) await yieldToEventLoop();
         const stop = (ro.stopAfterWindows !== undefined && ranThisCall >= ro.stopAfterWindows) || (ro.shouldStop?.() ?? false);
         if (stop) {
-          if (st.window === windows) break;   // finish the epoch's validation first, then stop below
+          if (last) break;   // finish the epoch's validation first, then stop below
           return { status: 'interrupted', history: st.history, test: st.test, checkpoint: this.save('interrupt') };
         }
       }
       const acc = st.acc;
       const t0 = performance.now();
+      const averaged = this.averaging;
       const valid = await this.evaluate('valid', ro);
+      const tokens = this.epochTokens(acc);
       const rec: EpochRecord = {
-        epoch: st.epoch + 1, lr: this.optimizer.lr,
+        epoch: st.epoch + 1, lr: this.baseLr(),
         trainPerplexity: Math.exp(acc.cost / acc.steps), validPerplexity: valid.perplexity,
         trainNats: acc.cost / acc.steps, validNats: valid.cost / valid.steps,
-        windows: acc.windows, tokens: acc.windows * B * T, seconds: round(acc.seconds + (performance.now() - t0) / 1000, 3),
-        tokensPerSecond: Math.round(acc.windows * B * T / acc.seconds),
+        windows: acc.windows, tokens, seconds: round(acc.seconds + (performance.now() - t0) / 1000, 3),
+        tokensPerSecond: Math.round(tokens / acc.seconds),
         updates: acc.updates, clipped: acc.clipped, clipRate: acc.updates ? acc.clipped / acc.updates : 0, skipped: acc.skipped,
         gradNorm: { mean: acc.gnSum / Math.max(acc.updates - acc.skipped, 1), min: Number.isFinite(acc.gnMin) ? acc.gnMin : 0, max: acc.gnMax },
       };
@@ -379,6 +613,8 @@ export class LMTrainer {
             'nothing of this epoch is saved, the last good checkpoint is kept — lower --lr or set --max-grad-norm');
         }
       }
+      if (cfg.ntAsgd > 0) rec.averaged = averaged;
+      if (this.ntAsgdCheck(rec.validNats)) rec.ntAsgdSwitch = true;
       st.history.push(rec);
       st.epoch++; st.window = 0; st.acc = freshAcc();
       ev?.epochEnd?.(rec);   // before the saves, so a progress bar is closed when their lines print
@@ -387,7 +623,7 @@ export class LMTrainer {
       // is written redoes this epoch, identically, and writes best again), then checkpoint.ckpt, then
       // the log from the checkpoint's history. A stop request (in the last window or during validation)
       // still gets the best checkpoint.
-      if (st.history.every((h) => h.validPerplexity >= rec.validPerplexity)) this.saveBest();
+      if (this.isBest(rec.validPerplexity)) this.saveBest();
       const stopping = stopNow && st.epoch < cfg.epochs;
       const file = this.save(stopping ? 'interrupt' : 'epoch');
       this.writeLog();
@@ -399,6 +635,7 @@ export class LMTrainer {
       const t0 = performance.now();
       const r = await this.evaluate('test', ro);
       st.test = { test: true, perplexity: r.perplexity, nats: r.cost / r.steps, tokens: r.steps * cfg.testBatchSize, batchSize: cfg.testBatchSize, numSteps: cfg.testNumSteps, seconds: round((performance.now() - t0) / 1000, 3) };
+      if (this.averaging) st.test.averaged = true;
       ev?.test?.(st.test);
     }
     const file = this.save('final');
@@ -408,12 +645,12 @@ export class LMTrainer {
 
   /**
    * Validation (the training B and T, capped at validTokens) or test (testBatchSize, testNumSteps,
-   * testTokens) perplexity, the state carried from zero: `evaluateWindows` one window at a time, so
+   * testTokens) perplexity, with NT-ASGD's averaged weights once it has switched, the state carried from zero: `evaluateWindows` one window at a time, so
    * the loop can yield between windows; the sums, hence exp(cost/steps), are the same.
    */
   async evaluate(split: 'valid' | 'test', ro: RunOptions = {}): Promise<ScoreResult> {
     const b = split === 'valid' ? validBatcher(this.cfg, this.corpus) : testBatcher(this.cfg, this.corpus);
-    return scoreStream(this.model, b, { yieldEveryWindow: ro.yieldEveryWindow, progress: () => ro.afterWindow?.() });
+    return this.withEvalWeights(() => scoreStream(this.model, b, { yieldEveryWindow: ro.yieldEveryWindow, progress: () => ro.afterWindow?.() }));
   }
 }
 
@@ -437,12 +674,13 @@ function batcherFor(split: string, data: Int32Array, B: number, T: number): Stre
 
 function addHGrad(acc: EpochAcc, h: number[][], k2: number): void {
   acc.hSum ??= h.map(() => new Array<number>(k2).fill(0));
-  h.forEach((row, l) => { const off = k2 - row.length; row.forEach((v, i) => { acc.hSum![l]![off + i]! += v; }); });
+  // Newest steps aligned; a variable-length window longer than k2 gives its last k2 steps.
+  h.forEach((full, l) => { const row = full.slice(-k2), off = k2 - row.length; row.forEach((v, i) => { acc.hSum![l]![off + i]! += v; }); });
   acc.hCount++;
 }
 
-/** Defaults for configuration fields newer than some checkpoints. */
-const guardDefaults = { divergenceFactor: 3, divergencePatience: 20 };
+/** NT-ASGD's checkpoint tensors (once switched): the weights training continues from, and the float64 average. */
+const RAW_TENSOR = 'ntasgd.raw', AVG_TENSOR = 'ntasgd.avg';
 
 /** Throws FormatError unless `x` looks like a `TrainerState` (a re-signed or weights-only checkpoint has none). */
 function checkTrainerState(x: unknown, file: string): void {

@@ -8,7 +8,7 @@ import { ConfigError, FormatError } from '../errors.js';
 import { Vocab } from '../data/vocab.js';
 import { loadCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import type { TensorRecord } from '../io/safetensors.js';
-import { LanguageModel } from '../nn/language-model.js';
+import { LanguageModel, type LMConfig } from '../nn/language-model.js';
 import type { StackState } from '../nn/recurrent.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import { Rng } from '../tensor/random.js';
@@ -21,7 +21,7 @@ import type { TrainConfig } from './presets.js';
  */
 export function buildModel(cfg: TrainConfig, vocabSize: number, rng: Rng): LanguageModel {
   try {
-    return new LanguageModel({
+    return new LanguageModel({ ...lmRegularisers(cfg),
       vocabSize, embedSize: cfg.embed, hiddenSize: cfg.hidden, numLayers: cfg.layers, cell: cfg.cell,
       keepProb: cfg.keepProb, forgetBias: cfg.forgetBias, initScale: cfg.initScale,
     }, rng);
@@ -34,13 +34,26 @@ export function buildModel(cfg: TrainConfig, vocabSize: number, rng: Rng): Langu
   }
 }
 
+/**
+ * The regularisers of a training configuration as `LMConfig` fields; a field the configuration lacks (a
+ * checkpoint written before it existed) is off.
+ */
+export function lmRegularisers(cfg: Partial<TrainConfig>): Pick<LMConfig, 'tieWeights' | 'dropoutEmbed' | 'dropoutInput' | 'dropoutHidden' | 'dropoutOutput' | 'weightDrop' | 'ar' | 'tar'> {
+  return {
+    tieWeights: cfg.tieWeights ?? false, dropoutEmbed: cfg.dropoutEmbed ?? 0, dropoutInput: cfg.dropoutInput ?? 0, dropoutHidden: cfg.dropoutHidden ?? 0,
+    dropoutOutput: cfg.dropoutOutput ?? 0, weightDrop: cfg.weightDrop ?? 0, ar: cfg.ar ?? 0, tar: cfg.tar ?? 0,
+  };
+}
+
 /** The most elements one typed array (hence one tensor) can have in Node 20's V8. */
 const MAX_TENSOR_ELEMENTS = 2 ** 32;
 
 /** Parameters of the model `buildModel` makes (embedding, recurrent kernels and biases, projection), and the largest tensor's size. */
 export function parameterCount(cfg: TrainConfig, vocabSize: number): { parameters: number; largest: number } {
   const gates = cfg.cell === 'lstm' ? 4 : cfg.cell === 'gru' ? 2 : 1;
-  const sizes = [vocabSize * cfg.embed, cfg.hidden * vocabSize, vocabSize];
+  // Tied: the output reuses the embedding; a projection [H, E] only when H ≠ E.
+  const out = cfg.tieWeights ? (cfg.hidden === cfg.embed ? 0 : cfg.hidden * cfg.embed) : cfg.hidden * vocabSize;
+  const sizes = [vocabSize * cfg.embed, out, vocabSize];
   for (let l = 0; l < cfg.layers; l++) {
     const K = (l === 0 ? cfg.embed : cfg.hidden) + cfg.hidden;
     sizes.push(K * gates * cfg.hidden, gates * cfg.hidden);
@@ -52,7 +65,8 @@ export function parameterCount(cfg: TrainConfig, vocabSize: number): { parameter
 /**
  * Our module's parameter names → the file naming scheme of docs/formats.md:
  * `rnn.layers.{l}.kernel` → `{cell}.{l}.kernel` (so an LSTM's are `lstm.{l}.kernel`, as lstmLmToTensors
- * names them); `embedding.weight`, `proj.weight`, `proj.bias` stay.
+ * names them); `embedding.weight`, `proj.weight`, `proj.bias` stay. A tied model has no `proj.weight`
+ * (its output weights are `embedding.weight`, stored once) and, when H ≠ E, a `proj.hiddenToEmbed` [H, E].
  */
 export function fileParamName(name: string, cell: string): string {
   return name.startsWith('rnn.layers.') ? `${cell}.${name.slice('rnn.layers.'.length)}` : name;

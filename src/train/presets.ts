@@ -12,6 +12,11 @@ import { cellKinds, type CellKind } from '../nn/recurrent.js';
 import { optimizerKinds, type OptimizerKind } from '../optim/optimizers.js';
 import { checkCorpusSource, type DataSource } from '../data/sources.js';
 
+/** The regularisers' fields, all off: the defaults of a configuration written before they existed (buildModel and validateConfig read a missing field as off). */
+export const regulariserDefaults: Pick<TrainConfig, 'tieWeights' | 'dropoutEmbed' | 'dropoutInput' | 'dropoutHidden' | 'dropoutOutput' | 'weightDrop' | 'ar' | 'tar'> = {
+  tieWeights: false, dropoutEmbed: 0, dropoutInput: 0, dropoutHidden: 0, dropoutOutput: 0, weightDrop: 0, ar: 0, tar: 0,
+};
+
 /** A complete language-model training run: data, model, optimizer, schedule and evaluation (a preset plus overrides, `resolveConfig`). */
 export interface TrainConfig {
   /** Run name (default output folder runs/<name>). */
@@ -48,6 +53,24 @@ export interface TrainConfig {
   keepProb: number;
   forgetBias: number;
   initScale: number;
+  // AWD-LSTM's model-side regularisers (Merity et al. 2017); LMConfig (src/nn/language-model.ts) defines
+  // each. All off by default; a configuration without these fields (an older checkpoint) means off.
+  /** Tie the output weights to the embedding (a learned H→E projection first when hidden ≠ embed). */
+  tieWeights: boolean;
+  /** Embedding dropout: whole word types dropped per window (AWD 0.1). */
+  dropoutEmbed: number;
+  /** Locked dropout on the first layer's inputs (AWD dropouti 0.65 on PTB). */
+  dropoutInput: number;
+  /** Locked dropout between recurrent layers (AWD dropouth 0.3 on PTB). */
+  dropoutHidden: number;
+  /** Locked dropout on the last layer's outputs (AWD dropout 0.4). */
+  dropoutOutput: number;
+  /** Weight-drop (DropConnect) on the hidden-to-hidden weights, one mask per window (AWD wdrop 0.5). */
+  weightDrop: number;
+  /** Activation regularisation α (AWD 2). */
+  ar: number;
+  /** Temporal activation regularisation β (AWD 1). */
+  tar: number;
   seed: number;
   /** Stop each training epoch after this many windows (0 = the whole epoch). For quick runs; successive
    *  short epochs take successive slices of the stream (see LMTrainer.windowIndex). */
@@ -72,16 +95,59 @@ export interface TrainConfig {
   onDivergence: 'stop' | 'skip';
   divergenceFactor: number;
   divergencePatience: number;
+  // --- Trainer schedule: validation checks, NT-ASGD, variable BPTT, log rows (docs/training.md) ---
+  /**
+   * Validate every `validEvery` training windows (counted over the whole run) as well as at the end of
+   * every epoch; 0 = at epoch ends only. Each validation is a *check*: a line in the log, best.ckpt
+   * when it is the lowest so far, a checkpoint, and one entry of NT-ASGD's history.
+   */
+  validEvery: number;
+  /**
+   * NT-ASGD, non-monotonically triggered averaged SGD (Merity, Keskar & Socher 2017, "Regularizing and
+   * Optimizing LSTM Language Models", §3, Algorithm 1): train with the optimizer as configured until a
+   * check's validation loss v is worse than the best of all checks except the last n ones, i.e. t > n
+   * and v > min(logs[0 … t−n−1]) with t checks logged before this one; from then on keep the running
+   * average of the weights from that point, (1/(k−T+1)) Σ_{i=T..k} w_i over the iterates w_i after
+   * each update. Validation, best.ckpt, the final test and the checkpoint's parameters (eval,
+   * generate, export) use the average; training continues on the raw weights. This field is n (the
+   * paper uses 5 with a check every epoch); 0 = off. The paper's optimizer is plain SGD.
+   */
+  ntAsgd: number;
+  /**
+   * Variable-length BPTT (Merity et al. 2017, §4.1): each training window's length is drawn as
+   * max(bpttMin, round(N(μ, bpttSd²))) with μ = numSteps with probability bpttP, else numSteps/2, and
+   * that window's update uses lr·length/numSteps. The draws come from the run's seeded generator, so
+   * a resumed run draws the same lengths. Each window is one update over exactly its steps (k1 = k2 =
+   * its length), so k1 and k2 must equal numSteps. An epoch is one pass over the stream (or
+   * maxStepsPerEpoch windows).
+   */
+  bpttVariable: boolean;
+  bpttP: number;
+  bpttSd: number;
+  bpttMin: number;
+  /** Write a progress line to the log every `logEvery` training windows (the epoch's training loss so far); 0 = none. */
+  logEvery: number;
 }
 
 /** The TF tutorial's fields shared by every preset that does not set them. */
 const base: Omit<TrainConfig, 'name'> = {
+  ...regulariserDefaults,
   data: 'brown-ptb', level: 'word',
   epochs: 13, batchSize: 20, numSteps: 20, k1: 20, k2: 20, hidden: 200, embed: 200, layers: 2,
   cell: 'lstm', optimizer: 'sgd', lr: 1.0, lrDecay: 0.5, maxEpoch: 4, maxGradNorm: 5, keepProb: 1.0,
   forgetBias: 0, initScale: 0.1, seed: 1, maxStepsPerEpoch: 0, validTokens: 0,
   testBatchSize: 1, testNumSteps: 1, testTokens: 0, testEveryEpoch: false, diagnostics: false, onDivergence: 'stop',
   divergenceFactor: 3, divergencePatience: 20,
+  validEvery: 0, ntAsgd: 0, bpttVariable: false, bpttP: 0.95, bpttSd: 5, bpttMin: 5, logEvery: 0,
+};
+
+/**
+ * The fields added after runs were already logged and checkpointed, with the values that reproduce
+ * what those runs did (all off): a configuration read from an older checkpoint or log takes these.
+ */
+export const laterFieldDefaults: Partial<TrainConfig> = {
+  divergenceFactor: 3, divergencePatience: 20,
+  validEvery: 0, ntAsgd: 0, bpttVariable: false, bpttP: 0.95, bpttSd: 5, bpttMin: 5, logEvery: 0,
 };
 
 export const presets: Record<string, TrainConfig> = {
@@ -121,6 +187,10 @@ export const presetNames = Object.keys(presets);
 
 /**
  * A preset with fields overridden; throws ConfigError naming the value if the result is impossible.
+ * `base` (a configuration read from a file or a log, `backprop train --config`) is applied first and
+ * `overrides` (the flags) over it; each layer follows the same rules: numSteps sets k1 and k2 unless
+ * the layer gives them, hidden sets embed, data "shakespeare" means characters unless it gives a level.
+ * A field the preset does not have is a ConfigError (a misspelt field in a configuration file).
  *
  * @example
  * ```ts
@@ -128,18 +198,25 @@ export const presetNames = Object.keys(presets);
  * const cfg = resolveConfig('small', { epochs: 3, cell: 'gru' }); // the preset with overrides, validated
  * ```
  */
-export function resolveConfig(preset: string, overrides: Partial<TrainConfig> = {}): TrainConfig {
+export function resolveConfig(preset: string, overrides: Partial<TrainConfig> = {}, base: Partial<TrainConfig> = {}): TrainConfig {
   const p = Object.hasOwn(presets, preset) ? presets[preset] : undefined;
   if (!p) throw new ConfigError(`unknown preset "${preset}" (choose ${presetNames.join(', ')})`);
-  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  const cfg: TrainConfig = { ...p, ...defined };
-  // num_steps sets the TBPTT window unless k1/k2 are given.
-  if (overrides.numSteps !== undefined) {
-    if (overrides.k1 === undefined) cfg.k1 = overrides.numSteps;
-    if (overrides.k2 === undefined) cfg.k2 = overrides.numSteps;
+  const cfg: TrainConfig = { ...p };
+  for (const layer of [base, overrides]) {
+    const defined = Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined)) as Partial<TrainConfig>;
+    for (const k of Object.keys(defined)) {
+      if (!Object.hasOwn(p, k) && k !== 'text' && k !== 'ptbDir') throw new ConfigError(`unknown configuration field "${k}"`);
+    }
+    Object.assign(cfg, defined);
+    // num_steps sets the TBPTT window unless k1/k2 are given.
+    if (defined.numSteps !== undefined) {
+      if (defined.k1 === undefined) cfg.k1 = defined.numSteps;
+      if (defined.k2 === undefined) cfg.k2 = defined.numSteps;
+    }
+    if (defined.hidden !== undefined && defined.embed === undefined) cfg.embed = defined.hidden;
+    if (defined.data === 'shakespeare' && defined.level === undefined) cfg.level = 'char';
   }
-  if (overrides.hidden !== undefined && overrides.embed === undefined) cfg.embed = overrides.hidden;
-  if (overrides.data === 'text' && overrides.name === undefined && cfg.text) cfg.name = `${preset}-text`;
+  if (overrides.data === 'text' && overrides.name === undefined && base.name === undefined && cfg.text) cfg.name = `${preset}-text`;
   validateConfig(cfg);
   return cfg;
 }
@@ -162,10 +239,35 @@ export function validateConfig(c: TrainConfig): void {
   if (!(c.lrDecay > 0 && c.lrDecay <= 1)) throw new ConfigError(`lrDecay must be in (0, 1], got ${c.lrDecay}`);
   if (!(Number.isFinite(c.maxGradNorm) && c.maxGradNorm >= 0)) throw new ConfigError(`maxGradNorm must be ≥ 0 (0 = no clipping), got ${c.maxGradNorm}`);
   if (!(c.keepProb > 0 && c.keepProb <= 1)) throw new ConfigError(`keepProb must be in (0, 1], got ${c.keepProb}`);
+  // The regularisers (absent = off, as in a configuration older than them).
+  if (c.tieWeights !== undefined && typeof c.tieWeights !== 'boolean') throw new ConfigError(`tieWeights must be true or false, got ${JSON.stringify(c.tieWeights)}`);
+  for (const k of ['dropoutEmbed', 'dropoutInput', 'dropoutHidden', 'dropoutOutput', 'weightDrop'] as const) {
+    const v = c[k];
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && v < 1)) throw new ConfigError(`${k} must be a probability in [0, 1), got ${v}`);
+  }
+  for (const k of ['ar', 'tar'] as const) {
+    const v = c[k];
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new ConfigError(`${k} must be a finite number ≥ 0, got ${v}`);
+  }
   if (!Number.isFinite(c.forgetBias)) throw new ConfigError(`forgetBias must be a finite number, got ${c.forgetBias}`);
   if (!(c.initScale > 0)) throw new ConfigError(`initScale must be > 0, got ${c.initScale}`);
   if (!(Number.isFinite(c.divergenceFactor) && c.divergenceFactor >= 1)) throw new ConfigError(`divergenceFactor must be a number ≥ 1 (times ln|V|), got ${c.divergenceFactor}`);
   if (!Number.isInteger(c.divergencePatience) || c.divergencePatience < 0) throw new ConfigError(`divergencePatience must be an integer ≥ 0 (0 = off), got ${c.divergencePatience}`);
   if (c.onDivergence !== 'stop' && c.onDivergence !== 'skip') throw new ConfigError(`onDivergence must be stop or skip, got "${c.onDivergence}"`);
+  validateSchedule(c);
   if (!c.name || /[/\\]/.test(c.name)) throw new ConfigError(`run name must be non-empty without slashes, got "${c.name}"`);
+}
+
+/** The trainer-schedule fields (validation checks, NT-ASGD, variable BPTT, log rows). */
+function validateSchedule(c: TrainConfig): void {
+  for (const k of ['validEvery', 'ntAsgd', 'logEvery'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 0) throw new ConfigError(`${k} must be an integer ≥ 0 (0 = off), got ${c[k]}`);
+  }
+  if (typeof c.bpttVariable !== 'boolean') throw new ConfigError(`bpttVariable must be true or false, got ${JSON.stringify(c.bpttVariable)}`);
+  if (!(c.bpttP >= 0 && c.bpttP <= 1)) throw new ConfigError(`bpttP must be in [0, 1], got ${c.bpttP}`);
+  if (!(Number.isFinite(c.bpttSd) && c.bpttSd >= 0)) throw new ConfigError(`bpttSd must be a finite number ≥ 0, got ${c.bpttSd}`);
+  if (!Number.isInteger(c.bpttMin) || c.bpttMin < 1) throw new ConfigError(`bpttMin must be a positive integer, got ${c.bpttMin}`);
+  if (c.bpttVariable && (c.k1 !== c.numSteps || c.k2 !== c.numSteps)) {
+    throw new ConfigError(`variable BPTT makes each window one update over its own length: k1 and k2 must equal numSteps (${c.numSteps}), got k1 ${c.k1}, k2 ${c.k2}`);
+  }
 }

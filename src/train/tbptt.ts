@@ -49,6 +49,11 @@ export interface TBPTTOptions {
   /** On a NaN/Inf loss or gradient: 'stop' (throw DivergenceError) or 'skip' the update and scale lr by `skipLrFactor`. */
   onDivergence?: 'stop' | 'skip';
   skipLrFactor?: number;
+  /**
+   * Called after every optimizer step that was applied (not after a skipped one), with the
+   * parameters already updated: NT-ASGD's running average of the iterates is kept here.
+   */
+  afterStep?: (info: UpdateInfo) => void;
 }
 
 /** One update of TBPTT: its step, window, loss, gradient norm, and diagnostics. */
@@ -158,7 +163,7 @@ export class TruncatedBPTT<S> {
       this.hist.push({ x: stepRows(x, B, T, I, t), y: stepRows(y, B, T, J, t), stateBefore: null, costReported: false });
       this.totals.steps++;
       this.pending++;
-      if (this.pending === this.k1) res.updates.push(this.update(res.costs));
+      if (this.pending === this.k1) res.updates.push(this.update(res.costs, this.k1, this.k2));
     }
     // Keep only what a future window can reach (and the steps not yet run).
     const keep = Math.max(this.k2, this.pending);
@@ -166,14 +171,39 @@ export class TruncatedBPTT<S> {
     return res;
   }
 
-  /** One update, in an engine scope: what it allocates is freed when it ends, but the states it carries (clones). */
-  private update(costs: number[]): UpdateInfo {
-    return withScope(() => this.updateWindow(costs));
+  /**
+   * Feed exactly one window of T steps and make one update over it: TBPTT(T, T) for this window,
+   * whatever k1 and k2 are (variable-length BPTT draws a new T for every window). The state is
+   * carried in and out as by `feed`. Throws ConfigError if steps of an earlier `feed` are still
+   * waiting for their update (mixing the two would cut a window differently from either).
+   */
+  feedWindow(x: SeqData, y: SeqData, T: number): FeedResult {
+    if (this.pending !== 0) throw new ConfigError(`TBPTT.feedWindow: ${this.pending} steps of an earlier feed are still waiting for their update`);
+    const B = this.B;
+    if (!(Number.isInteger(T) && T > 0) || x.length === 0 || y.length === 0 || x.length % (B * T) !== 0 || y.length % (B * T) !== 0) {
+      throw new ShapeError(`TBPTT.feedWindow: x and y must hold batch·T = ${B}·${T} = ${B * T} rows, got ${x.length} and ${y.length} values`);
+    }
+    const I = x.length / (B * T), J = y.length / (B * T);
+    this.hist = [];
+    for (let t = 0; t < T; t++) {
+      this.hist.push({ x: stepRows(x, B, T, I, t), y: stepRows(y, B, T, J, t), stateBefore: null, costReported: false });
+      this.totals.steps++;
+      this.pending++;
+    }
+    const res: FeedResult = { costs: [], updates: [] };
+    res.updates.push(this.update(res.costs, T, T));
+    this.hist = [];
+    return res;
   }
 
-  private updateWindow(costs: number[]): UpdateInfo {
-    const B = this.B, n = this.hist.length, k1 = this.k1;
-    const w = Math.min(this.k2, n);
+  /** One update, in an engine scope: what it allocates is freed when it ends, but the states it carries (clones). */
+  private update(costs: number[], k1: number, k2: number): UpdateInfo {
+    return withScope(() => this.updateWindow(costs, k1, k2));
+  }
+
+  private updateWindow(costs: number[], k1: number, k2: number): UpdateInfo {
+    const B = this.B, n = this.hist.length;
+    const w = Math.min(k2, n);
     const m = Math.min(k1, w);
     // 1. Steps before the window that were never run (only when k1 > k2): forward only, no graph.
     let firstNew = n - this.pending;
@@ -192,13 +222,16 @@ export class TruncatedBPTT<S> {
     const start = win[0]!.stateBefore;
     const xs = concatSteps(win.map((s) => s.x)), ys = concatSteps(win.map((s) => s.y));
     // Per-step states are needed only where a future window can begin inside this one (k1 < k2).
-    const firstStart = Math.max(1, w - this.k2 + k1);
+    const firstStart = Math.max(1, w - k2 + k1);
     const r = this.model.run(xs, B, w, start, { retainStates: this.opts.diagnostics ?? false, keepStates: firstStart < w });
     const perRow = this.loss.perRow(r.outputs, ys);   // [w·B]
     if (perRow.size !== w * B) throw new ShapeError(`TBPTT: the loss gave ${perRow.size} values for ${w}·${B} rows`);
     // J = Σ over the last m steps of the batch mean (the TF tutorial's cost: sum over steps / batch size).
     const lossRows = m === w ? perRow : o.slice(perRow, [(w - m) * B], [m * B]);
     const J = o.div(o.sum(lossRows), B);
+    // A model's activation penalty (the LM's AR/TAR) is per token, as in a mean loss: J sums m steps' means,
+    // so it counts m times. Backpropagated with J; the reported loss and costs leave it out.
+    const Jtrain = r.penalty ? o.add(J, o.mul(r.penalty, m)) : J;
     const rowLoss = perRow.data;
     win.forEach((s, i) => {
       if (s.costReported) return;
@@ -214,7 +247,7 @@ export class TruncatedBPTT<S> {
     let skipped = false;
     let gradNorm = NaN, clipped = false;
     if (Number.isFinite(loss)) {
-      o.backward(J);
+      o.backward(Jtrain);
       ({ norm: gradNorm, clipped } = this.opts.maxGradNorm ? clipGradNorm(arena, this.opts.maxGradNorm) : { norm: Math.sqrt(sumSq(arena.grads)), clipped: false });
     }
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
@@ -229,6 +262,7 @@ export class TruncatedBPTT<S> {
     } else {
       this.optimizer.step();
     }
+    const applied = !skipped;
     if (clipped) this.totals.clipped++;
     this.totals.updates++;
     // 4. Keep the state values (detached) for the windows to come.
@@ -248,6 +282,7 @@ export class TruncatedBPTT<S> {
         return g ? Math.sqrt(sumSq(g.data as Float32Array)) : 0;
       }));
     }
+    if (applied) this.opts.afterStep?.(info);
     return info;
   }
 }

@@ -36,9 +36,12 @@ function cli(args: string[], fault?: object): Run {
 
 type Rec = Record<string, unknown>;
 const strip = ({ seconds: _s, tokensPerSecond: _t, ...r }: Rec) => r;
+/** The log's records after its header line (which must be first, and alone when nothing was trained). */
 const readLog = (out: string): Rec[] => {
   const t = fs.readFileSync(path.join(out, 'train.jsonl'), 'utf8');
-  return t === '' ? [] : t.trim().split('\n').map((l) => JSON.parse(l) as Rec);
+  const all = t === '' ? [] : t.trim().split('\n').map((l) => JSON.parse(l) as Rec);
+  if (all.length) assert.equal(all[0]!.header, true, `${out}/train.jsonl does not open with its header`);
+  return all.slice(1);
 };
 const state = (file: string) => loadCheckpoint(file).meta.trainer_state as { epoch: number; history: Rec[]; test: Rec | null };
 const temps = (d: string) => fs.readdirSync(d).filter((n) => n.includes('.tmp-'));

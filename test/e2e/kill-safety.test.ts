@@ -64,7 +64,7 @@ test('kill -9 at random moments never corrupts the last checkpoint', async () =>
     epochs.push(epoch);
     // The log never runs ahead of the checkpoint: it holds the checkpoint's records, or one fewer.
     const history = (c.meta.trainer_state as { history: Array<{ epoch: number }> }).history;
-    const log = fs.readFileSync(path.join(out, 'train.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { epoch: number }).epoch);
+    const log = fs.readFileSync(path.join(out, 'train.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { epoch?: number; header?: boolean }).filter((r) => !r.header).map((r) => r.epoch);
     assert.ok(log.length === history.length || log.length === history.length - 1, `kill ${k + 1}: log ${log.length} records, checkpoint ${history.length}`);
     assert.deepEqual(log, history.slice(0, log.length).map((h) => h.epoch), `kill ${k + 1}: log and checkpoint disagree`);
     report.push(`kill ${k + 1} ${delay} ms into a ${Math.round(period)} ms checkpoint period: checkpoint loads (${Object.keys(c.tensors).length} tensors, epoch ${epoch})`);

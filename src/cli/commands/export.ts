@@ -5,8 +5,9 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { exportPaths, exportWeights } from '../../io/checkpoint.js';
-import { exportDenseOnnx, exportLstmLmOnnx } from '../../io/onnx.js';
-import { denseToTensors, lstmLmFromTensors, type DenseNetWeights } from '../../io/weights.js';
+import { exportDenseOnnx, exportLmOnnx } from '../../io/onnx.js';
+import { lmWeights } from '../../io/model.js';
+import { denseToTensors, type DenseNetWeights } from '../../io/weights.js';
 import { parseNetworkSpec, type NetworkSpec } from '../../explain/network.js';
 import { loadModel, modelTensors } from '../../train/model-file.js';
 import { checkOutputs, readJsonFile } from '../util.js';
@@ -55,8 +56,7 @@ export function registerExport(program: Command): void {
       const tensors = modelTensors(model);
       if (f.onnx) {
         if (config.cell !== 'lstm') throw new ConfigError(`--onnx exports LSTM models only; this checkpoint's cell is "${config.cell}"`);
-        const lm = lstmLmFromTensors(tensors, config.forgetBias, f.checkpoint);
-        writeFileAtomic(f.onnx, exportLstmLmOnnx(lm));
+        writeFileAtomic(f.onnx, exportLmOnnx(lmWeights(model)));   // a tied model's output as the one [H, V] matrix
         console.log(`wrote ${f.onnx} (${fs.statSync(f.onnx).size} bytes)`);
       }
       if (f.safetensors) {

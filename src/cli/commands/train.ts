@@ -1,6 +1,8 @@
 /**
  * `backprop train`: train a recurrent language model (the TensorFlow PTB tutorial's loop) from a preset,
  * any field overridden by a flag; checkpoint every epoch and on SIGINT/SIGTERM; `--resume` continues.
+ * `--config FILE` starts from a configuration file or a run's train.jsonl (its header line) instead
+ * of the preset alone: the file's fields over the preset's, the flags over both.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +13,7 @@ import { CHECKPOINT_FILE } from '../../io/run-folder.js';
 import { fitLanguageModel } from '../../train/fit-lm.js';
 import type { LMTrainer } from '../../train/lm-trainer.js';
 import { presetNames, resolveConfig, type TrainConfig } from '../../train/presets.js';
+import { configFromText, type LogHeader } from '../../train/run-log.js';
 import { consoleReporter } from '../progress.js';
 import { generate } from '../../train/generate.js';
 import { parseInteger, parseNumber } from '../util.js';
@@ -46,16 +49,20 @@ interface TrainFlags {
   maxGradNorm?: number; keepProb?: number; forgetBias?: number; initScale?: number; seed?: number;
   maxStepsPerEpoch?: number; validTokens?: number; testBatchSize?: number; testNumSteps?: number; testTokens?: number;
   diagnostics?: boolean; testEveryEpoch?: boolean; onDivergence?: string; divergenceFactor?: number; divergencePatience?: number;
+  config?: string; printConfig?: boolean; validEvery?: number; ntAsgd?: number; variableBptt?: boolean; bpttP?: number; bpttSd?: number; bpttMin?: number; logEvery?: number;
   out?: string; resume?: boolean; force?: boolean; backend: string; threads?: number;
   sample: number; progressEvery: number; patience?: number;
+  tieWeights?: boolean; dropoutEmbed?: number; dropoutInput?: number; dropoutHidden?: number; dropoutOutput?: number;
+  weightDrop?: number; ar?: number; tar?: number;
 }
 
 export function registerTrain(program: Command): void {
   program.command('train')
     .description('train a recurrent language model (TensorFlow PTB tutorial presets: tiny, small, medium, large)')
     .option('--preset <name>', `configuration to start from (${presetNames.join(', ')})`, 'tiny')
+    .option('--config <file>', 'start from a JSON configuration or a run\'s train.jsonl (its header line): its fields over the preset\'s, flags over both')
     .option('--name <name>', 'run name (default: the preset name)')
-    .option('--data <source>', 'brown-bengio | brown-ptb | text | ptb')
+    .option('--data <source>', 'brown-bengio | brown-ptb | shakespeare ($TINYSHAKESPEARE or ../shared/data/tinyshakespeare/input.txt; characters) | text | ptb')
     .option('--text <file>', 'text file for --data text (split 90/10 train/valid)')
     .option('--ptb-dir <dir>', 'folder with ptb.train.txt, ptb.valid.txt, ptb.test.txt for --data ptb')
     .option('--level <level>', 'word | char (for text and ptb)', oneOf('--level', ['word', 'char']))
@@ -76,6 +83,15 @@ export function registerTrain(program: Command): void {
     .option('--keep-prob <p>', 'dropout keep probability', anyNumber('--keep-prob'))
     .option('--forget-bias <b>', 'LSTM forget-gate bias', anyNumber('--forget-bias'))
     .option('--init-scale <s>', 'uniform init scale', anyNumber('--init-scale'))
+    // AWD-LSTM's regularisers (Merity et al. 2017; docs/training.md, "Regularisers"): all off by default.
+    .option('--tie-weights', 'tie the softmax weights to the embedding (a learned H→E projection first when --hidden ≠ --embed)')
+    .option('--dropout-embed <p>', 'embedding dropout: drop whole words per window (AWD 0.1)', anyNumber('--dropout-embed'))
+    .option('--dropout-input <p>', 'locked dropout on the first layer\'s inputs, one mask per window (AWD 0.65)', anyNumber('--dropout-input'))
+    .option('--dropout-hidden <p>', 'locked dropout between recurrent layers (AWD 0.3)', anyNumber('--dropout-hidden'))
+    .option('--dropout-output <p>', 'locked dropout on the last layer\'s outputs (AWD 0.4)', anyNumber('--dropout-output'))
+    .option('--weight-drop <p>', 'DropConnect on the hidden-to-hidden weights, one mask per window (AWD 0.5)', anyNumber('--weight-drop'))
+    .option('--ar <alpha>', 'activation regularisation α·mean(dropped h²) (AWD 2)', anyNumber('--ar'))
+    .option('--tar <beta>', 'temporal activation regularisation β·mean((h_t − h_t+1)²) (AWD 1)', anyNumber('--tar'))
     .option('--seed <n>', 'random seed', int('--seed'))
     .option('--max-steps-per-epoch <n>', 'training windows per epoch (0 = all)', int('--max-steps-per-epoch'))
     .option('--valid-tokens <n>', 'validate on the first N tokens (0 = all)', int('--valid-tokens'))
@@ -87,6 +103,15 @@ export function registerTrain(program: Command): void {
     .option('--on-divergence <what>', 'on a NaN/Inf or a run of huge losses: stop, or skip the update and halve lr', oneOf('--on-divergence', ['stop', 'skip']))
     .option('--divergence-factor <f>', 'a loss above f·ln|V| counts toward divergence (default 3)', anyNumber('--divergence-factor'))
     .option('--divergence-patience <n>', 'that many such updates in a row are divergence (default 20; 0 = off)', int('--divergence-patience'))
+    .option('--valid-every <n>', 'also validate every n training windows (a check: log line, best.ckpt, checkpoint; 0 = at epoch ends only)', int('--valid-every'))
+    .option('--nt-asgd <n>', 'NT-ASGD: average the weights once validation is worse than the best check before the last n (Merity et al.: 5; 0 = off)', int('--nt-asgd'))
+    .option('--variable-bptt', 'draw each window\'s length around --num-steps (AWD-LSTM), lr scaled by length/num-steps')
+    .option('--no-variable-bptt', 'fixed windows of --num-steps (the default; overrides a --config file)')
+    .option('--bptt-p <p>', 'variable BPTT: probability of a window centred on num-steps, else num-steps/2 (default 0.95)', anyNumber('--bptt-p'))
+    .option('--bptt-sd <s>', 'variable BPTT: standard deviation of the length (default 5)', anyNumber('--bptt-sd'))
+    .option('--bptt-min <n>', 'variable BPTT: shortest window (default 5)', int('--bptt-min', 1))
+    .option('--log-every <n>', 'write a progress line (training loss so far) to the log every n windows (0 = none)', int('--log-every'))
+    .option('--print-config', 'print the resolved configuration as JSON (a file for --config) and exit without training')
     .option('--out <dir>', 'output folder (default runs/<name>)')
     .option('--patience <n>', 'early stopping: stop after n epochs without a lower validation perplexity (best.ckpt holds the best)', int('--patience', 1))
     .option('--resume', 'continue from <out>/checkpoint.ckpt (its configuration; --epochs may extend it)')
@@ -97,6 +122,8 @@ export function registerTrain(program: Command): void {
     .option('--progress-every <s>', 'seconds between progress lines when stderr is not a TTY', anyNumber('--progress-every'), 10)
     .action(async (f: TrainFlags) => {
       const overrides: Partial<TrainConfig> = {
+        tieWeights: f.tieWeights, dropoutEmbed: f.dropoutEmbed, dropoutInput: f.dropoutInput, dropoutHidden: f.dropoutHidden,
+        dropoutOutput: f.dropoutOutput, weightDrop: f.weightDrop, ar: f.ar, tar: f.tar,
         name: f.name, data: f.data as TrainConfig['data'], text: f.text, ptbDir: f.ptbDir, level: f.level as TrainConfig['level'],
         epochs: f.epochs, batchSize: f.batchSize, numSteps: f.numSteps, k1: f.k1, k2: f.k2, hidden: f.hidden, embed: f.embed,
         layers: f.layers, cell: f.cell as TrainConfig['cell'], optimizer: f.optimizer as TrainConfig['optimizer'], lr: f.lr,
@@ -105,12 +132,32 @@ export function registerTrain(program: Command): void {
         testBatchSize: f.testBatchSize, testNumSteps: f.testNumSteps, testTokens: f.testTokens,
         testEveryEpoch: f.testEveryEpoch, diagnostics: f.diagnostics, onDivergence: f.onDivergence as TrainConfig['onDivergence'],
         divergenceFactor: f.divergenceFactor, divergencePatience: f.divergencePatience,
+        validEvery: f.validEvery, ntAsgd: f.ntAsgd, bpttVariable: f.variableBptt, bpttP: f.bpttP, bpttSd: f.bpttSd, bpttMin: f.bpttMin,
+        logEvery: f.logEvery,
       };
       if (f.resume && f.force) throw new ConfigError('--resume continues a run and --force replaces it: give one of them');
-      const cfg = f.resume ? null : resolveConfig(f.preset, overrides);
+      if (f.resume && f.config) throw new ConfigError('--resume continues with the checkpoint\'s configuration; --config starts a new run: give one of them');
+      const fromFile = f.config ? readConfigFile(f.config) : null;
+      const cfg = f.resume ? null : resolveConfig(f.preset, overrides, fromFile?.config ?? {});
+      if (f.printConfig) {
+        if (!cfg) throw new ConfigError('--print-config prints a new run\'s configuration; a resumed run\'s is in its log\'s first line');
+        process.stdout.write(JSON.stringify(cfg, null, 2) + '\n');
+        return;
+      }
       const out = f.out ?? path.join('runs', cfg?.name ?? overrides.name ?? f.preset);
       const release = await useBackend(f.backend, f.threads);
       const callbacks = consoleReporter({ every: f.progressEvery });
+      callbacks.check = (r) => {
+        process.stderr.write(`  check at epoch ${r.epoch} window ${r.window}: valid ppl ${r.validPerplexity.toFixed(2)}${r.averaged ? ' (averaged weights)' : ''}` +
+          `${r.ntAsgdSwitch ? '; NT-ASGD: validation stopped improving, averaging the weights from here' : ''}\n`);
+      };
+      const userCheckpoint = callbacks.checkpoint;
+      callbacks.checkpoint = (file, reason) => { if (reason !== 'check') userCheckpoint?.(file, reason); };   // the check's own line says enough
+      const userEpochEnd = callbacks.epochEnd;
+      callbacks.epochEnd = (r) => {
+        userEpochEnd?.(r);
+        if (r.ntAsgdSwitch) process.stdout.write(`NT-ASGD: validation stopped improving at epoch ${r.epoch}; averaging the weights from here\n`);
+      };
       let resume: string | undefined;
       if (f.resume) {
         resume = path.join(out, CHECKPOINT_FILE);
@@ -136,10 +183,17 @@ export function registerTrain(program: Command): void {
           const s = trainer.st;
           process.stderr.write(`resuming ${resume}: epoch ${s.epoch + 1}, window ${s.window} (${s.windowsDone} windows done)\n`);
         }
+        const logged = fromFile?.header?.data;
+        if (logged && logged.sha256 !== trainer.header.data.sha256) {
+          process.stderr.write(`warning: ${f.config} was a run on ${logged.name} (${logged.train} training tokens, |V| ${logged.vocabSize}, sha256 ${logged.sha256.slice(0, 12)}…); ` +
+            `the data loaded now differs (${trainer.corpus.name}, ${trainer.header.data.train} tokens, |V| ${trainer.corpus.vocab.size}, sha256 ${trainer.header.data.sha256.slice(0, 12)}…)\n`);
+        }
         const c = trainer.cfg, corpus = trainer.corpus;
         process.stderr.write(`${c.name}: ${corpus.name} (|V| ${corpus.vocab.size}, train ${corpus.train.length} tokens), ` +
           `${c.layers}×${c.cell.toUpperCase()} ${c.hidden} (${trainer.model.numParameters()} parameters), B ${c.batchSize} T ${c.numSteps} ` +
-          `TBPTT(${c.k1}, ${c.k2}), ${c.optimizer} lr ${c.lr}, ${c.epochs} epochs of ${trainer.windowsPerEpoch} windows, ${getBackend().name} kernels → ${out}\n`);
+          `TBPTT(${c.k1}, ${c.k2})${c.bpttVariable ? ` variable (p ${c.bpttP}, sd ${c.bpttSd}, min ${c.bpttMin})` : ''}, ${c.optimizer} lr ${c.lr}` +
+          `${c.ntAsgd ? `, NT-ASGD n ${c.ntAsgd}` : ''}${c.validEvery ? `, validating every ${c.validEvery} windows` : ''}, ` +
+          `${c.epochs} epochs of ${c.bpttVariable ? '≈' : ''}${trainer.windowsPerEpoch} windows, ${getBackend().name} kernels → ${out}\n`);
       };
       const t0 = performance.now();
       try {
@@ -160,7 +214,7 @@ export function registerTrain(program: Command): void {
         process.stdout.write(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s; checkpoint ${r.checkpoint}, log ${path.join(out, 'train.jsonl')}\n`);
         if (f.sample > 0) {
           const { model, corpus, cfg: c } = r.trainer;
-          const g = generate(model, corpus.vocab, corpus.level, { length: f.sample, temperature: 0.9, topK: 40, seed: c.seed });
+          const g = r.trainer.withEvalWeights(() => generate(model, corpus.vocab, corpus.level, { length: f.sample, temperature: 0.9, topK: 40, seed: c.seed }));
           process.stdout.write(`sample (temperature 0.9, top-k 40, seed ${c.seed}):\n${g.text}\n`);
         }
       } finally {
@@ -169,4 +223,11 @@ export function registerTrain(program: Command): void {
         await release();
       }
     });
+}
+
+/** The configuration fields of a --config file (a JSON configuration or a train.jsonl), and its log header if any. */
+function readConfigFile(file: string): { config: Partial<TrainConfig>; header: LogHeader | null } {
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch (e) { throw new ConfigError(`--config ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`); }
+  return configFromText(text, file);
 }
