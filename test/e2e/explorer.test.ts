@@ -532,10 +532,11 @@ test('URL: a link reproduces the state of every view; Back and Forward move betw
     await page.locator('[data-lm="preset"]').selectOption('small');
     await setLm(page, 'lr', '0.002'); await setLm(page, 'clip', '1');
     await page.locator('[data-lm="cell"]').selectOption('gru');
+    await page.locator('[data-lm="corpus"]').selectOption('paste');
     await settle(page);
     const link = await hash();
     assert.match(link, /^#view=lm&/);
-    for (const k of ['step=15', 'input=0.8', 'target=0.2', 'lr=0.3', 'act=tanh', 'out=linear', 'w=', 'scale=0.6', 'loss=all', 'k1=5', 'k2=3', 'lm-preset=small', 'lm-lr=0.002', 'lm-clip=1', 'lm-cell=gru']) assert.ok(link.includes(k), `the URL holds ${k}: ${link}`);
+    for (const k of ['step=15', 'input=0.8', 'target=0.2', 'lr=0.3', 'act=tanh', 'out=linear', 'w=', 'scale=0.6', 'loss=all', 'k1=5', 'k2=3', 'lm-preset=small', 'lm-lr=0.002', 'lm-clip=1', 'lm-cell=gru', 'lm-data=paste']) assert.ok(link.includes(k), `the URL holds ${k}: ${link}`);
 
     // The error curve is the history of a training run, not state: the link carries the trained weights.
     const state = async (p: Page) => ({
@@ -552,6 +553,7 @@ test('URL: a link reproduces the state of every view; Back and Forward move betw
     const byHand = await state(page);
     const copy = await open(link);
     assert.deepEqual(await state(copy), byHand, 'the link shows the same numbers, step, fields and view');
+    assert.equal(await copy.locator('[data-lm="text"]').isVisible(), true, 'the paste box is shown for lm-data=paste (the text itself is not in the link)');
     assert.equal(await copy.evaluate(() => location.hash), link, 'and the same URL');
     assert.equal(await copy.locator('[data-role="url-note"]').isVisible(), false);
     await copy.close();

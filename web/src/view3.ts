@@ -404,8 +404,10 @@ export function mountLmView(root: HTMLElement, changed: () => void = () => undef
       };
       choose(presetSel, 'lm-preset');
       showSettings(LM_PRESETS[presetSel.value]!);
+      // The text choice through the select's own change handler (it shows the paste box and any note).
+      const corpusBefore = corpus.value;
       choose(corpus, 'lm-data');
-      paste.hidden = corpus.value !== 'paste';
+      if (corpus.value !== corpusBefore) corpus.dispatchEvent(new Event('change'));
       choose(cellSel, 'lm-cell');
       choose(optSel, 'lm-opt');
       for (const f of NUMERIC) {
