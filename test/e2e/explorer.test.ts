@@ -639,6 +639,14 @@ test('keyboard: arrows step the walk unless a control has the focus; the focus s
     await page.keyboard.press('End');
     assert.equal(await page.locator('[data-tab="lm"]').getAttribute('aria-selected'), 'true');
     await page.keyboard.press('Home');
+    // The focus ring shows on the dark header's buttons (keyboard focus: Tab from the page's start).
+    await page.locator('h1').click();
+    for (const want of ['net', 'lang']) {
+      await page.keyboard.press('Tab');
+      const ring = await page.evaluate(() => { const e = document.activeElement as HTMLElement; const cs = getComputedStyle(e); return { who: e.dataset.tab ?? e.dataset.action, style: cs.outlineStyle, width: cs.outlineWidth, color: cs.outlineColor }; });
+      assert.equal(ring.who, want);
+      assert.deepEqual([ring.style, ring.width, ring.color], ['solid', '3px', 'rgb(245, 158, 11)'], `a visible ring on ${want}`);
+    }
     // Accessible names: every parameter input and every chart.
     const unnamed = await page.evaluate(() => [
       ...Array.from(document.querySelectorAll('[data-view="net"] table input')).filter((e) => !e.getAttribute('aria-label')).map((e) => e.outerHTML),
