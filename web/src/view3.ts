@@ -9,9 +9,9 @@
  * `data-state` on the view root ('idle' | 'running' | 'paused'), `data-role="lm-sample"`.
  */
 import { h } from './dom.js';
+import type { Rejected, UrlPart } from './url-state.js';
 import { onLangChange, t, type Key } from './i18n.js';
 import type { EngineMode, FromWorker, LmSettings, SaveFormat, ToWorker } from './lm-protocol.js';
-import type { Rejected, UrlPart } from './url-state.js';
 
 /** Presets sized for a laptop: seconds (tiny) to a few minutes (medium) for readable samples. */
 export const LM_PRESETS: Record<string, LmSettings> = {
