@@ -7,7 +7,7 @@
 //
 // Options:
 //   --only W1,W2,...     workloads to run (default all)
-//   --libs a,b,...       participants: ours, tfjs-wasm, tfjs-cpu, brain.js (or brain), torch (default all)
+//   --libs a,b,...       participants: ours, tfjs-wasm, tfjs-cpu, brain.js (or brain), torch, page (default all)
 //   --quick              2 short windows per measurement
 //   --windows N          override the number of timed windows
 //   --md PATH            markdown report (default docs/bench-results.md); --no-md to skip
@@ -39,6 +39,8 @@ interface Participant {
   /** module path relative to bench/, without extension (node) or with .py (python) */
   script: string;
   args: string[];
+  /** The workloads it takes part in (default: all). */
+  only?: WorkloadId[];
 }
 
 const PARTICIPANTS: Participant[] = [
@@ -47,6 +49,8 @@ const PARTICIPANTS: Participant[] = [
   { id: 'tfjs-cpu', kind: 'node', script: 'peers/tfjs', args: ['--backend', 'cpu'] },
   { id: 'brain.js', kind: 'node', script: 'peers/brain', args: [] },
   { id: 'torch', kind: 'python', script: 'peers/torch_bench.py', args: [] },
+  // The explorer's view 3 in headless Chromium against the same loop in Node (bench/page.ts).
+  { id: 'page', kind: 'node', script: 'page', args: [], only: ['W4'] },
 ];
 const LIB_ALIASES: Record<string, string> = { brain: 'brain.js', pytorch: 'torch', wasm: 'tfjs-wasm', cpu: 'tfjs-cpu' };
 
@@ -214,6 +218,27 @@ function commandLine(): string {
   return fromTs ? `npx tsx ${script} ${args}`.trim() : `node ${process.execArgv.join(' ')} ${script} ${args}`.replace(/\s+/g, ' ').trim();
 }
 
+// ---------------- the browser participant ----------------
+
+/**
+ * The "In the page" table: the page participant's tokens/s against Node's for the same loop, model and
+ * threads (measured by bench/page.ts in alternation), page ÷ Node, and `ours` on the same workload for
+ * reference (the bench's own loop, without view 3's gradient diagnostics). Null when no page result.
+ */
+function pageTable(rows: ResultLine[]): string | null {
+  const r = rows.find((x) => x.lib === 'page' && x.median !== null) as (ResultLine & { node?: { median: number; min: number; max: number }; ratio?: number; threads?: number }) | undefined;
+  if (!r?.node) return null;
+  const ours = rows.find((x) => x.lib === 'ours' && x.case === '' && x.median !== null);
+  return [
+    `### In the page: ${SPEC[r.workload].title.split(' ')[0]} trained by the explorer's view 3 in Chromium, against the same loop in Node`, '',
+    `| threads | page ${r.unit} (median) | min | max | Node ${r.unit} (median) | min | max | page ÷ Node | ours (bench loop) |`,
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${r.threads ?? '—'} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${fmt(r.node.median)} | ${fmt(r.node.min)} | ${fmt(r.node.max)} | ${r.ratio !== undefined ? `${(r.ratio * 100).toFixed(0)}%` : '—'} | ${fmt(ours?.median)} |`,
+    '', 'Page and Node train the same model on the same text with the same TBPTT windows, alternating timed windows in one child ' +
+    'process; both count training time only and run view 3\'s loop (with its ‖∂E/∂h‖ diagnostics). "ours" is the bench\'s own W4 loop.', '',
+  ].join('\n');
+}
+
 // ---------------- main ----------------
 
 async function main(): Promise<void> {
@@ -242,6 +267,7 @@ async function main(): Promise<void> {
   process.stderr.write(`backprop bench: workloads ${o.only.join(',')}; libs ${participants.map((p) => p.id).join(',')}${o.quick ? ' (quick)' : ''}; ${fromTs ? 'tsx sources' : 'dist build'}\n`);
   for (const w of o.only) {
     for (const p of participants) {
+      if (p.only && !p.only.includes(w)) continue;
       const r = resolveCommand(p, w, o);
       if ('skip' in r) {
         skipped.set(p.id, r.skip);
@@ -277,6 +303,8 @@ async function main(): Promise<void> {
     const table = workloadTable(w, rows, libOrder);
     tables.push(table);
     process.stdout.write('\n' + table + '\n');
+    const inPage = pageTable(rows);
+    if (inPage) { tables.push(inPage); process.stdout.write('\n' + inPage + '\n'); }
     if (o.md) writeReport(o, started, load0, tables, infos, skipped, wallByLib, false);
   }
   reused = reused.filter((r) => o.only.includes(r.workload));

@@ -5,12 +5,18 @@
 // finds it as ./worker.js next to the bundle that starts it). Tiny Shakespeare, from the shared data
 // folder beside the repository (../shared/data/tinyshakespeare/input.txt, or $TINYSHAKESPEARE), is
 // copied to data/tinyshakespeare.txt; without it the page trains on pasted text only (a warning says so).
+// The Analects (论语, public domain; ../shared/data/chinese/lunyu.txt, or $ANALECTS) go to data/lunyu.txt
+// with the note naming their source and its licence (data/lunyu.LICENSE.txt); without them the page
+// offers the other texts (a warning says so). coi-serviceworker.js (the npm package, MIT) is copied beside
+// the page: `backprop explorer --export` links it from the exported index.html, so that a static host
+// without COOP/COEP headers still gets cross-origin isolation (docs/explorer.md, "Static hosting").
 //
 // Usage: node web/build.mjs            (always builds web/dist, with source maps, for a source checkout)
 //        node web/build.mjs --package  (builds build/explorer without maps: the prebuilt page the npm
 //                                       package ships, since an install has neither web/ nor esbuild)
 //        import { buildExplorer, isStale } from './web/build.mjs'   (the `backprop explorer` command)
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -19,6 +25,9 @@ export const webDir = here;
 export const distDir = join(here, 'dist');
 /** The prebuilt page of the npm package (`npm pack` builds it; see package.json's prepack). */
 export const packagedDir = join(here, '..', 'build', 'explorer');
+/** The Analects (论语), view 3's Chinese text, and the licence of the package they were extracted from (beside them). */
+export const analectsSource = process.env.ANALECTS ?? join(here, '..', '..', 'shared', 'data', 'chinese', 'lunyu.txt');
+const analectsLicence = join(dirname(analectsSource), 'LICENSE-chinese-poetry');
 const sourceDirs = [join(here, 'src'), join(here, '..', 'src')];
 /** Tiny Shakespeare, shipped with the page (view 3's default text). */
 export const shakespeareSource = process.env.TINYSHAKESPEARE ?? join(here, '..', '..', 'shared', 'data', 'tinyshakespeare', 'input.txt');
@@ -40,6 +49,30 @@ export function isStale() {
   const built = statSync(out).mtimeMs;
   const sources = Math.max(statSync(join(here, 'index.html')).mtimeMs, ...sourceDirs.map(newestMtime));
   return sources > built;
+}
+
+const analectsNote = `论语 (the Analects of Confucius), data/lunyu.txt: a public-domain classical text (simplified script),
+extracted as plain UTF-8 from the npm package chinese-poetry 2.0.1 (https://www.npmjs.com/package/chinese-poetry),
+whose licence follows.
+
+`;
+
+/** coi-serviceworker.js from the installed package, or null when it is not installed. */
+function coiServiceWorker() {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('coi-serviceworker/package.json')), 'coi-serviceworker.js');
+  } catch {
+    return null;
+  }
+}
+
+/** Copy `src` to `outDir/rel` as a fresh, writable file (a source may be read-only, and copies keep its mode). */
+function copyInto(src, outDir, rel) {
+  const dest = join(outDir, rel);
+  mkdirSync(dirname(dest), { recursive: true });
+  rmSync(dest, { force: true });
+  copyFileSync(src, dest);
+  chmodSync(dest, 0o644);
 }
 
 /** Bundle the page with esbuild (the installed dev dependency) into `outDir`; returns `outDir`. */
@@ -73,14 +106,22 @@ export async function buildExplorer({ minify = true, outDir = distDir, sourcemap
   });
   copyFileSync(join(here, 'index.html'), join(outDir, 'index.html'));
   if (existsSync(shakespeareSource)) {
-    mkdirSync(join(outDir, 'data'), { recursive: true });
-    const dest = join(outDir, 'data', 'tinyshakespeare.txt');
-    rmSync(dest, { force: true });   // the source may be read-only, and copies keep its mode
-    copyFileSync(shakespeareSource, dest);
-    chmodSync(dest, 0o644);
+    copyInto(shakespeareSource, outDir, 'data/tinyshakespeare.txt');
   } else {
     console.warn(`explorer: ${shakespeareSource} not found; view 3 will offer pasted text only (set TINYSHAKESPEARE to its path)`);
   }
+  if (existsSync(analectsSource) && existsSync(analectsLicence)) {
+    copyInto(analectsSource, outDir, 'data/lunyu.txt');
+    writeFileSync(join(outDir, 'data', 'lunyu.LICENSE.txt'), analectsNote + readFileSync(analectsLicence, 'utf8'));
+  } else {
+    console.warn(`explorer: ${existsSync(analectsSource) ? analectsLicence : analectsSource} not found; view 3 will offer no Chinese text (set ANALECTS to lunyu.txt, with LICENSE-chinese-poetry beside it)`);
+  }
+  const coi = coiServiceWorker();
+  if (coi) {
+    copyInto(coi, outDir, 'coi-serviceworker.js');
+    copyInto(join(dirname(coi), 'LICENSE'), outDir, 'coi-serviceworker.LICENSE.txt');
+  }
+  else console.warn('explorer: coi-serviceworker is not installed (a dev dependency: run `npm install`); an exported site will be cross-origin isolated only where its server sends COOP/COEP');
   // The package keeps only WOFF2 fonts: KaTeX's CSS lists woff2 first, and every browser that runs the
   // page's WebAssembly reads woff2, so the .woff and .ttf fallbacks would never be fetched.
   if (outDir === packagedDir) {

@@ -63,7 +63,7 @@ before(() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 test('the tarball holds what runs: the compiled library, the CLI, the prebuilt explorer, docs; no tests, maps, bench, examples or wasm files', () => {
-  for (const must of ['bin/backprop.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'build/explorer/index.html', 'build/explorer/app.js', 'build/explorer/lm-worker.js', 'build/explorer/worker.js', ...(shakespeareFile() ? ['build/explorer/data/tinyshakespeare.txt'] : []), 'README.md']) {
+  for (const must of ['bin/backprop.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'build/explorer/index.html', 'build/explorer/app.js', 'build/explorer/lm-worker.js', 'build/explorer/worker.js', ...(shakespeareFile() ? ['build/explorer/data/tinyshakespeare.txt'] : []), 'build/explorer/coi-serviceworker.js', 'README.md']) {
     assert.ok(packedFiles.includes(must), `the package lacks ${must}`);
   }
   const unwanted = packedFiles.filter((f) => /\.test\.|\.map$|tsbuildinfo|^dist\/(test|bench|examples)\/|^build\/wasm\/|\.wasm$|testing\.js$/.test(f));
@@ -176,6 +176,11 @@ test('npx backprop --help, explain and explorer work from the install (the explo
   } finally {
     child.kill();
   }
+  // --export writes the prebuilt page as a static site, its service worker linked (docs/explorer.md, "Static hosting").
+  const site = join(project, 'site');
+  assert.match(run(process.execPath, [join(installed, 'bin', 'backprop.js'), 'explorer', '--export', site], project), /exported the page/);
+  assert.match(readFileSync(join(site, 'index.html'), 'utf8'), /<script src="coi-serviceworker\.js"><\/script>/);
+  assert.ok(existsSync(join(site, 'coi-serviceworker.js')) && existsSync(join(site, 'lm-worker.js')));
 });
 
 test('an esbuild bundle of a page that trains a network with fit and a language model with TBPTT, saves and reloads them as bytes, runs in headless Chromium', async () => {

@@ -177,6 +177,12 @@ const en = {
   lmNeedPositive: 'a number > 0',
   lmNeedNonNeg: 'a number ≥ 0',
   lmNeedFraction: 'a number in [0, 1)',
+  // View 3: the Chinese text and static hosting (webhost).
+  lmLunyu: 'The Analects, 论语 (Chinese, 65 kB)',
+  lmLunyuNote: 'The Analects (论语) are in the public domain; this plain-text copy was extracted from the npm package chinese-poetry (MIT licence).',
+  lmLunyuLicence: 'Source and licence',
+  lmIsoServiceWorker: 'The isolation comes from the page’s service worker (coi-serviceworker.js): this server sends no COOP/COEP headers, so the page reloaded itself once under the worker, which adds them.',
+  lmIsoHint: 'For several threads, serve the page with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp, or from the exported site, whose service worker adds them (HTTPS or localhost, service workers allowed).',
 };
 export type Key = keyof typeof en;
 
@@ -348,6 +354,12 @@ const zh: Record<Key, string> = {
   lmNeedPositive: '需要大于 0 的数',
   lmNeedNonNeg: '需要 ≥ 0 的数',
   lmNeedFraction: '需要 [0, 1) 之间的数',
+  // 第三视图：中文文本与静态托管（webhost）。
+  lmLunyu: '论语（中文，65 kB）',
+  lmLunyuNote: '《论语》属于公有领域；此纯文本取自 npm 包 chinese-poetry（MIT 许可）。',
+  lmLunyuLicence: '出处与许可',
+  lmIsoServiceWorker: '跨源隔离来自页面的 service worker（coi-serviceworker.js）：此服务器不发送 COOP/COEP 头，页面在该 worker 控制下重新加载了一次，由它添加这些头。',
+  lmIsoHint: '若要多线程，请让服务器发送 Cross-Origin-Opener-Policy: same-origin 与 Cross-Origin-Embedder-Policy: require-corp 头，或使用导出的站点，其 service worker 会添加这些头（需 HTTPS 或 localhost，并允许 service worker）。',
 };
 const tables: Record<Lang, Record<Key, string>> = { en, zh };
 let current: Lang = 'en';

@@ -11,6 +11,8 @@ export type OptimizerName = 'sgd' | 'momentum' | 'adam';
 export interface LmSettings {
   cell: CellKind;
   hidden: number;
+  /** Embedding size; absent: `hidden` (the page's knobs leave it so; the benchmark sets W4's). */
+  embed?: number;
   layers: number;
   /** TBPTT: update every k1 steps, backpropagating through the last k2. */
   k1: number;
@@ -29,11 +31,20 @@ export interface LmSettings {
 /** The three files the page offers. */
 export type SaveFormat = 'safetensors' | 'onnx' | 'checkpoint';
 
+/**
+ * The texts a run trains on: the two shipped with the page (data/tinyshakespeare.txt, data/lunyu.txt,
+ * fetched by the worker) or the text the page sends.
+ */
+export type Corpus = 'tinyshakespeare' | 'lunyu' | 'pasted';
+
 export type ToWorker =
-  /** `resizableMemory`: without isolation, grow the memory in place (slower in V8; the test of that path). */
-  | { type: 'init'; resizableMemory?: boolean }
-  /** Start a fresh run on `text` (undefined: Tiny Shakespeare, fetched by the worker). */
-  | { type: 'configure'; settings: LmSettings; text?: string }
+  /**
+   * `resizableMemory`: without isolation, grow the memory in place (slower in V8; the test of that path).
+   * `threads`: the pool's size when isolated (default: the cores, at most 8; the benchmark sets Node's).
+   */
+  | { type: 'init'; resizableMemory?: boolean; threads?: number }
+  /** Start a fresh run on `corpus` (`text` is the pasted text, and only read for 'pasted'). */
+  | { type: 'configure'; settings: LmSettings; corpus: Corpus; text?: string }
   /** Train; with `until`, pause once that many windows are done (tests use it to stop at a known point). */
   | { type: 'start'; until?: number }
   | { type: 'pause' }

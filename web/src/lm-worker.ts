@@ -18,7 +18,7 @@ import {
   evaluateWindows, exportLmOnnx, lmWeights, modelFromBytes, modelToBytes, noGrad, restoreCheckpoint, useBackend,
   getBackend, Tensor, type Optimizer, type StackState, type TensorRecord, type UpdateInfo,
 } from '../../src/index.js';
-import type { FromWorker, LmSettings, SaveFormat, ToWorker } from './lm-protocol.js';
+import type { Corpus, FromWorker, LmSettings, SaveFormat, ToWorker } from './lm-protocol.js';
 
 const scope = globalThis as unknown as {
   postMessage(m: FromWorker, transfer?: Transferable[]): void;
@@ -96,8 +96,9 @@ interface Run {
 }
 
 let run: Run | null = null;
-let corpusText: string | null = null;   // the text of the last configure (pasted, or Tiny Shakespeare)
-let shakespeare: string | null = null;
+let corpusText: string | null = null;   // the text of the last configure
+let corpusName: Corpus = 'tinyshakespeare';
+const bundled = new Map<Exclude<Corpus, 'pasted'>, string>();
 let running = false;
 // Bumped by every start: a loop still awaiting its yield when a newer one starts stops there.
 let loopId = 0;
@@ -115,6 +116,7 @@ function windowSteps(s: LmSettings): number { return s.k1 * Math.ceil(Math.max(s
 function checkSettings(s: LmSettings): void {
   const ints: (keyof LmSettings)[] = ['hidden', 'layers', 'k1', 'k2', 'batch'];
   for (const k of ints) if (!Number.isInteger(s[k]) || (s[k] as number) < 1) throw new Error(`${k} must be a positive integer, got ${s[k]}`);
+  if (s.embed !== undefined && !(Number.isInteger(s.embed) && s.embed >= 1)) throw new Error(`embed must be a positive integer, got ${s.embed}`);
   if (!(s.lr > 0 && Number.isFinite(s.lr))) throw new Error(`the learning rate must be > 0, got ${s.lr}`);
   if (!(s.clip >= 0 && Number.isFinite(s.clip))) throw new Error(`clipping must be ≥ 0 (0 = off), got ${s.clip}`);
   if (!(s.dropout >= 0 && s.dropout < 1)) throw new Error(`dropout must be in [0, 1), got ${s.dropout}`);
@@ -144,7 +146,7 @@ function makeRun(settings: LmSettings, text: string, level: 'char' | 'word', giv
   }
   const rng = given?.rng ?? new Rng(settings.seed);
   const model = given?.model ?? new LanguageModel({
-    vocabSize: vocab.size, embedSize: settings.hidden, hiddenSize: settings.hidden, numLayers: settings.layers,
+    vocabSize: vocab.size, embedSize: settings.embed ?? settings.hidden, hiddenSize: settings.hidden, numLayers: settings.layers,
     cell: settings.cell, keepProb: 1 - settings.dropout, forgetBias: 0, initScale: 0.1,
   }, rng);
   model.train();
@@ -160,13 +162,18 @@ function makeRun(settings: LmSettings, text: string, level: 'char' | 'word', giv
   };
 }
 
-async function shakespeareText(): Promise<string> {
-  if (shakespeare !== null) return shakespeare;
-  const url = new URL('data/tinyshakespeare.txt', scope.location.href);
+const BUNDLED_NAMES: Record<Exclude<Corpus, 'pasted'>, string> = { tinyshakespeare: 'Tiny Shakespeare', lunyu: 'The Analects (论语)' };
+
+/** A text shipped with the page (data/<name>.txt beside the worker), fetched once. */
+async function bundledText(name: Exclude<Corpus, 'pasted'>): Promise<string> {
+  const have = bundled.get(name);
+  if (have !== undefined) return have;
+  const url = new URL(`data/${name}.txt`, scope.location.href);
   const res = await fetch(url);
-  if (!res.ok) throw new Error(`Tiny Shakespeare is not bundled with this build (${url.pathname}: HTTP ${res.status}); paste a text instead`);
-  shakespeare = await res.text();
-  return shakespeare;
+  if (!res.ok) throw new Error(`${BUNDLED_NAMES[name]} is not bundled with this build (${url.pathname}: HTTP ${res.status}); choose another text or paste one`);
+  const text = await res.text();
+  bundled.set(name, text);
+  return text;
 }
 
 function memoryBytes(): number {
@@ -294,7 +301,7 @@ function stateRecords(s: StackState): Record<string, TensorRecord> {
 
 function save(r: Run, format: SaveFormat): void {
   const base = `char-${r.settings.cell}-${r.settings.hidden}x${r.settings.layers}`;
-  const meta = { level: r.level, settings: r.settings, corpus: corpusText === shakespeare ? 'tinyshakespeare' : 'pasted' };
+  const meta = { level: r.level, settings: r.settings, corpus: corpusName };
   let bytes: Uint8Array, name: string, mime = 'application/octet-stream';
   if (format === 'onnx') { bytes = exportLmOnnx(lmWeights(r.model)); name = `${base}.onnx`; }
   else if (format === 'safetensors') { bytes = modelToBytes(r.model, { vocab: r.vocab.toJSON(), meta }); name = `${base}.safetensors`; }
@@ -335,7 +342,8 @@ async function load(name: string, buf: ArrayBuffer, current: LmSettings | null):
     k1: Number(trainCfg['k1']), k2: Number(trainCfg['k2']), batch: Number(trainCfg['batchSize']), optimizer: trainCfg['optimizer'] as LmSettings['optimizer'],
     lr: Number(trainCfg['lr']), clip: Number(trainCfg['maxGradNorm']),
   } : {};
-  const settings: LmSettings = { ...base, ...fromTrain, ...saved, cell: cfg.cell, hidden: cfg.hiddenSize, layers: cfg.numLayers, dropout: 1 - cfg.keepProb };
+  const settings: LmSettings = { ...base, ...fromTrain, ...saved, cell: cfg.cell, hidden: cfg.hiddenSize, layers: cfg.numLayers, dropout: 1 - cfg.keepProb,
+    ...(cfg.embedSize !== cfg.hiddenSize ? { embed: cfg.embedSize } : {}) };
   const vocab = vocabOf(probe.vocab, name);
   const rng = new Rng(settings.seed);
   const model = buildModelFromSpec(probe.spec, rng) as LanguageModel;
@@ -345,7 +353,7 @@ async function load(name: string, buf: ArrayBuffer, current: LmSettings | null):
   const optimizer = createOptimizer(settings.optimizer, model, settings.lr);
   const hasRng = Object.hasOwn((meta['rngs'] ?? {}) as object, 'dropout');
   const restored = restoreCheckpoint(bytes, { model, ...(opt ? { optimizer } : {}), ...(hasRng ? { rngs: { dropout: rng } } : {}) }, name);
-  const text = corpusText ?? await shakespeareText();
+  const text = corpusText ?? await bundledText('tinyshakespeare');
   const made = makeRun(settings, text, level, { model, vocab, rng, optimizer });
   const pos = restored.dataPosition as { windows?: number } | undefined;
   if (pos && typeof pos.windows === 'number') {
@@ -365,10 +373,10 @@ async function load(name: string, buf: ArrayBuffer, current: LmSettings | null):
   post({ type: 'sample', windows: made.run.windows, text: sampleText(made.run, SAMPLE_CHARS) });
 }
 
-async function init(resizableMemory: boolean): Promise<void> {
+async function init(resizableMemory: boolean, threads: number | undefined): Promise<void> {
   const isolated = scope.crossOriginIsolated === true;
   try {
-    if (isolated) await useBackend('wasm', { threads: Math.max(1, Math.min(scope.navigator.hardwareConcurrency ?? 1, 8)) });
+    if (isolated) await useBackend('wasm', { threads: threads ?? Math.max(1, Math.min(scope.navigator.hardwareConcurrency ?? 1, 8)) });
     else await useBackend('wasm', { sharedMemory: false, resizableMemory });
   } catch (e) {
     console.warn(`backprop: WASM kernels unavailable (${(e as Error).message}); training on the reference backend`);
@@ -384,14 +392,15 @@ async function init(resizableMemory: boolean): Promise<void> {
 
 async function handle(m: ToWorker): Promise<void> {
   switch (m.type) {
-    case 'init': return init(m.resizableMemory === true);
+    case 'init': return init(m.resizableMemory === true, m.threads);
     case 'configure': {
       running = false;
-      corpusText = m.text ?? await shakespeareText();
+      corpusText = m.corpus === 'pasted' ? m.text ?? '' : await bundledText(m.corpus);
+      corpusName = m.corpus;
       const made = makeRun(m.settings, corpusText, 'char');
       run = made.run;
       sampleRng = new Rng(12345);
-      post({ type: 'configured', settings: m.settings, vocabSize: run.vocab.size, trainTokens: made.trainTokens, validTokens: made.validTokens, params: run.model.arena().values.length, dropped: made.dropped, source: m.text === undefined ? 'tinyshakespeare' : 'pasted' });
+      post({ type: 'configured', settings: m.settings, vocabSize: run.vocab.size, trainTokens: made.trainTokens, validTokens: made.validTokens, params: run.model.arena().values.length, dropped: made.dropped, source: m.corpus });
       post({ type: 'state', running: false, windows: 0 });
       validate(run);   // the untrained model's loss starts the validation curve
       return;

@@ -6,12 +6,13 @@
  * Test hooks: `data-lm="<knob>"` inputs, `data-action="lm-start|lm-pause|lm-reset|lm-dl-<format>"`,
  * `data-role="lm-load"` (file input), `data-stat="<name>"` (numbers; `windows` and `digest`, the
  * weights' fingerprint, are refreshed whenever training stops), `data-role="lm-mode"` with `data-mode`,
- * `data-state` on the view root ('idle' | 'running' | 'paused'), `data-role="lm-sample"`.
+ * `data-isolation` ('headers' | 'service-worker' | 'none'), `data-state` on the view root ('idle' | 'running' |
+ * 'paused'), `data-role="lm-sample"`.
  */
 import { h } from './dom.js';
 import type { Rejected, UrlPart } from './url-state.js';
 import { onLangChange, t, type Key } from './i18n.js';
-import type { EngineMode, FromWorker, LmSettings, SaveFormat, ToWorker } from './lm-protocol.js';
+import type { Corpus, EngineMode, FromWorker, LmSettings, SaveFormat, ToWorker } from './lm-protocol.js';
 
 /** Presets sized for a laptop: seconds (tiny) to a few minutes (medium) for readable samples. */
 export const LM_PRESETS: Record<string, LmSettings> = {
@@ -42,6 +43,23 @@ function parseField(raw: string, kind: 'int' | 'pos' | 'nonneg' | 'frac', min = 
     kind === 'int' ? Number.isInteger(v) && v >= min : kind === 'pos' ? v > 0 : kind === 'nonneg' ? v >= 0 : v >= 0 && v < 1);
   if (ok) return v;
   return kind === 'int' ? t('lmNeedInt', { min }) : kind === 'pos' ? t('lmNeedPositive') : kind === 'nonneg' ? t('lmNeedNonNeg') : t('lmNeedFraction');
+}
+
+/** The select's values → what the worker trains on (the pasted text only for 'paste'). */
+const CORPORA: Record<string, (pasted: string) => { corpus: Corpus; text?: string }> = {
+  shakespeare: () => ({ corpus: 'tinyshakespeare' }),
+  lunyu: () => ({ corpus: 'lunyu' }),
+  paste: (text) => ({ corpus: 'pasted', text }),
+};
+
+/**
+ * Where the page's cross-origin isolation comes from: the server's COOP/COEP headers, the service worker
+ * an exported site ships (coi-serviceworker.js adds the headers to every response it serves, after one
+ * reload; see docs/explorer.md), or nowhere.
+ */
+function isolation(): 'headers' | 'service-worker' | 'none' {
+  if (!globalThis.crossOriginIsolated) return 'none';
+  return navigator.serviceWorker?.controller ? 'service-worker' : 'headers';
 }
 
 /** Steps per window, as the worker cuts them (lm-worker.ts `windowSteps`). */
@@ -123,7 +141,10 @@ export function mountLmView(root: HTMLElement, changed: () => void = () => undef
 
   // Engine mode and data.
   const mode = h('p', { class: 'muted', 'data-role': 'lm-mode' });
-  const corpus = h('select', { 'data-lm': 'corpus' }, txt('option', 'lmShakespeare', { value: 'shakespeare' }), txt('option', 'lmPasted', { value: 'paste' }));
+  const corpus = h('select', { 'data-lm': 'corpus' }, txt('option', 'lmShakespeare', { value: 'shakespeare' }), txt('option', 'lmLunyu', { value: 'lunyu' }), txt('option', 'lmPasted', { value: 'paste' }));
+  // The Analects' source and licence, shown while they are the chosen text (the note ships with them).
+  const lunyuNote = h('p', { class: 'muted', 'data-role': 'lm-lunyu-note', hidden: '' }, txt('span', 'lmLunyuNote'), ' ',
+    h('a', { href: 'data/lunyu.LICENSE.txt', target: '_blank', rel: 'noopener' }, txt('span', 'lmLunyuLicence')));
   const paste = h('textarea', { 'data-lm': 'text', rows: '5', hidden: true, class: 'lm-paste' });
   const presetSel = h('select', { 'data-lm': 'preset' }, ...Object.keys(LM_PRESETS).map((k) => h('option', { value: k }, k)));
   const cellSel = h('select', { 'data-lm': 'cell' }, ...['lstm', 'gru', 'rnn'].map((k) => h('option', { value: k }, k.toUpperCase())));
@@ -182,7 +203,7 @@ export function mountLmView(root: HTMLElement, changed: () => void = () => undef
       h('div', { class: 'fields' },
         h('label', {}, txt('span', 'lmData'), corpus), h('label', {}, txt('span', 'lmPreset'), presetSel),
         h('label', {}, txt('span', 'lmCell'), cellSel), h('label', {}, txt('span', 'lmOptimizer'), optSel), ...numFields),
-      paste, pendingNote,
+      paste, lunyuNote, pendingNote,
       h('div', { class: 'train-row' }, startBtn, pauseBtn, resetBtn,
         h('label', { class: 'fields' }, txt('span', 'lmStopAt'), stopAt, stopErr)),
       status),
@@ -210,7 +231,9 @@ export function mountLmView(root: HTMLElement, changed: () => void = () => undef
   };
   /** The knobs as settings, or null with every invalid field marked and explained. */
   const readSettings = (): LmSettings | null => {
-    const out: LmSettings = { ...st.settings, cell: cellSel.value as LmSettings['cell'], optimizer: optSel.value as LmSettings['optimizer'] };
+    // A loaded model's embedding size is not a knob: a new run embeds at the hidden size.
+    const { embed: _loaded, ...kept } = st.settings;
+    const out: LmSettings = { ...kept, cell: cellSel.value as LmSettings['cell'], optimizer: optSel.value as LmSettings['optimizer'] };
     let ok = true;
     for (const f of NUMERIC) {
       const el = inputs.get(f.key)!, r = parseField(el.value, f.kind, f.min);
@@ -225,7 +248,7 @@ export function mountLmView(root: HTMLElement, changed: () => void = () => undef
   const markPending = () => { st.pending = st.configured; pendingNote.hidden = !st.pending; void readSettings(); };
   for (const el of [...inputs.values(), cellSel, optSel]) el.addEventListener('input', markPending);
   presetSel.addEventListener('change', () => { showSettings(LM_PRESETS[presetSel.value]!); markPending(); });
-  corpus.addEventListener('change', () => { paste.hidden = corpus.value !== 'paste'; markPending(); });
+  corpus.addEventListener('change', () => { paste.hidden = corpus.value !== 'paste'; lunyuNote.hidden = corpus.value !== 'lunyu'; markPending(); });
   paste.addEventListener('input', markPending);
   paste.addEventListener('dragover', (e) => e.preventDefault());
   paste.addEventListener('drop', (e) => {
@@ -248,7 +271,7 @@ export function mountLmView(root: HTMLElement, changed: () => void = () => undef
     if (!s) return false;
     st.settings = s;
     clearRun();
-    send({ type: 'configure', settings: s, ...(corpus.value === 'paste' ? { text: paste.value } : {}) });
+    send({ type: 'configure', settings: s, ...CORPORA[corpus.value]!(paste.value) });
     st.configured = true; st.pending = false; pendingNote.hidden = true;
     return true;
   };
@@ -291,7 +314,12 @@ export function mountLmView(root: HTMLElement, changed: () => void = () => undef
     mode.textContent = !m ? t('lmStarting') : m.backend === 'js' ? t('lmModeJs')
       : m.mode === 'threaded' ? t('lmModeThreaded', { threads: m.threads })
       : t('lmModeSingle', { memory: m.memory === 'fixed' ? t('lmMemFixed', { size: `${m.memoryBytes / 2 ** 20} MiB` }) : t('lmMemResizable') });
-    if (m) mode.dataset.mode = m.mode;
+    if (m) {
+      mode.dataset.mode = m.mode;
+      mode.dataset.isolation = isolation();
+      if (mode.dataset.isolation === 'service-worker') mode.textContent += ` ${t('lmIsoServiceWorker')}`;
+      else if (m.mode === 'single' && m.backend !== 'js') mode.textContent += ` ${t('lmIsoHint')}`;
+    }
     status.textContent = st.status ? st.status.map((s) => t(s.key, s.vars)).join(' ') : '';
     schedule();
   };
@@ -309,7 +337,7 @@ export function mountLmView(root: HTMLElement, changed: () => void = () => undef
       case 'configured':
         st.settings = m.settings; showSettings(m.settings);
         stat.get('params')!.textContent = big(m.params); stat.get('vocab')!.textContent = String(m.vocabSize);
-        st.status = [{ key: 'lmConfigured', vars: { source: m.source === 'tinyshakespeare' ? 'Tiny Shakespeare' : m.source === 'pasted' ? t('lmPasted') : m.source, train: big(m.trainTokens), valid: big(m.validTokens), vocab: m.vocabSize } }];
+        st.status = [{ key: 'lmConfigured', vars: { source: m.source === 'tinyshakespeare' ? 'Tiny Shakespeare' : m.source === 'lunyu' ? t('lmLunyu') : m.source === 'pasted' ? t('lmPasted') : m.source, train: big(m.trainTokens), valid: big(m.validTokens), vocab: m.vocabSize } }];
         if (m.dropped) st.status.push({ key: 'lmDropped', vars: { n: big(m.dropped) } });
         st.configured = true;
         renderText();

@@ -4,12 +4,13 @@
  * no esbuild), serve the page prebuilt at `npm pack` (build/explorer). Plain node:http on 127.0.0.1.
  * Responses carry cross-origin-isolation headers (COOP/COEP), so the page may use SharedArrayBuffer
  * (view 3 then trains on several threads); `--no-isolation` leaves them out, to see the page as a
- * plain static server shows it (one thread, ordinary memory).
+ * plain static server shows it (one thread, ordinary memory). `--export <dir>` writes the page as a site for
+ * any static file server instead of serving it (`exportSite`).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { dirname, extname, join, normalize, sep } from 'node:path';
+import { dirname, extname, join, normalize, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
@@ -87,6 +88,57 @@ export function serveStatic(dir: string, port: number, isolate = true): Promise<
   });
 }
 
+/** The service worker that isolates an exported site on a host without COOP/COEP headers (web/build.mjs copies it). */
+export const COI_SERVICE_WORKER = 'coi-serviceworker.js';
+
+/**
+ * Write the built page in `from` (web/dist, or an installed package's build/explorer) to `to` as a site
+ * for any static file server: every file but source maps, `.nojekyll` (GitHub Pages then serves the files
+ * as they are), and index.html with coi-serviceworker.js loaded first. That script does nothing where
+ * the page is already cross-origin isolated (the server sends COOP/COEP); otherwise, where service
+ * workers are allowed (HTTPS or localhost), it registers itself as the site's service worker, which adds
+ * the COOP/COEP headers to every response, and reloads the page once; where they are not, the page
+ * runs view 3 on one thread. `to` must be missing, empty or an earlier export (it is then replaced);
+ * anything else is refused with a ConfigError. Returns the number of files written and whether the
+ * service worker is in (a build without the coi-serviceworker package has none: one line says so).
+ */
+export function exportSite(from: string, to: string): { files: number; serviceWorker: boolean } {
+  const src = resolve(from), dest = resolve(to);
+  if (dest === src || dest.startsWith(src + sep) || src.startsWith(dest + sep)) throw new ConfigError(`explorer: --export ${to} must be outside the built page (${src}) and not contain it`);
+  if (existsSync(dest)) {
+    if (!statSync(dest).isDirectory()) throw new ConfigError(`explorer: --export ${to} is a file, not a folder`);
+    const names = readdirSync(dest);
+    if (names.length > 0 && !(names.includes('index.html') && names.includes('lm-worker.js'))) {
+      throw new ConfigError(`explorer: --export ${to} is a folder with other files in it; give a new or empty folder (or an earlier export, which is replaced)`);
+    }
+    rmSync(dest, { recursive: true, force: true });
+  }
+  const serviceWorker = existsSync(join(src, COI_SERVICE_WORKER));
+  let files = 0;
+  const copy = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name), out = join(dest, relative(src, p));
+      if (statSync(p).isDirectory()) { copy(p); continue; }
+      if (name.endsWith('.map') || (dir === src && name === 'index.html')) continue;
+      mkdirSync(dirname(out), { recursive: true });
+      copyFileSync(p, out);
+      files++;
+    }
+  };
+  copy(src);
+  let html = readFileSync(join(src, 'index.html'), 'utf8');
+  if (serviceWorker) {
+    // A classic script, before the page's module: it must run (and possibly reload) before the app starts
+    // its workers, and it finds its own URL through document.currentScript.
+    if (!html.includes('</head>')) throw new ConfigError(`explorer: ${join(src, 'index.html')} has no </head> to put the service worker's script before`);
+    html = html.replace('</head>', `  <script src="${COI_SERVICE_WORKER}"></script>
+</head>`);
+  }
+  writeFileSync(join(dest, 'index.html'), html);
+  writeFileSync(join(dest, '.nojekyll'), '');
+  return { files: files + 2, serviceWorker };
+}
+
 /** Open `url` in the desktop's browser, if there is one; failures are ignored (the URL is printed). */
 function openBrowser(url: string): void {
   const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'cmd' : 'xdg-open';
@@ -105,9 +157,19 @@ export function registerExplorer(program: Command): void {
     .option('--no-open', 'do not open a browser')
     .option('--rebuild', 'rebuild the page even if the bundle is up to date')
     .option('--no-isolation', 'serve without the COOP/COEP headers (the page then trains on one thread, as on a plain static server)')
-    .action(async (opts: { port: number; open: boolean; rebuild?: boolean; isolation: boolean }) => {
+    .option('--export <dir>', 'write the page to <dir> as a site for any static file server (GitHub Pages, …) instead of serving it')
+    .action(async (opts: { port: number; open: boolean; rebuild?: boolean; isolation: boolean; export?: string }) => {
       if (opts.port > 65535) throw new ConfigError(`--port must be at most 65535, got ${opts.port}`);
       const dir = await ensureExplorerBuilt(opts.rebuild ?? false);
+      if (opts.export !== undefined) {
+        if (opts.export.trim() === '') throw new ConfigError('--export needs a folder, got an empty string');
+        const r = exportSite(dir, opts.export);
+        console.log(`backprop explorer: exported the page to ${resolve(opts.export)} (${r.files} files); serve that folder from any static file server.`);
+        console.log(r.serviceWorker
+          ? 'Threads: from the server\'s COOP/COEP headers where it sends them, else from the included service worker (coi-serviceworker.js, HTTPS or localhost), else one thread. See docs/explorer.md, "Static hosting".'
+          : `No ${COI_SERVICE_WORKER} in the build (install the dev dependency coi-serviceworker and rebuild): the site trains on several threads only where its server sends COOP/COEP headers.`);
+        return;
+      }
       const { url } = await serveStatic(dir, opts.port, opts.isolation);
       console.log(`backprop explorer: ${url}`);
       console.log('Press Ctrl+C to stop.');
