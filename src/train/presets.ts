@@ -59,7 +59,7 @@ export interface TrainConfig {
   tieWeights: boolean;
   /** Embedding dropout: whole word types dropped per window (AWD 0.1). */
   dropoutEmbed: number;
-  /** Locked dropout on the first layer's inputs (AWD dropouti 0.65 on PTB). */
+  /** Locked dropout on the first layer's inputs (AWD dropouti: 0.4 on PTB, 0.65 on WikiText-2). */
   dropoutInput: number;
   /** Locked dropout between recurrent layers (AWD dropouth 0.3 on PTB). */
   dropoutHidden: number;
@@ -148,6 +148,7 @@ const base: Omit<TrainConfig, 'name'> = {
 export const laterFieldDefaults: Partial<TrainConfig> = {
   divergenceFactor: 3, divergencePatience: 20,
   validEvery: 0, ntAsgd: 0, bpttVariable: false, bpttP: 0.95, bpttSd: 5, bpttMin: 5, logEvery: 0,
+  ...regulariserDefaults,
 };
 
 export const presets: Record<string, TrainConfig> = {

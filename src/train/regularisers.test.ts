@@ -20,7 +20,7 @@ import { TruncatedBPTT } from './tbptt.js';
 import { Rng } from '../tensor/random.js';
 import { scoreStream } from '../eval/score.js';
 import { LMTrainer, type EpochRecord } from './lm-trainer.js';
-import { loadModel } from './model-file.js';
+import { buildModel, loadModel, parameterCount } from './model-file.js';
 import { regulariserDefaults, resolveConfig, type TrainConfig } from './presets.js';
 
 function corpusOf(train: Int32Array, valid: Int32Array, V: number): Corpus {
@@ -53,6 +53,11 @@ test('the trainer builds the configured model: tied with a projection, every reg
   assert.equal(t.model.rnn.weightDrop, 0.3);
   const names = t.model.namedParameters().map(([n]) => n);
   assert.ok(!names.includes('proj.weight') && names.includes('proj.hiddenToEmbed'), names.join(', '));
+  // The size check before building counts what is built: tied with and without the projection, untied.
+  for (const o of [{}, { hidden: 8, embed: 8 }, { tieWeights: false }]) {
+    const c2 = small(o);
+    assert.equal(parameterCount(c2, V).parameters, buildModel(c2, V, new Rng(1)).numParameters(), JSON.stringify(o));
+  }
 });
 
 test('a short run with every regulariser on lowers the loss, and the same seed gives the same run', async () => {
@@ -192,4 +197,32 @@ test('TBPTT backpropagates J + m·(AR + TAR) with the window\'s masks: its gradi
     if (analytic[i] !== 0) nonzero++;
   }
   assert.ok(nonzero > 40, `${nonzero} non-zero gradients checked`);
+});
+
+test('with AWD-LSTM\'s schedule too (NT-ASGD, variable BPTT, checks inside epochs): interrupted twice and resumed = the uninterrupted run; training windows stay in training mode after each check', async () => {
+  const rng = new Rng(5);
+  const overfit = corpusOf(stream(600, V, 1), Int32Array.from({ length: 120 }, () => rng.int(V)), V);
+  const cfg = small({ optimizer: 'sgd', lr: 1, lrDecay: 1, epochs: 3, maxStepsPerEpoch: 0, validEvery: 5, ntAsgd: 2, bpttVariable: true, bpttSd: 2, bpttMin: 2 });
+  const dirA = tmp(), dirB = tmp();
+  try {
+    let evalModeWindows = 0;
+    const ta = LMTrainer.create(cfg, { outDir: dirA, corpus: overfit, events: { window: () => { if (!ta.model.training) evalModeWindows++; } } });
+    const a = await ta.run({ yieldEveryWindow: false });
+    assert.equal(a.status, 'done');
+    assert.equal(evalModeWindows, 0, 'a training window ran in evaluation mode (no regularisers) after a check');
+    assert.ok(ta.st.asgd, 'NT-ASGD switched to averaging in this run');
+    const file = path.join(dirB, CHECKPOINT_FILE);
+    assert.equal((await LMTrainer.create(cfg, { outDir: dirB, corpus: overfit }).run({ stopAfterWindows: 23, yieldEveryWindow: false })).status, 'interrupted');
+    assert.equal((await LMTrainer.resume(file, { outDir: dirB, corpus: overfit }).run({ stopAfterWindows: 31, yieldEveryWindow: false })).status, 'interrupted');
+    const b = await LMTrainer.resume(file, { outDir: dirB, corpus: overfit }).run({ yieldEveryWindow: false });
+    assert.equal(b.status, 'done');
+    const log = (d: string) => fs.readFileSync(path.join(d, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+      .map(({ seconds: _s, tokensPerSecond: _t, ...r }) => r);
+    assert.deepEqual(log(dirB), log(dirA));
+    const pa = loadCheckpoint(path.join(dirA, CHECKPOINT_FILE)).tensors, pb = loadCheckpoint(file).tensors;
+    for (const k of Object.keys(pa)) assert.deepEqual(pb[k]!.data, pa[k]!.data, k);
+  } finally {
+    fs.rmSync(dirA, { recursive: true, force: true });
+    fs.rmSync(dirB, { recursive: true, force: true });
+  }
 });

@@ -86,7 +86,7 @@ export function registerTrain(program: Command): void {
     // AWD-LSTM's regularisers (Merity et al. 2017; docs/training.md, "Regularisers"): all off by default.
     .option('--tie-weights', 'tie the softmax weights to the embedding (a learned H→E projection first when --hidden ≠ --embed)')
     .option('--dropout-embed <p>', 'embedding dropout: drop whole words per window (AWD 0.1)', anyNumber('--dropout-embed'))
-    .option('--dropout-input <p>', 'locked dropout on the first layer\'s inputs, one mask per window (AWD 0.65)', anyNumber('--dropout-input'))
+    .option('--dropout-input <p>', 'locked dropout on the first layer\'s inputs, one mask per window (AWD 0.4 on PTB)', anyNumber('--dropout-input'))
     .option('--dropout-hidden <p>', 'locked dropout between recurrent layers (AWD 0.3)', anyNumber('--dropout-hidden'))
     .option('--dropout-output <p>', 'locked dropout on the last layer\'s outputs (AWD 0.4)', anyNumber('--dropout-output'))
     .option('--weight-drop <p>', 'DropConnect on the hidden-to-hidden weights, one mask per window (AWD 0.5)', anyNumber('--weight-drop'))
