@@ -10,6 +10,7 @@
  * 'paused'), `data-role="lm-sample"`.
  */
 import { h } from './dom.js';
+import type { Rejected, UrlPart } from './url-state.js';
 import { onLangChange, t, type Key } from './i18n.js';
 import type { Corpus, EngineMode, FromWorker, LmSettings, SaveFormat, ToWorker } from './lm-protocol.js';
 
@@ -119,7 +120,7 @@ function drawHeat(c: HTMLCanvasElement, cols: number[][][]): void {
   ctx.putImageData(img, 0, 0);
 }
 
-export function mountLmView(root: HTMLElement): void {
+export function mountLmView(root: HTMLElement, changed: () => void = () => undefined): UrlPart {
   const HEAT_COLS = 240;
   const st = {
     settings: { ...LM_PRESETS.tiny! },
@@ -397,4 +398,55 @@ export function mountLmView(root: HTMLElement): void {
   onLangChange(renderText);
   // ?memory=resizable: without isolation, a memory that grows in place (see src/backend/wasm/memory.ts).
   send({ type: 'init', resizableMemory: new URLSearchParams(location.search).get('memory') === 'resizable' });
+
+  // ---- The URL state (main.ts, url-state.ts): the knobs as `lm-*` parameters, only where they differ
+  // from the chosen preset; the text choice, never pasted text or trained weights. A link's knobs fill
+  // the fields as if typed (a running or configured run marks them pending, applied on Reset).
+  const URL_KNOBS: [string, Knob | 'preset' | 'data'][] = [['lm-preset', 'preset'], ['lm-data', 'data'], ['lm-cell', 'cell'], ['lm-opt', 'optimizer'],
+    ...NUMERIC.map((f): [string, Knob] => [`lm-${f.key}`, f.key])];
+  const knobValue = (k: Knob | 'preset' | 'data'): string => k === 'preset' ? presetSel.value : k === 'data' ? corpus.value : k === 'cell' ? cellSel.value : k === 'optimizer' ? optSel.value : inputs.get(k)!.value.trim();
+  const knobDefault = (k: Knob | 'preset' | 'data'): string => k === 'preset' ? 'tiny' : k === 'data' ? corpus.options[0]!.value : String(LM_PRESETS[presetSel.value]![k]);
+  for (const el of [...inputs.values(), cellSel, optSel, presetSel, corpus]) el.addEventListener('input', () => changed());
+  for (const el of [presetSel, corpus]) el.addEventListener('change', () => changed());
+  return {
+    keys: URL_KNOBS.map(([u]) => u),
+    get() {
+      const out: Record<string, string> = {};
+      for (const [u, k] of URL_KNOBS) {
+        const v = knobValue(k);
+        // An invalid field is not part of the state: the link keeps the last value that was valid.
+        const f = NUMERIC.find((n) => n.key === k);
+        if (f && typeof parseField(v, f.kind, f.min) === 'string') { if (String(st.settings[f.key]) !== knobDefault(k)) out[u] = String(st.settings[f.key]); continue; }
+        if (v !== knobDefault(k)) out[u] = v;
+      }
+      return out;
+    },
+    set(p) {
+      const rejected: Rejected[] = [];
+      const before = URL_KNOBS.map(([, k]) => knobValue(k)).join('|');
+      const choose = (sel: HTMLSelectElement, u: string) => {
+        const v = p.get(u);
+        const options = Array.from(sel.options, (o) => o.value);
+        if (v !== null && !options.includes(v)) rejected.push({ key: u, value: v, why: t('errChoice', { options: options.join(', ') }) });
+        sel.value = v !== null && options.includes(v) ? v : sel === presetSel ? 'tiny' : sel === corpus ? options[0]! : sel.value;
+      };
+      choose(presetSel, 'lm-preset');
+      showSettings(LM_PRESETS[presetSel.value]!);
+      // The text choice through the select's own change handler (it shows the paste box and any note).
+      const corpusBefore = corpus.value;
+      choose(corpus, 'lm-data');
+      if (corpus.value !== corpusBefore) corpus.dispatchEvent(new Event('change'));
+      choose(cellSel, 'lm-cell');
+      choose(optSel, 'lm-opt');
+      for (const f of NUMERIC) {
+        const v = p.get(`lm-${f.key}`);
+        if (v === null) continue;
+        const r = parseField(v, f.kind, f.min);
+        if (typeof r === 'string') rejected.push({ key: `lm-${f.key}`, value: v, why: r });
+        else inputs.get(f.key)!.value = String(r);
+      }
+      if (URL_KNOBS.map(([, k]) => knobValue(k)).join('|') !== before) markPending();
+      return rejected;
+    },
+  };
 }
