@@ -19,6 +19,7 @@
  *   info() -> { config, corename, threads, parallel } what OpenBLAS reports about itself
  */
 #include <stdint.h>
+#include <string.h>
 #include <stdio.h>
 #include <node_api.h>
 #include <cblas.h>
@@ -102,13 +103,18 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
     if (k == 0) {
       if (!accumulate) for (size_t i = 0; i < (size_t)m * (size_t)n; i++) pc[i] = 0.0f;
     } else if (m == 1) {
-      /* out[1,N] = a[K] · op(B): a is one contiguous K-vector whether or not A is transposed. */
-      if (transB) cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, pb, k, pa, 1, beta, pc, 1);
-      else cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, pb, n, pa, 1, beta, pc, 1);
+      /* out[1,N] = a[K] · op(B): a is one contiguous K-vector whether or not A is transposed.
+       * Without accumulation C is zeroed first and gemv accumulates into it: whether gemv's beta = 0 reads
+       * the old C (and so carries a NaN left there) has differed across OpenBLAS versions and kernels; the
+       * reference never reads it. */
+      if (!accumulate) memset(pc, 0, (size_t)n * sizeof(float));
+      if (transB) cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, pb, k, pa, 1, 1.0f, pc, 1);
+      else cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, pb, n, pa, 1, 1.0f, pc, 1);
     } else if (n == 1) {
-      /* out[M,1] = op(A) · b: b is one contiguous K-vector whether or not B is transposed. */
-      if (transA) cblas_sgemv(CblasRowMajor, CblasTrans, k, m, 1.0f, pa, m, pb, 1, beta, pc, 1);
-      else cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, pa, k, pb, 1, beta, pc, 1);
+      /* out[M,1] = op(A) · b: b is one contiguous K-vector whether or not B is transposed (C zeroed first, as above). */
+      if (!accumulate) memset(pc, 0, (size_t)m * sizeof(float));
+      if (transA) cblas_sgemv(CblasRowMajor, CblasTrans, k, m, 1.0f, pa, m, pb, 1, 1.0f, pc, 1);
+      else cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, pa, k, pb, 1, 1.0f, pc, 1);
     } else {
       cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
         m, n, k, 1.0f, pa, transA ? m : k, pb, transB ? k : n, beta, pc, n);

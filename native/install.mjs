@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,20 +35,36 @@ if (!gyp) absent('node-gyp not found (npm bundles it)');
 // node-gyp does not try to download them; npm passes its nodedir setting as npm_config_nodedir.
 const prefix = join(dirname(process.execPath), '..');
 const nodedir = process.env.npm_config_nodedir || (existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
-const log = [];
-for (const step of ['configure', 'build']) {
-  const args = [gyp, step, '--loglevel=warn', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
-  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 300_000 });
-  log.push(`$ node-gyp ${step}\n${r.stdout ?? ''}${r.stderr ?? ''}`);
-  if (r.status !== 0) {
-    const text = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
-    mkdirSync(join(root, 'build'), { recursive: true });
-    writeFileSync(join(root, 'build', 'native-build.log'), log.join('\n'));
-    const why = /cblas\.h|lopenblas|openblas/i.test(text) ? 'OpenBLAS (cblas.h, libopenblas) not found'
-      : /python/i.test(text) && /find|not found|ENOENT/i.test(text) ? 'no Python 3 for node-gyp'
-      : /gcc|g\+\+|cc: not found|make: not found|not found: make|compiler|ENOENT/i.test(text) ? 'no C compiler or make'
-      : /node_api\.h|common\.gypi|headers|network/i.test(text) ? "Node's headers not found (install nodejs's headers, or set npm's nodedir)"
-      : r.error ? r.error.message : `node-gyp ${step} failed, see build/native-build.log`;
-    absent(why);
+// Without local headers node-gyp would download them (and, offline, wait on the network): use its cache
+// if an earlier build filled it, else say so and stop, never fetch.
+const gypCache = join(process.env.npm_config_devdir || join(homedir(), '.cache', 'node-gyp'), process.versions.node);
+if (!nodedir && !existsSync(join(gypCache, 'include', 'node', 'node_api.h'))) {
+  absent("Node's headers are not installed beside node (Debian: libnode-dev), and node-gyp would download them");
+}
+try {
+  build();
+} catch (e) {
+  // Whatever goes wrong (a read-only package folder for the log, say), the install itself must not fail.
+  absent(e instanceof Error ? e.message : String(e));
+}
+
+/** node-gyp configure + build; on failure, one line naming the likely cause (absent() exits 0). */
+function build() {
+  const log = [];
+  for (const step of ['configure', 'build']) {
+    const args = [gyp, step, '--loglevel=warn', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
+    const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 180_000 });
+    log.push(`$ node-gyp ${step}\n${r.stdout ?? ''}${r.stderr ?? ''}`);
+    if (r.status !== 0) {
+      const text = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
+      mkdirSync(join(root, 'build'), { recursive: true });
+      writeFileSync(join(root, 'build', 'native-build.log'), log.join('\n'));
+      const why = /cblas\.h|lopenblas|openblas/i.test(text) ? 'OpenBLAS (cblas.h, libopenblas) not found'
+        : /python/i.test(text) && /find|not found|ENOENT/i.test(text) ? 'no Python 3 for node-gyp'
+        : /gcc|g\+\+|cc: not found|make: not found|not found: make|compiler|ENOENT/i.test(text) ? 'no C compiler or make'
+        : /node_api\.h|common\.gypi|headers|network/i.test(text) ? "Node's headers not found (install nodejs's headers, or set npm's nodedir)"
+        : r.error ? r.error.message : `node-gyp ${step} failed, see build/native-build.log`;
+      absent(why);
+    }
   }
 }

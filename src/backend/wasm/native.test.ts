@@ -110,6 +110,19 @@ test('the native GEMM: every transposition, accumulate, batched with a broadcast
       for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-5 * Math.max(1, Math.abs(want[i]!)), `${what}: [${i}] ${got[i]} vs ${want[i]}`);
     }
   }
+  // Without accumulation the old contents of C are never read (the reference overwrites them): a NaN or an
+  // infinity left there must not reach the result, in the general product, one row, one column and K = 0.
+  for (const [M, K, N] of [[5, 4, 6], [1, 7, 33], [9, 7, 1], [3, 0, 4]] as const) {
+    for (const transA of [false, true]) for (const transB of [false, true]) {
+      const a = fill(be.alloc('float32', M * K) as Float32Array, 4), b = fill(be.alloc('float32', K * N) as Float32Array, 5);
+      const got = be.alloc('float32', M * N) as Float32Array;
+      got.fill(NaN); got[0] = Infinity;
+      const want = new Float32Array(M * N);
+      be.matmul(a, b, got, 1, M, K, N, transA, transB, false);
+      ref.matmul(a, b, want, 1, M, K, N, transA, transB, false);
+      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-5 * Math.max(1, Math.abs(want[i]!)), `${M}×${K}×${N} tA ${transA} tB ${transB}, C held NaN: [${i}] ${got[i]} vs ${want[i]}`);
+    }
+  }
   // 0·NaN is NaN, not skipped (a BLAS may not drop a zero of A or x).
   const a = be.alloc('float32', 2) as Float32Array, b = be.alloc('float32', 2) as Float32Array, c = be.alloc('float32', 1) as Float32Array;
   a.set([0, 1]); b.set([NaN, 2]);
