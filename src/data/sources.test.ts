@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigError, DataError } from '../errors.js';
 import { loadCorpus, shakespeareFile } from './sources.js';
 import { loadTextCorpus } from './text.js';
@@ -30,7 +29,7 @@ test('loadCorpus: a text source gives what loadTextCorpus gives', () => {
   }
 });
 
-test('shakespeareFile: $TINYSHAKESPEARE when set, else ../shared/data/tinyshakespeare/input.txt beside the repository; absent, one line naming both', () => {
+test('shakespeareFile: $TINYSHAKESPEARE when set, else ../shared beside the repository, else the copy an installed package ships; absent, one line naming every place', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backprop-ts-'));
   try {
     const file = path.join(dir, 'input.txt');
@@ -39,9 +38,21 @@ test('shakespeareFile: $TINYSHAKESPEARE when set, else ../shared/data/tinyshakes
     const missing = path.join(dir, 'nope.txt');
     assert.throws(() => shakespeareFile({ TINYSHAKESPEARE: missing }), (e: Error) => e instanceof DataError && e.message.includes(`TINYSHAKESPEARE=${missing} does not exist`) &&
       /shared[/\\]data[/\\]tinyshakespeare[/\\]input\.txt/.test(e.message) && !e.message.includes('\n'));
-    const beside = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared', 'data', 'tinyshakespeare', 'input.txt');
-    if (fs.existsSync(beside)) assert.equal(path.resolve(shakespeareFile({})), path.resolve(beside));
-    else assert.throws(() => shakespeareFile({}), (e: Error) => e instanceof DataError && /TINYSHAKESPEARE is not set/.test(e.message) && e.message.includes(path.resolve(beside)));
+    // A package root in a folder of its own: nothing beside it, nothing shipped; then the shipped copy
+    // (an installed package: node_modules/backprop/build/explorer/data); then ../shared, which wins.
+    const root = path.join(dir, 'node_modules', 'backprop');
+    const beside = path.join(dir, 'node_modules', 'shared', 'data', 'tinyshakespeare', 'input.txt');
+    const shipped = path.join(root, 'build', 'explorer', 'data', 'tinyshakespeare.txt');
+    fs.mkdirSync(root, { recursive: true });
+    assert.throws(() => shakespeareFile({}, root), (e: Error) => e instanceof DataError && /TINYSHAKESPEARE is not set/.test(e.message) &&
+      e.message.includes(beside) && e.message.includes(shipped) && !e.message.includes('\n'));
+    fs.mkdirSync(path.dirname(shipped), { recursive: true });
+    fs.writeFileSync(shipped, 'shipped\n');
+    assert.equal(shakespeareFile({}, root), shipped);
+    fs.mkdirSync(path.dirname(beside), { recursive: true });
+    fs.writeFileSync(beside, 'beside\n');
+    assert.equal(shakespeareFile({}, root), beside);
+    assert.equal(shakespeareFile({ TINYSHAKESPEARE: file }, root), file);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

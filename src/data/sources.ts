@@ -22,10 +22,12 @@ export const dataSources: readonly DataSource[] = ['brown-bengio', 'brown-ptb', 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /**
- * Where the `shakespeare` source reads Tiny Shakespeare: $TINYSHAKESPEARE when set, else
+ * Where the `shakespeare` source reads Tiny Shakespeare: $TINYSHAKESPEARE when set; else
  * ../shared/data/tinyshakespeare/input.txt beside the repository (the rule web/build.mjs uses for the
- * explorer's copy), so documented commands run unchanged from any checkout on a machine that has it.
- * @throws DataError naming both places when the file is at neither.
+ * explorer's copy), so documented commands run unchanged from any checkout on a machine that has it;
+ * else the copy the installed package ships with its explorer page (build/explorer/data/tinyshakespeare.txt,
+ * present when the package was packed on a machine that had the file).
+ * @throws DataError naming the places looked in when the file is at none.
  *
  * @example
  * ```ts
@@ -33,13 +35,16 @@ const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.
  * const c = loadTextCorpus(shakespeareFile(), { level: 'char' }); // what --data shakespeare loads
  * ```
  */
-export function shakespeareFile(env: Record<string, string | undefined> = process.env): string {
-  const beside = join(packageRoot, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt');
-  const file = env.TINYSHAKESPEARE || beside;
-  if (!existsSync(file)) {
-    throw new DataError(env.TINYSHAKESPEARE
-      ? `Tiny Shakespeare not found: TINYSHAKESPEARE=${env.TINYSHAKESPEARE} does not exist (unset it to read ${beside})`
-      : `Tiny Shakespeare not found: ${beside} does not exist and TINYSHAKESPEARE is not set; put input.txt (karpathy/char-rnn, data/tinyshakespeare) there or set TINYSHAKESPEARE to its path`);
+export function shakespeareFile(env: Record<string, string | undefined> = process.env, root: string = packageRoot): string {
+  const beside = join(root, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt');
+  const shipped = join(root, 'build', 'explorer', 'data', 'tinyshakespeare.txt');
+  if (env.TINYSHAKESPEARE) {
+    if (!existsSync(env.TINYSHAKESPEARE)) throw new DataError(`Tiny Shakespeare not found: TINYSHAKESPEARE=${env.TINYSHAKESPEARE} does not exist (unset it to read ${beside} or ${shipped})`);
+    return env.TINYSHAKESPEARE;
+  }
+  const file = [beside, shipped].find((f) => existsSync(f));
+  if (file === undefined) {
+    throw new DataError(`Tiny Shakespeare not found: neither ${beside} nor ${shipped} exists and TINYSHAKESPEARE is not set; put input.txt (karpathy/char-rnn, data/tinyshakespeare) at the first or set TINYSHAKESPEARE to its path`);
   }
   return file;
 }
