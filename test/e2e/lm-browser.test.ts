@@ -220,6 +220,9 @@ withText('view 3, a backprop train checkpoint loads with the weights Node reads 
   assert.equal(await stat(page, 'digest'), want);
   assert.equal(await page.locator('[data-lm="cell"]').inputValue(), 'gru');
   assert.equal(await page.locator('[data-lm="hidden"]').inputValue(), '16');
+  // The link now says what the page shows: the loaded model's knobs (edits reach the URL within 150 ms).
+  await page.waitForFunction(() => /(^|&)lm-hidden=16(&|$)/.test(location.hash.slice(1)) && /(^|&)lm-cell=gru(&|$)/.test(location.hash.slice(1)), null, { timeout: 5_000 })
+    .catch(async () => assert.fail(`the URL does not carry the loaded model's settings: ${await page.evaluate(() => location.hash)}`));
   assert.notEqual(await runTo(page, 5), want, 'training the loaded model changed nothing');
 });
 

@@ -336,6 +336,7 @@ export function mountLmView(root: HTMLElement, changed: () => void = () => undef
       case 'ready': { const { type: _t, ...rest } = m; st.mode = rest; setButtons(); break; }
       case 'configured':
         st.settings = m.settings; showSettings(m.settings);
+        changed();   // a loaded model's settings (or a reset's) go into the URL like typed ones
         stat.get('params')!.textContent = big(m.params); stat.get('vocab')!.textContent = String(m.vocabSize);
         st.status = [{ key: 'lmConfigured', vars: { source: m.source === 'tinyshakespeare' ? 'Tiny Shakespeare' : m.source === 'lunyu' ? t('lmLunyu') : m.source === 'pasted' ? t('lmPasted') : m.source, train: big(m.trainTokens), valid: big(m.validTokens), vocab: m.vocabSize } }];
         if (m.dropped) st.status.push({ key: 'lmDropped', vars: { n: big(m.dropped) } });
