@@ -231,3 +231,28 @@ test('the sequence losses: weighted squared error is w·½(y − t)² per row; c
   assert.throws(() => weightedSquaredErrorLoss.perRow(y, Float64Array.of(0, 0, 2)), /targets must be \[2, 2 \+ 1\]/);
   assert.throws(() => crossEntropyLoss.perRow(y, Float64Array.of(0, 1)), /int32/);
 });
+
+test('TBPTT(k1 > k2): the steps before the window run forward in one run (a regularised model draws its per-window masks once for them), and every step reports its loss', () => {
+  const B = 2, N = 10, k1 = 5, k2 = 2, rng = new Rng(5);
+  let runs = 0;
+  class Counted extends TanhRnn {
+    override run(x: SeqData, b: number, T: number, s: { h: Tensor }, opts: SequenceRunOptions = {}) { runs++; return super.run(x, b, T, s, opts); }
+  }
+  const model = new Counted(new Rng(8));
+  const x = Float64Array.from({ length: B * N * 2 }, () => rng.uniform(-1, 1));
+  const y = Float64Array.from({ length: B * N * 2 }, (_, i) => (i % 2 === 0 ? rng.uniform(-0.5, 0.5) : 1));
+  const tr = new TruncatedBPTT(model, new SGD(model, { lr: 0 }), { k1, k2, batchSize: B, loss: weightedSquaredErrorLoss });
+  // The whole stream fed at once (batch-major, as feed takes it); lr 0, so one plain run over the
+  // time-major rows gives every step's loss.
+  const rows = (a: Float64Array) => {
+    const out = new Float64Array(a.length);
+    for (let t = 0; t < N; t++) for (let b = 0; b < B; b++) for (let k = 0; k < 2; k++) out[(t * B + b) * 2 + k] = a[(b * N + t) * 2 + k]!;
+    return out;
+  };
+  const res = tr.feed(x, y, N);
+  assert.equal(res.updates.length, N / k1);
+  assert.equal(runs, 2 * (N / k1), 'one forward run for the k1 − k2 steps before each window, one for the window');
+  const e = o.noGrad(() => weightedSquaredErrorLoss.perRow(model.run(rows(x), B, N, model.initialState(B)).outputs, rows(y)).data);
+  assert.equal(res.costs.length, N);
+  res.costs.forEach((c, t) => assert.ok(Math.abs(c - (e[t * B]! + e[t * B + 1]!) / B) < 1e-12, `step ${t}: reported ${c}`));
+});

@@ -16,8 +16,8 @@
  *   exactly the T new steps, run once forward and once backward, the state carried to the next window.
  * - k1 < k2: windows overlap; a window of k2 steps is re-run under the current θ every k1 steps
  *   (cost ∝ k2/k1). The state entering each window is the one computed by the previous run.
- * - k1 > k2: the first k1 − k2 new steps are run forward only (no graph) and their losses are reported
- *   but not backpropagated; only the last k2 steps' losses are in J_t.
+ * - k1 > k2: the first k1 − k2 new steps are run forward only (no graph, one run) and their losses are
+ *   reported but not backpropagated; only the last k2 steps' losses are in J_t.
  * The PyTorch-forum recipe that keeps one graph and calls backward every k1 steps backpropagates each
  * loss through a different number of steps; here every loss in J_t sees the same k2-step window.
  *
@@ -207,16 +207,23 @@ export class TruncatedBPTT<S> {
     const B = this.B, n = this.hist.length;
     const w = Math.min(k2, n);
     const m = Math.min(k1, w);
-    // 1. Steps before the window that were never run (only when k1 > k2): forward only, no graph.
-    let firstNew = n - this.pending;
-    for (let i = firstNew; i < n - w; i++) {
-      const s = this.hist[i]!;
-      s.stateBefore = this.state;
-      const r = o.noGrad(() => this.model.run(s.x, B, 1, this.state));
-      costs.push(o.noGrad(() => o.mean(this.loss.perRow(r.outputs, s.y)).item()));
-      s.costReported = true;
-      this.state = this.carry(r.state);
-      firstNew = i + 1;
+    // 1. Steps before the window that were never run (only when k1 > k2): forward only, no graph, in
+    //    one run, so a regularised model draws its per-window masks once for them (not once a step).
+    const firstNew = n - this.pending, pre = n - w - firstNew;
+    if (pre > 0) {
+      const steps = this.hist.slice(firstNew, n - w);
+      steps[0]!.stateBefore = this.state;
+      o.noGrad(() => {
+        const r = this.model.run(concatSteps(steps.map((s) => s.x)), B, pre, this.state);
+        const rows = this.loss.perRow(r.outputs, concatSteps(steps.map((s) => s.y))).data;
+        steps.forEach((s, i) => {
+          let c = 0;
+          for (let b = 0; b < B; b++) c += rows[i * B + b]!;
+          costs.push(c / B);
+          s.costReported = true;
+        });
+        this.state = this.carry(r.state);
+      });
     }
     // 2. The window: from the kept state entering it, under the current parameters, with a graph.
     const win = this.hist.slice(n - w);
