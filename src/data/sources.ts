@@ -27,6 +27,8 @@ const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.
  * explorer's copy), so documented commands run unchanged from any checkout on a machine that has it;
  * else the copy the installed package ships with its explorer page (build/explorer/data/tinyshakespeare.txt,
  * present when the package was packed on a machine that had the file).
+ * @param env the environment to read TINYSHAKESPEARE from (default: process.env)
+ * @param root the package (or repository) root the other two places are relative to (default: this package's)
  * @throws DataError naming the places looked in when the file is at none.
  *
  * @example

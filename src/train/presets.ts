@@ -190,7 +190,7 @@ export const presets: Record<string, TrainConfig> = {
     keepProb: 1, initScale: 0.1, tieWeights: true, dropoutEmbed: 0.1, dropoutInput: 0.3, dropoutHidden: 0.2,
     dropoutOutput: 0.3, weightDrop: 0.2, ar: 2, tar: 1, testBatchSize: 1, testNumSteps: 1, logEvery: 200,
   },
-  // Tiny Shakespeare characters in 60 minutes of one core: 2×LSTM 384 (2.2× the cost per character of the
+  // Tiny Shakespeare characters in 60 minutes (sized from one-thread speeds; the committed run used two): 2×LSTM 384 (2.2× the cost per character of the
   // documented 2×256 run, which reached 1.535 nats/char in six passes and was still falling), embedding
   // 64, locked dropout and a light weight-drop in place of per-step dropout, Adam 0.002 halved for the
   // last three of 8 passes, variable BPTT around 100 characters. docs/training.md gives the arithmetic.

@@ -215,7 +215,9 @@ export class TruncatedBPTT<S> {
       steps[0]!.stateBefore = this.state;
       o.noGrad(() => {
         const r = this.model.run(concatSteps(steps.map((s) => s.x)), B, pre, this.state);
-        const rows = this.loss.perRow(r.outputs, concatSteps(steps.map((s) => s.y))).data;
+        const perRow = this.loss.perRow(r.outputs, concatSteps(steps.map((s) => s.y)));
+        if (perRow.size !== pre * B) throw new ShapeError(`TBPTT: the loss gave ${perRow.size} values for ${pre}·${B} rows`);
+        const rows = perRow.data;
         steps.forEach((s, i) => {
           let c = 0;
           for (let b = 0; b < B; b++) c += rows[i * B + b]!;
