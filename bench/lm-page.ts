@@ -11,24 +11,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { LanguageModel, Rng, TruncatedBPTT, backendInfo, createOptimizer, useBackend, type CellKind, type StackState } from '../src/index.js';
+import { LanguageModel, Rng, TruncatedBPTT, backendInfo, createOptimizer, useBackend, type StackState } from '../src/index.js';
 import { ensureExplorerBuilt, serveStatic } from '../src/cli/commands/explorer.js';
+import type { LmSettings } from '../web/src/lm-protocol.js';
 
-/** View 3's settings (web/src/lm-protocol.ts `LmSettings`), `embed` included (default: `hidden`). */
-export interface LmBenchSettings {
-  cell: CellKind;
-  hidden: number;
-  embed?: number;
-  layers: number;
-  k1: number;
-  k2: number;
-  batch: number;
-  optimizer: 'sgd' | 'momentum' | 'adam';
-  lr: number;
-  clip: number;
-  dropout: number;
-  seed: number;
-}
+/** View 3's settings, the worker's own type (web/src/lm-protocol.ts): `embed` included (default: `hidden`). */
+export type LmBenchSettings = LmSettings;
 
 /** Steps per window, as the worker cuts them (a multiple of k1, at least k2). */
 export const windowSteps = (s: LmBenchSettings): number => s.k1 * Math.ceil(Math.max(s.k1, s.k2) / s.k1);
