@@ -217,13 +217,7 @@ export class TruncatedBPTT<S> {
         const r = this.model.run(concatSteps(steps.map((s) => s.x)), B, pre, this.state);
         const perRow = this.loss.perRow(r.outputs, concatSteps(steps.map((s) => s.y)));
         if (perRow.size !== pre * B) throw new ShapeError(`TBPTT: the loss gave ${perRow.size} values for ${pre}·${B} rows`);
-        const rows = perRow.data;
-        steps.forEach((s, i) => {
-          let c = 0;
-          for (let b = 0; b < B; b++) c += rows[i * B + b]!;
-          costs.push(c / B);
-          s.costReported = true;
-        });
+        reportCosts(steps, perRow.data, B, costs);
         this.state = this.carry(r.state);
       });
     }
@@ -243,14 +237,7 @@ export class TruncatedBPTT<S> {
     // A model's activation penalty (the LM's AR/TAR) is per token, as in a mean loss: J sums m steps' means,
     // so it counts m times. Backpropagated with J; the reported loss and costs leave it out.
     const Jtrain = r.penalty ? o.add(J, o.mul(r.penalty, m)) : J;
-    const rowLoss = perRow.data;
-    win.forEach((s, i) => {
-      if (s.costReported) return;
-      let c = 0;
-      for (let b = 0; b < B; b++) c += rowLoss[i * B + b]!;
-      costs.push(c / B);
-      s.costReported = true;
-    });
+    reportCosts(win, perRow.data, B, costs);
     // 3. Backward through the window, clip, update.
     const arena = this.optimizer.arena;
     this.optimizer.zeroGrad();
@@ -314,6 +301,17 @@ function stepRows(a: SeqData, B: number, T: number, W: number, t: number): SeqDa
   const out = emptyLike(a, B * W);
   for (let b = 0; b < B; b++) out.set(a.subarray((b * T + t) * W, (b * T + t + 1) * W), b * W);
   return out;
+}
+
+/** Each step's batch-mean loss from the per-row losses of `steps` (time-major), appended to `costs` once per step. */
+function reportCosts(steps: { costReported: boolean }[], rows: ArrayLike<number>, B: number, costs: number[]): void {
+  steps.forEach((s, i) => {
+    if (s.costReported) return;
+    let c = 0;
+    for (let b = 0; b < B; b++) c += rows[i * B + b]!;
+    costs.push(c / B);
+    s.costReported = true;
+  });
 }
 
 /** Steps one after another: time-major data. */
