@@ -85,6 +85,7 @@ export function registerTrain(program: Command): void {
     .option('--init-scale <s>', 'uniform init scale', anyNumber('--init-scale'))
     // AWD-LSTM's regularisers (Merity et al. 2017; docs/training.md, "Regularisers"): all off by default.
     .option('--tie-weights', 'tie the softmax weights to the embedding (a learned H→E projection first when --hidden ≠ --embed)')
+    .option('--no-tie-weights', 'separate softmax weights (the small/medium/large default; overrides a preset or --config file)')
     .option('--dropout-embed <p>', 'embedding dropout: drop whole words per window (AWD 0.1)', anyNumber('--dropout-embed'))
     .option('--dropout-input <p>', 'locked dropout on the first layer\'s inputs, one mask per window (AWD 0.4 on PTB)', anyNumber('--dropout-input'))
     .option('--dropout-hidden <p>', 'locked dropout between recurrent layers (AWD 0.3)', anyNumber('--dropout-hidden'))
