@@ -37,6 +37,9 @@ test('a log reruns its run exactly with --config; flags beside it override; --pr
   const cfg = JSON.parse(p.stdout) as Record<string, unknown>;
   assert.deepEqual([cfg.numSteps, cfg.k1, cfg.k2, cfg.bpttVariable, cfg.ntAsgd, cfg.hidden], [6, 6, 6, false, 1, 16]);
   assert.ok(!fs.existsSync(path.join(dir, 'runs')), '--print-config trained');
+  // A preset's weight tying is on until --no-tie-weights turns it off (the ablation in docs/results.md).
+  const tied = (args: string[]) => (JSON.parse(cli(['train', '--preset', 'awd-small', ...args, '--print-config']).stdout) as { tieWeights: boolean }).tieWeights;
+  assert.deepEqual([tied([]), tied(['--no-tie-weights']), tied(['--no-tie-weights', '--tie-weights'])], [true, false, true]);
 });
 
 test('--config errors are one line, exit 2', () => {
