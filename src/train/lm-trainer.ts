@@ -546,10 +546,11 @@ export class LMTrainer {
           const len = Math.min(this.drawLength(), this.streamEnd - st.pos);
           const w = this.train.span(st.pos, len);
           st.pos += len;
-          // AWD-LSTM's rule — lr·len/T on the window's mean loss, the gradient clipped at c — is, for our
-          // loss summed over the window's steps, the configured lr with the threshold c·len/T (see presets.ts).
-          this.optimizer.lr = lr;
-          r = this.tbptt.feedWindow(w.x, w.y, len, cfg.maxGradNorm > 0 ? { maxGradNorm: cfg.maxGradNorm * len / T } : {});
+          // AWD-LSTM's rule for every optimizer: the window's gradient normalised to T steps (our loss sums
+          // over steps; the paper's is their mean), clipped at the configured threshold, the rate scaled
+          // by len/T (see presets.ts, bpttVariable).
+          this.optimizer.lr = lr * len / T;
+          r = this.tbptt.feedWindow(w.x, w.y, len, { gradScale: T / len });
         } else {
           const w = this.train.window(this.windowIndex(st.epoch, st.window));
           this.optimizer.lr = lr;

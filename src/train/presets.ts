@@ -118,11 +118,13 @@ export interface TrainConfig {
    * Variable-length BPTT (Merity et al. 2017, §4.1): each training window's length is drawn as
    * max(bpttMin, round(N(μ, bpttSd²))) with μ = numSteps with probability bpttP, else numSteps/2. The
    * paper scales the learning rate by length/numSteps for that window's update, so that every token
-   * weighs the same whatever the window's length: its loss is the window's *mean*, and its update
-   * lr·(len/T)·clip_c(∇ mean) = (lr/T)·clip_{c·len}(∇ sum). Our loss is the tutorial's, the *sum* over
-   * the window's steps, so the same update is this configuration's lr unchanged (lr = lr_paper/T) with
-   * the clipping threshold maxGradNorm·len/T (maxGradNorm = c_paper·T); src/train/schedule.test.ts
-   * checks the two updates agree. The draws come from the run's seeded generator, so a resumed run
+   * weighs the same whatever the window's length: its loss is the window's *mean*, clipped at c, and
+   * the optimizer steps at lr·len/T. Our loss is the tutorial's *sum* over the window's steps, so the
+   * trainer first normalises the window's gradient to T steps (×T/len: T times the paper's mean-loss
+   * gradient), clips it at maxGradNorm (= c_paper·T) and steps at lr·len/T: the paper's update for any
+   * optimizer, with lr = lr_paper/T for SGD and momentum and lr = lr_paper for Adam (which ignores the
+   * constant T). src/train/schedule.test.ts checks the updates agree, for SGD, momentum and Adam,
+   * clipped and unclipped. The draws come from the run's seeded generator, so a resumed run
    * draws the same lengths. Each window is one update over exactly its steps (k1 = k2 = its length),
    * so k1 and k2 must equal numSteps. An epoch is one pass over the stream (or maxStepsPerEpoch windows).
    */

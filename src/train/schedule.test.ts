@@ -15,7 +15,7 @@ import { Rng } from '../tensor/random.js';
 import { LMTrainer, type CheckRecord, type EpochRecord } from './lm-trainer.js';
 import * as o from '../autodiff/index.js';
 import { crossEntropyLoss, type SeqData } from '../nn/sequence.js';
-import { SGD } from '../optim/optimizers.js';
+import { Adam, Momentum, SGD } from '../optim/optimizers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { buildModel, loadModel, parameterCount } from './model-file.js';
 import { TruncatedBPTT } from './tbptt.js';
@@ -160,41 +160,54 @@ test('variable BPTT: lengths around numSteps (or half), at least bpttMin, one pa
   // Half-length windows about 30 % of the time: lengths around 5 (sd 3) against around 10.
   const short = lengths.filter((l) => l <= 7).length / lengths.length;
   assert.ok(short > 0.15 && short < 0.5, `short windows ${short}`);
-  assert.ok(lrs.every((lr) => lr === 0.5), 'our summed loss keeps the rate; the threshold moves instead (next test)');
+  assert.equal(lrs.length, lengths.length);
+  assert.ok(lrs.every((lr, i) => lr === 0.5 * lengths[i]! / T), `the rate is lr·len/T for each window: ${lrs.join(' ')}`);
   assert.equal(r.history[0]!.lr, 0.5);
 });
 
-test('variable BPTT: each window\'s update is AWD-LSTM\'s — lr·len/T on the mean loss, clipped at c — for our summed loss, clipped or not', async () => {
-  const T = 8, lrPaper = 16, len: number[] = [];
-  for (const cPaper of [0, 0.02]) {   // no clipping, and a threshold every window exceeds
-    const cfg = cfgOf({ epochs: 1, numSteps: T, bpttVariable: true, bpttSd: 4, bpttMin: 2, keepProb: 1, optimizer: 'sgd',
-      lr: lrPaper / T, maxGradNorm: cPaper * T, testTokens: -1 });
-    const corpus = corpusOf(stream(800, 3), stream(120, 4));
-    const t = LMTrainer.create(cfg, { outDir: null, corpus });
-    const feed = t.tbptt.feedWindow.bind(t.tbptt);
-    let clipped = 0;
-    t.tbptt.feedWindow = (x, y, n, o) => { len.push(n); const r = feed(x, y, n, o); clipped += r.updates.filter((u) => u.clipped).length; return r; };
-    // The paper's update, on a copy: loss = the window's mean over steps and streams, SGD at lr·len/T, clip at c.
-    const ref = buildModel(cfg, V, new Rng(cfg.seed));
-    let pos = 0;
-    for (let k = 0; k < 6; k++) {
+test('variable BPTT: each window\'s update is AWD-LSTM\'s — the optimizer at lr·len/T on the mean loss, clipped at c — for SGD, momentum and Adam, clipped or not', async () => {
+  const T = 8, len: number[] = [];
+  // The paper's rates in our units: SGD and momentum carry the constant T of our summed loss (lr = lr_p/T),
+  // Adam ignores it. Thresholds: none, and one every window exceeds.
+  for (const [optimizer, lrPaper, lr] of [['sgd', 16, 2], ['momentum', 4, 0.5], ['adam', 0.01, 0.01]] as const) {
+    for (const cPaper of [0, 0.02]) {
+      const cfg = cfgOf({ epochs: 1, numSteps: T, bpttVariable: true, bpttSd: 4, bpttMin: 2, keepProb: 1, optimizer,
+        lr, maxGradNorm: cPaper * T, testTokens: -1 });
+      const corpus = corpusOf(stream(800, 3), stream(120, 4));
+      const t = LMTrainer.create(cfg, { outDir: null, corpus });
+      const feed = t.tbptt.feedWindow.bind(t.tbptt);
+      let clipped = 0;
+      t.tbptt.feedWindow = (x, y, n, opts) => { len.push(n); const r = feed(x, y, n, opts); clipped += r.updates.filter((u) => u.clipped).length; return r; };
+      // The paper's rule on a copy with an optimizer of its own: loss = the window's mean over steps and
+      // streams, clipped at c, the optimizer at lr_p·len/T. Adam's ε/T makes Adam(∇mean) the exact
+      // counterpart of Adam(T·∇mean) with ε (our normalised gradient is T times the mean's).
+      const ref = buildModel(cfg, V, new Rng(cfg.seed));
       ref.arena().values.set(t.optimizer.arena.values);
-      const before = Float64Array.from(t.optimizer.arena.values);
-      const state = t.tbptt.state;
-      await t.run({ stopAfterWindows: 1, yieldEveryWindow: false });
-      const n = len.at(-1)!, w = t.train.span(pos, n);
-      pos += n;
-      const mean = { perRow: (out: Tensor, y: SeqData) => o.mul(crossEntropyLoss.perRow(out, y), 1 / n) };
-      const paper = new TruncatedBPTT(ref, new SGD(ref, { lr: lrPaper * n / T }), { k1: n, k2: n, batchSize: cfg.batchSize, loss: mean, ...(cPaper ? { maxGradNorm: cPaper } : {}) });
-      paper.setState(state);
-      paper.feedWindow(w.x, w.y, n);
-      // The two updates, compared relative to their size (float32: the 1/len scaling rounds differently).
-      const a = t.optimizer.arena.values, b = ref.arena().values;
-      let worst = 0, size = 0;
-      for (let i = 0; i < a.length; i++) { worst = Math.max(worst, Math.abs(a[i]! - b[i]!)); size = Math.max(size, Math.abs(b[i]! - before[i]!)); }
-      assert.ok(size > 1e-3 && worst < 1e-4 * size, `clip ${cPaper}, window ${k} (length ${n}): updates of ${size} differ by ${worst}`);
+      const mine = t.optimizer;
+      const opt = mine instanceof Momentum ? new Momentum(ref, { lr: lrPaper, momentum: mine.mu })
+        : mine instanceof Adam ? new Adam(ref, { lr: lrPaper, beta1: mine.beta1, beta2: mine.beta2, eps: mine.eps / T })
+        : new SGD(ref, { lr: lrPaper });
+      assert.equal(opt.kind, mine.kind);
+      const mean = (n: number) => ({ perRow: (out: Tensor, y: SeqData) => o.mul(crossEntropyLoss.perRow(out, y), 1 / n) });
+      let pos = 0;
+      for (let k = 0; k < 6; k++) {
+        const before = Float64Array.from(ref.arena().values);
+        const state = t.tbptt.state;
+        await t.run({ stopAfterWindows: 1, yieldEveryWindow: false });
+        const n = len.at(-1)!, w = t.train.span(pos, n);
+        pos += n;
+        opt.lr = lrPaper * n / T;
+        const paper = new TruncatedBPTT(ref, opt, { k1: n, k2: n, batchSize: cfg.batchSize, loss: mean(n), ...(cPaper ? { maxGradNorm: cPaper } : {}) });
+        paper.setState(state);
+        paper.feedWindow(w.x, w.y, n);
+        // The two parameter vectors, compared relative to this window's update (float32 rounds the scalings differently).
+        const a = t.optimizer.arena.values, b = ref.arena().values;
+        let worst = 0, size = 0;
+        for (let i = 0; i < a.length; i++) { worst = Math.max(worst, Math.abs(a[i]! - b[i]!)); size = Math.max(size, Math.abs(b[i]! - before[i]!)); }
+        assert.ok(size > 1e-4 && worst < 1e-3 * size, `${optimizer}, clip ${cPaper}, window ${k} (length ${n}): updates of ${size} differ by ${worst}`);
+      }
+      assert.equal(clipped, cPaper ? 6 : 0, `${optimizer}, clip ${cPaper}`);
     }
-    assert.equal(clipped, cPaper ? 6 : 0);
   }
   assert.ok(new Set(len).size > 2, `lengths ${len.join(' ')}`);
 });

@@ -163,7 +163,7 @@ export class TruncatedBPTT<S> {
       this.hist.push({ x: stepRows(x, B, T, I, t), y: stepRows(y, B, T, J, t), stateBefore: null, costReported: false });
       this.totals.steps++;
       this.pending++;
-      if (this.pending === this.k1) res.updates.push(this.update(res.costs, this.k1, this.k2, this.opts.maxGradNorm));
+      if (this.pending === this.k1) res.updates.push(this.update(res.costs, this.k1, this.k2));
     }
     // Keep only what a future window can reach (and the steps not yet run).
     const keep = Math.max(this.k2, this.pending);
@@ -174,12 +174,13 @@ export class TruncatedBPTT<S> {
   /**
    * Feed exactly one window of T steps and make one update over it: TBPTT(T, T) for this window,
    * whatever k1 and k2 are (variable-length BPTT draws a new T for every window). The state is
-   * carried in and out as by `feed`. `maxGradNorm` replaces the clipping threshold for this update
-   * (undefined: the configured one; variable BPTT scales it with the window's length). Throws
+   * carried in and out as by `feed`. `gradScale` multiplies the window's gradient before it is
+   * clipped and applied (variable BPTT normalises a window of len steps to numSteps with numSteps/len;
+   * the reported loss and costs stay unscaled, the reported gradient norm is the scaled one). Throws
    * ConfigError if steps of an earlier `feed` are still waiting for their update (mixing the two
    * would cut a window differently from either).
    */
-  feedWindow(x: SeqData, y: SeqData, T: number, opts: { maxGradNorm?: number } = {}): FeedResult {
+  feedWindow(x: SeqData, y: SeqData, T: number, opts: { gradScale?: number } = {}): FeedResult {
     if (this.pending !== 0) throw new ConfigError(`TBPTT.feedWindow: ${this.pending} steps of an earlier feed are still waiting for their update`);
     const B = this.B;
     if (!(Number.isInteger(T) && T > 0) || x.length === 0 || y.length === 0 || x.length % (B * T) !== 0 || y.length % (B * T) !== 0) {
@@ -193,17 +194,20 @@ export class TruncatedBPTT<S> {
       this.pending++;
     }
     const res: FeedResult = { costs: [], updates: [] };
-    res.updates.push(this.update(res.costs, T, T, opts.maxGradNorm ?? this.opts.maxGradNorm));
+    const scale = opts.gradScale ?? 1;
+    if (!(Number.isFinite(scale) && scale > 0)) throw new ConfigError(`TBPTT.feedWindow: gradScale must be a positive number, got ${scale}`);
+    res.updates.push(this.update(res.costs, T, T, scale));
     this.hist = [];
     return res;
   }
 
   /** One update, in an engine scope: what it allocates is freed when it ends, but the states it carries (clones). */
-  private update(costs: number[], k1: number, k2: number, maxGradNorm: number | undefined): UpdateInfo {
-    return withScope(() => this.updateWindow(costs, k1, k2, maxGradNorm));
+  private update(costs: number[], k1: number, k2: number, gradScale = 1): UpdateInfo {
+    return withScope(() => this.updateWindow(costs, k1, k2, gradScale));
   }
 
-  private updateWindow(costs: number[], k1: number, k2: number, maxGradNorm: number | undefined): UpdateInfo {
+  private updateWindow(costs: number[], k1: number, k2: number, gradScale: number): UpdateInfo {
+    const maxGradNorm = this.opts.maxGradNorm;
     const B = this.B, n = this.hist.length;
     const w = Math.min(k2, n);
     const m = Math.min(k1, w);
@@ -236,7 +240,8 @@ export class TruncatedBPTT<S> {
     const J = o.div(o.sum(lossRows), B);
     // A model's activation penalty (the LM's AR/TAR) is per token, as in a mean loss: J sums m steps' means,
     // so it counts m times. Backpropagated with J; the reported loss and costs leave it out.
-    const Jtrain = r.penalty ? o.add(J, o.mul(r.penalty, m)) : J;
+    const Jpen = r.penalty ? o.add(J, o.mul(r.penalty, m)) : J;
+    const Jtrain = gradScale === 1 ? Jpen : o.mul(Jpen, gradScale);
     reportCosts(win, perRow.data, B, costs);
     // 3. Backward through the window, clip, update.
     const arena = this.optimizer.arena;

@@ -106,7 +106,7 @@ export function registerTrain(program: Command): void {
     .option('--divergence-patience <n>', 'that many such updates in a row are divergence (default 20; 0 = off)', int('--divergence-patience'))
     .option('--valid-every <n>', 'also validate after every n windows of an epoch (a check: log line, best.ckpt, checkpoint; 0 = at epoch ends only)', int('--valid-every'))
     .option('--nt-asgd <n>', 'NT-ASGD: average the weights once validation is worse than the best check before the last n (Merity et al.: 5; 0 = off)', int('--nt-asgd'))
-    .option('--variable-bptt', 'draw each window\'s length around --num-steps (AWD-LSTM); the clipping threshold scales by length/num-steps (the loss sums over steps, so this is the paper\'s lr scaling for its mean loss)')
+    .option('--variable-bptt', 'draw each window\'s length around --num-steps (AWD-LSTM); each window\'s gradient is normalised to --num-steps steps and its learning rate scaled by length/num-steps, the paper\'s rule')
     .option('--no-variable-bptt', 'fixed windows of --num-steps (the default; overrides a --config file)')
     .option('--bptt-p <p>', 'variable BPTT: probability of a window centred on num-steps, else num-steps/2 (default 0.95)', anyNumber('--bptt-p'))
     .option('--bptt-sd <s>', 'variable BPTT: standard deviation of the length (default 5)', anyNumber('--bptt-sd'))
