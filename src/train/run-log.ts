@@ -18,6 +18,7 @@
 import { ConfigError } from '../errors.js';
 import type { Corpus } from '../data/corpus.js';
 import { Sha256 } from '../io/sha256.js';
+import { getBackend } from '../backend/index.js';
 import type { TrainConfig } from './presets.js';
 
 /**
@@ -54,6 +55,8 @@ export interface LogHeader {
   /** The fully resolved configuration: `backprop train --config LOG` reruns it. */
   config: TrainConfig;
   data: DataIdentity;
+  /** The kernels that ran it (`getBackend().name`, e.g. wasm-fma-2t+blas): another backend or thread count agrees to rounding, not bit for bit. Absent in logs written before 2 December 2026. */
+  kernels?: string;
 }
 
 /**
@@ -93,7 +96,7 @@ export function dataIdentity(corpus: Corpus): DataIdentity {
  * ```
  */
 export function logHeader(config: TrainConfig, corpus: Corpus): LogHeader {
-  return { header: true, version: PACKAGE_VERSION, config: { ...config }, data: dataIdentity(corpus) };
+  return { header: true, version: PACKAGE_VERSION, config: { ...config }, data: dataIdentity(corpus), kernels: getBackend().name };
 }
 
 /**

@@ -189,6 +189,10 @@ export function registerTrain(program: Command): void {
           process.stderr.write(`warning: ${f.config} was a run on ${logged.name} (${logged.train} training tokens, |V| ${logged.vocabSize}, sha256 ${logged.sha256.slice(0, 12)}…); ` +
             `the data loaded now differs (${trainer.corpus.name}, ${trainer.header.data.train} tokens, |V| ${trainer.corpus.vocab.size}, sha256 ${trainer.header.data.sha256.slice(0, 12)}…)\n`);
         }
+        const ranOn = fromFile?.header?.kernels;
+        if (ranOn && ranOn !== trainer.header.kernels) {
+          process.stderr.write(`note: ${f.config} ran on ${ranOn} kernels, this run on ${trainer.header.kernels}: its numbers will agree to rounding, not digit for digit\n`);
+        }
         const c = trainer.cfg, corpus = trainer.corpus;
         process.stderr.write(`${c.name}: ${corpus.name} (|V| ${corpus.vocab.size}, train ${corpus.train.length} tokens), ` +
           `${c.layers}×${c.cell.toUpperCase()} ${c.hidden} (${trainer.model.numParameters()} parameters), B ${c.batchSize} T ${c.numSteps} ` +
