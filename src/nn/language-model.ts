@@ -48,11 +48,15 @@ export interface LMConfig {
    * 1/(1−p), so every occurrence of a dropped word in the window reads zeros. Default 0.
    */
   dropoutEmbed?: number;
-  /** Locked dropout on the first layer's inputs, one mask per window and stream shared by every step (AWD's dropouti). Default 0. */
+  /**
+   * Locked (variational) dropout on the first layer's inputs (Gal & Ghahramani 2016; Merity et al. 2017
+   * §4.2, AWD's dropouti): x_t ← m ⊙ x_t / (1−p) with one Bernoulli(1−p) mask m [B, E] drawn per window
+   * and shared by every step of it (not a fresh mask per step, as Zaremba et al.'s dropout). Default 0.
+   */
   dropoutInput?: number;
-  /** Locked dropout between recurrent layers, one mask per window and stream (AWD's dropouth). Default 0. */
+  /** Locked dropout, as `dropoutInput`, on the outputs of every recurrent layer but the last (the next layer's inputs), one mask [B, H] per window (AWD's dropouth). Default 0. */
   dropoutHidden?: number;
-  /** Locked dropout on the last layer's outputs, before the decoder, one mask per window and stream (AWD's dropout). Default 0. */
+  /** Locked dropout, as `dropoutInput`, on the last layer's outputs before the decoder, one mask [B, H] per window (AWD's dropout). Default 0. */
   dropoutOutput?: number;
   /**
    * Weight-drop (AWD's wdrop; DropConnect, Wan et al. 2013) on the hidden-to-hidden weights W_h: each
