@@ -23,7 +23,7 @@ export { writeFileAtomic } from './io/atomic.js';
 export { fitLanguageModel, type LMFitOptions, type LMFitResult, type LMStopReason, type EarlyStoppingOptions } from './train/fit-lm.js';
 export { resolveConfig, presetNames, type TrainConfig } from './train/presets.js';
 export { loadCorpus, shakespeareFile, type CorpusSource, type DataSource } from './data/sources.js';
-export { configFromText, dataIdentity, logHeader, PACKAGE_VERSION, type LogHeader, type DataIdentity } from './train/run-log.js';
+export { configFromText, dataIdentity, logHeader, runKernels, PACKAGE_VERSION, type LogHeader, type DataIdentity } from './train/run-log.js';
 export { textCorpusFromBytes, loadTextCorpus, type TextCorpusOptions } from './data/text.js';
 export type { Corpus } from './data/corpus.js';
 export {

@@ -18,7 +18,7 @@
 import { ConfigError } from '../errors.js';
 import type { Corpus } from '../data/corpus.js';
 import { Sha256 } from '../io/sha256.js';
-import { getBackend } from '../backend/index.js';
+import { backendInfo, getBackend } from '../backend/index.js';
 import type { TrainConfig } from './presets.js';
 
 /**
@@ -57,6 +57,8 @@ export interface LogHeader {
   data: DataIdentity;
   /** The kernels that ran it (`getBackend().name`, e.g. wasm-fma-2t+blas): another backend or thread count agrees to rounding, not bit for bit. Absent in logs written before 2 December 2026. */
   kernels?: string;
+  /** With the native GEMM, OpenBLAS's configuration string (its version and the CPU kernels it chose, which differ between CPUs). */
+  blas?: string;
 }
 
 /**
@@ -96,7 +98,23 @@ export function dataIdentity(corpus: Corpus): DataIdentity {
  * ```
  */
 export function logHeader(config: TrainConfig, corpus: Corpus): LogHeader {
-  return { header: true, version: PACKAGE_VERSION, config: { ...config }, data: dataIdentity(corpus), kernels: getBackend().name };
+  return { header: true, version: PACKAGE_VERSION, config: { ...config }, data: dataIdentity(corpus), ...runKernels() };
+}
+
+/**
+ * What decides a run's last bits besides its configuration and data: the active backend's name (SIMD,
+ * FMA, threads, native GEMM) and, with the native GEMM, OpenBLAS's configuration string (its CPU kernels).
+ * Two runs with equal values give the same numbers; otherwise they agree to rounding.
+ *
+ * @example
+ * ```ts
+ * import { runKernels } from 'backprop/node';
+ * runKernels(); // { kernels: 'wasm-fma-2t+blas', blas: 'OpenBLAS 0.3.21 … Haswell MAX_THREADS=64' }
+ * ```
+ */
+export function runKernels(): { kernels: string; blas?: string } {
+  const blas = backendInfo().native?.blas;
+  return { kernels: getBackend().name, ...(blas ? { blas } : {}) };
 }
 
 /**

@@ -38,7 +38,7 @@ test('a log reruns its run exactly with --config; flags beside it override; --pr
   const onJs = cli(['train', '--config', path.join('a', 'train.jsonl'), '--backend', 'js', '--epochs', '1', '--max-steps-per-epoch', '2',
     '--test-tokens', '-1', '--sample', '0', '--out', 'c']);
   assert.equal(onJs.status, 0, onJs.stderr);
-  assert.match(onJs.stderr, new RegExp(`note: a.train\\.jsonl ran on ${header.kernels!.replace(/[+]/g, '\\+')} kernels, this run on js`));
+  assert.match(onJs.stderr, new RegExp(`note: a.train\\.jsonl ran on ${header.kernels!.replace(/[+]/g, '\\+')}( \\(OpenBLAS [^)]*\\))? kernels, this run on js:`));
   // config.json works the same way; flags override, and --num-steps carries k1 and k2 with it.
   const p = cli(['train', '--config', path.join('a', 'config.json'), '--num-steps', '6', '--no-variable-bptt', '--print-config']);
   assert.equal(p.status, 0, p.stderr);

@@ -189,9 +189,10 @@ export function registerTrain(program: Command): void {
           process.stderr.write(`warning: ${f.config} was a run on ${logged.name} (${logged.train} training tokens, |V| ${logged.vocabSize}, sha256 ${logged.sha256.slice(0, 12)}…); ` +
             `the data loaded now differs (${trainer.corpus.name}, ${trainer.header.data.train} tokens, |V| ${trainer.corpus.vocab.size}, sha256 ${trainer.header.data.sha256.slice(0, 12)}…)\n`);
         }
-        const ranOn = fromFile?.header?.kernels;
-        if (ranOn && ranOn !== trainer.header.kernels) {
-          process.stderr.write(`note: ${f.config} ran on ${ranOn} kernels, this run on ${trainer.header.kernels}: its numbers will agree to rounding, not digit for digit\n`);
+        const was = fromFile?.header, now = trainer.header;
+        if (was?.kernels && (was.kernels !== now.kernels || was.blas !== now.blas)) {
+          const on = (h: LogHeader) => `${h.kernels}${h.blas ? ` (${h.blas})` : ''}`;
+          process.stderr.write(`note: ${f.config} ran on ${on(was)} kernels, this run on ${on(now)}: its numbers will agree to rounding, not digit for digit\n`);
         }
         const c = trainer.cfg, corpus = trainer.corpus;
         process.stderr.write(`${c.name}: ${corpus.name} (|V| ${corpus.vocab.size}, train ${corpus.train.length} tokens), ` +
